@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Writes crds/adhoccommands.orchestrator.dev.yaml.
+
+Our own fields are described here; the core/v1 types the spec embeds (EnvVar, EnvFromSource,
+ResourceRequirements, SecurityContext, Toleration) and metav1.Condition are taken from the
+OpenAPI v3 document of the pinned k8s.io/kubernetes module, so they are validated as the core
+types are. Descriptions of the core types are dropped to keep the CRD small enough for a
+client-side `kubectl apply` (its last-applied annotation is capped at 256 KiB).
+
+Usage: hack/gen_crd.py OPENAPI_V3_JSON > crds/adhoccommands.orchestrator.dev.yaml
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import yaml
+
+QUANTITY = {
+    "anyOf": [{"type": "integer"}, {"type": "string"}],
+    "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$",
+    "x-kubernetes-int-or-string": True,
+}
+INT_OR_STRING = {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
+# Keys of the core OpenAPI that a CRD's structural schema may keep.
+KEEP = {
+    "type", "format", "properties", "additionalProperties", "items", "required", "enum",
+    "maximum", "minimum", "maxLength", "minLength", "maxItems", "minItems", "pattern",
+    "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type",
+}
+
+LOGS_MAX_BYTES_DEFAULT = 262144
+LOGS_MAX_BYTES_LIMIT = 900000
+
+
+def inline(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """Resolves $ref and allOf wrappers recursively and drops what a CRD may not hold."""
+    if "allOf" in schema and len(schema["allOf"]) == 1:
+        merged = {k: v for k, v in schema.items() if k != "allOf"}
+        merged.update(schema["allOf"][0])
+        schema = merged
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name == "io.k8s.apimachinery.pkg.api.resource.Quantity":
+            return dict(QUANTITY)
+        if name == "io.k8s.apimachinery.pkg.util.intstr.IntOrString":
+            return dict(INT_OR_STRING)
+        return inline(components[name], components)
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key not in KEEP:
+            continue
+        if key == "properties":
+            value = {k: inline(v, components) for k, v in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            value = inline(value, components)
+        out[key] = value
+    # A list-type "map" must list its keys as required; the core spec already does.
+    return out
+
+
+def core(name: str, components: dict[str, Any]) -> dict[str, Any]:
+    return inline({"$ref": f"#/components/schemas/{name}"}, components)
+
+
+def described(text: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": text, **schema}
+
+
+def string_map(text: str) -> dict[str, Any]:
+    return described(text, {"type": "object", "additionalProperties": {"type": "string"}})
+
+
+def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
+    v1 = "io.k8s.api.core.v1."
+    return {
+        "type": "object",
+        "description": "What to run. Changing it (other than suspend) starts a new run.",
+        "properties": {
+            "command": described(
+                'Shell command, run as /bin/sh -c "<command>". Exactly one of command and args.',
+                {"type": "string", "minLength": 1, "maxLength": 65536},
+            ),
+            "args": described(
+                "Exec form: the program and its arguments, no shell. Exactly one of command and args.",
+                {"type": "array", "minItems": 1, "maxItems": 1024,
+                 "items": {"type": "string", "maxLength": 65536}},
+            ),
+            "image": described(
+                "Container image. Defaults to the operator's configured image.",
+                {"type": "string", "minLength": 1, "maxLength": 1024},
+            ),
+            "env": described(
+                "Environment variables, as in a core/v1 Container.",
+                {"type": "array", "items": core(v1 + "EnvVar", c),
+                 "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+            ),
+            "envFrom": described(
+                "Sources of environment variables, as in a core/v1 Container.",
+                {"type": "array", "items": core(v1 + "EnvFromSource", c),
+                 "x-kubernetes-list-type": "atomic"},
+            ),
+            "workingDir": described("Working directory of the command.", {"type": "string"}),
+            "resources": described(
+                "Compute resources of the container (core/v1 ResourceRequirements).",
+                core(v1 + "ResourceRequirements", c),
+            ),
+            "serviceAccountName": described(
+                "ServiceAccount the pod runs as.",
+                {"type": "string", "maxLength": 253},
+            ),
+            "securityContext": described(
+                "Container security context. The default meets the restricted Pod Security Standard.",
+                core(v1 + "SecurityContext", c),
+            ),
+            "nodeSelector": string_map("Node labels the pod must match, as in a PodSpec."),
+            "tolerations": described(
+                "Tolerations of the pod, as in a PodSpec.",
+                {"type": "array", "items": core(v1 + "Toleration", c),
+                 "x-kubernetes-list-type": "atomic"},
+            ),
+            "podMetadata": described(
+                "Labels and annotations added to the pod template.",
+                {"type": "object", "properties": {
+                    "labels": string_map("Labels added to the pod."),
+                    "annotations": string_map("Annotations added to the pod."),
+                }},
+            ),
+            "timeoutSeconds": described(
+                "Seconds the run may take; becomes the Job's activeDeadlineSeconds.",
+                {"type": "integer", "format": "int64", "minimum": 1},
+            ),
+            "retries": described(
+                "Retries after a failure; becomes the Job's backoffLimit.",
+                {"type": "integer", "format": "int32", "minimum": 0, "maximum": 100, "default": 0},
+            ),
+            "suspend": described(
+                "Suspends the run's Job (queue-friendly). Toggling it does not start a new run.",
+                {"type": "boolean", "default": False},
+            ),
+            "ttlSecondsAfterFinished": described(
+                "Delete this AdhocCommand (and so its Job and logs) this long after it finished.",
+                {"type": "integer", "format": "int64", "minimum": 0},
+            ),
+            "logs": described(
+                "How the command's output is stored.",
+                {"type": "object", "default": {}, "properties": {
+                    "maxBytes": described(
+                        "Bytes of output stored; longer output keeps its head and tail.",
+                        {"type": "integer", "format": "int64", "minimum": 1,
+                         "maximum": LOGS_MAX_BYTES_LIMIT, "default": LOGS_MAX_BYTES_DEFAULT},
+                    ),
+                }},
+            ),
+        },
+        "x-kubernetes-validations": [
+            {"rule": "has(self.command) != has(self.args)",
+             "message": "exactly one of spec.command and spec.args must be set"},
+        ],
+    }
+
+
+def status_schema(c: dict[str, Any]) -> dict[str, Any]:
+    def integer(text: str) -> dict[str, Any]:
+        return described(text, {"type": "integer", "format": "int32"})
+
+    def string(text: str) -> dict[str, Any]:
+        return described(text, {"type": "string"})
+
+    def time(text: str) -> dict[str, Any]:
+        return described(text, {"type": "string", "format": "date-time"})
+
+    return {
+        "type": "object",
+        "description": "What the current run did, computed from its Job and latest Pod.",
+        "properties": {
+            "phase": described(
+                "Pending, Running, Succeeded, Failed or Suspended.",
+                {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed", "Suspended"]},
+            ),
+            "observedGeneration": described(
+                "The metadata.generation this status describes.",
+                {"type": "integer", "format": "int64"},
+            ),
+            "jobName": string("The current run's Job."),
+            "podName": string("The current run's latest Pod."),
+            "active": integer("Active pods of the Job."),
+            "ready": integer("Ready pods of the Job."),
+            "succeeded": integer("Succeeded pods of the Job."),
+            "failed": integer("Failed pods of the Job."),
+            "attempt": integer("Which attempt (1 = first) the latest Pod and the stored output are from."),
+            "startTime": time("When the Job started."),
+            "completionTime": time("When the Job completed."),
+            "duration": string("How long the run took, once finished (e.g. 3s, 1m4s)."),
+            "exitCode": integer("The command's exit code."),
+            "reason": string("Why the run ended or why it waits (Completed, Error, OOMKilled, ...)."),
+            "message": string("Human-readable detail of reason."),
+            "logs": described("Where the command's output is stored.", {"type": "object", "properties": {
+                "configMap": string("ConfigMap holding the output, in this namespace."),
+                "bytes": described("Bytes of output the command produced.", {"type": "integer", "format": "int64"}),
+                "storedBytes": described("Bytes of output stored.", {"type": "integer", "format": "int64"}),
+                "truncated": described("True when the output was cut.", {"type": "boolean"}),
+            }}),
+            "conditions": described(
+                "Complete, Failed, Suspended, FailureTarget, SuccessCriteriaMet (mirrored from the "
+                "Job), Finished, Reconciling and Stalled.",
+                {"type": "array", "items": core("io.k8s.apimachinery.pkg.apis.meta.v1.Condition", c),
+                 "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+            ),
+        },
+    }
+
+
+def crd(components: dict[str, Any]) -> dict[str, Any]:
+    columns = [
+        {"name": "Status", "type": "string", "jsonPath": ".status.phase"},
+        {"name": "Exit", "type": "integer", "jsonPath": ".status.exitCode"},
+        {"name": "Duration", "type": "string", "jsonPath": ".status.duration"},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        {"name": "Job", "type": "string", "jsonPath": ".status.jobName", "priority": 1},
+        {"name": "Command", "type": "string", "jsonPath": ".spec.command", "priority": 1},
+    ]
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "adhoccommands.orchestrator.dev"},
+        "spec": {
+            "group": "orchestrator.dev",
+            "scope": "Namespaced",
+            "names": {
+                "kind": "AdhocCommand", "listKind": "AdhocCommandList", "plural": "adhoccommands",
+                "singular": "adhoccommand", "shortNames": ["adhoc", "ahc"],
+            },
+            "versions": [{
+                "name": "v1alpha1", "served": True, "storage": True,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": columns,
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "description": "AdhocCommand runs a command once as a Kubernetes Job and keeps its output.",
+                    "required": ["spec"],
+                    "properties": {
+                        "apiVersion": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "metadata": {"type": "object"},
+                        "spec": spec_schema(components),
+                        "status": status_schema(components),
+                    },
+                }},
+            }],
+        },
+    }
+
+
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def main() -> None:
+    components = json.load(open(sys.argv[1]))["components"]["schemas"]
+    print("# Generated by hack/gen_crd.py from the core OpenAPI of the pinned Kubernetes; do not edit.")
+    print(yaml.dump(crd(components), Dumper=_NoAliases, sort_keys=False, width=120), end="")
+
+
+if __name__ == "__main__":
+    main()
