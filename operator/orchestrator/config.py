@@ -1,0 +1,31 @@
+"""The operator's configuration, read once from the environment at startup."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+DEFAULT_IMAGE = "python:3.13-slim"
+DEFAULT_RUN_AS_USER = 65532  # the "nonroot" uid of distroless images; any non-zero uid works
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    image: str = DEFAULT_IMAGE
+    image_pull_policy: str = "IfNotPresent"
+    # Images that run as root by default still start under the restricted standard.
+    run_as_user: int = DEFAULT_RUN_AS_USER
+    # Bounded retries of transient API errors for one reconciliation.
+    api_retries: int = 6
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    base = Config()
+    return Config(
+        image=env.get("ORCHESTRATOR_DEFAULT_IMAGE") or base.image,
+        image_pull_policy=env.get("ORCHESTRATOR_IMAGE_PULL_POLICY") or base.image_pull_policy,
+        run_as_user=int(env.get("ORCHESTRATOR_RUN_AS_USER") or base.run_as_user),
+        api_retries=int(env.get("ORCHESTRATOR_API_RETRIES") or base.api_retries),
+    )

@@ -1,0 +1,165 @@
+"""Builds the batch/v1 Job of one run of an AdhocCommand (pure)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from orchestrator import API_VERSION, GROUP, KIND
+from orchestrator.config import Config
+from orchestrator.names import job_name, labels_for
+
+CONTAINER = "command"
+ANNOTATION_SPEC_HASH = f"{GROUP}/spec-hash"
+# Fields of spec that do not change what runs: toggling them keeps the current run.
+RUN_NEUTRAL_FIELDS = ("suspend", "ttlSecondsAfterFinished", "logs")
+
+
+class InvalidSpec(ValueError):
+    """The AdhocCommand's spec cannot become a Job (the CRD schema normally prevents it)."""
+
+
+def run_hash(spec: dict[str, Any]) -> str:
+    """A digest of what runs: equal for two specs that differ only in run-neutral fields."""
+    relevant = {k: v for k, v in spec.items() if k not in RUN_NEUTRAL_FIELDS}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def restricted_security_context(config: Config) -> dict[str, Any]:
+    """A container security context that meets the restricted Pod Security Standard."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "runAsUser": config.run_as_user,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_command(spec: dict[str, Any]) -> list[str]:
+    command, args = spec.get("command"), spec.get("args")
+    if (command is None) == (args is None):
+        raise InvalidSpec("exactly one of spec.command and spec.args must be set")
+    if command is not None:
+        if not isinstance(command, str) or not command:
+            raise InvalidSpec("spec.command must be a non-empty string")
+        return ["/bin/sh", "-c", command]
+    if not isinstance(args, list) or not args or not all(isinstance(a, str) for a in args):
+        raise InvalidSpec("spec.args must be a non-empty list of strings")
+    return list(args)
+
+
+def _string_map(value: Any, field: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidSpec(f"{field} must be a map of strings")
+    return dict(value)
+
+
+def _int(spec: dict[str, Any], field: str, minimum: int) -> int | None:
+    value = spec.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidSpec(f"spec.{field} must be an integer >= {minimum}")
+    return value
+
+
+def owner_reference(adhoc: dict[str, Any]) -> dict[str, Any]:
+    meta = adhoc["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def job_for(adhoc: dict[str, Any], config: Config) -> dict[str, Any]:
+    """The Job for the run of `adhoc` at its current generation."""
+    meta = adhoc["metadata"]
+    spec = adhoc.get("spec")
+    if not isinstance(spec, dict):
+        raise InvalidSpec("spec must be an object")
+    name, uid, generation = meta["name"], meta["uid"], int(meta.get("generation", 1))
+
+    security = restricted_security_context(config)
+    user_security = spec.get("securityContext")
+    if user_security is not None:
+        if not isinstance(user_security, dict):
+            raise InvalidSpec("spec.securityContext must be an object")
+        security.update(copy.deepcopy(user_security))
+
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": spec.get("image") or config.image,
+        "imagePullPolicy": config.image_pull_policy,
+        "command": container_command(spec),
+        "securityContext": security,
+        # The tail of the output becomes the termination message of a failed container.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    for field in ("env", "envFrom", "workingDir", "resources"):
+        if spec.get(field) is not None:
+            container[field] = copy.deepcopy(spec[field])
+
+    pod_meta = spec.get("podMetadata") or {}
+    if not isinstance(pod_meta, dict):
+        raise InvalidSpec("spec.podMetadata must be an object")
+    ours = labels_for(name, uid, generation)
+    pod_labels = {**_string_map(pod_meta.get("labels"), "spec.podMetadata.labels"), **ours}
+    pod_annotations = _string_map(pod_meta.get("annotations"), "spec.podMetadata.annotations")
+
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "enableServiceLinks": False,
+    }
+    if spec.get("serviceAccountName"):
+        pod_spec["serviceAccountName"] = spec["serviceAccountName"]
+    else:
+        # No identity was asked for: do not hand the command the namespace's default token.
+        pod_spec["automountServiceAccountToken"] = False
+    node_selector = _string_map(spec.get("nodeSelector"), "spec.nodeSelector")
+    if node_selector:
+        pod_spec["nodeSelector"] = node_selector
+    if spec.get("tolerations") is not None:
+        pod_spec["tolerations"] = copy.deepcopy(spec["tolerations"])
+
+    job_spec: dict[str, Any] = {
+        "backoffLimit": _int(spec, "retries", 0) or 0,
+        "suspend": bool(spec.get("suspend", False)),
+        "template": {
+            "metadata": {"labels": pod_labels, **({"annotations": pod_annotations} if pod_annotations else {})},
+            "spec": pod_spec,
+        },
+    }
+    timeout = _int(spec, "timeoutSeconds", 1)
+    if timeout is not None:
+        job_spec["activeDeadlineSeconds"] = timeout
+    ttl = _int(spec, "ttlSecondsAfterFinished", 0)
+    if ttl is not None:
+        # The cluster's TTL controller deletes the Job when the AdhocCommand's TTL is up; the
+        # operator sees the deletion and deletes the AdhocCommand: no timer of our own.
+        job_spec["ttlSecondsAfterFinished"] = ttl
+
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(name, generation),
+            "namespace": meta["namespace"],
+            "labels": ours,
+            "annotations": {ANNOTATION_SPEC_HASH: run_hash(spec)},
+            "ownerReferences": [owner_reference(adhoc)],
+        },
+        "spec": job_spec,
+    }

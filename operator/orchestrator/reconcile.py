@@ -1,0 +1,269 @@
+"""Brings one AdhocCommand's run in line with its spec: the pure decisions, applied via kube."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from orchestrator.config import Config
+from orchestrator.jobs import CONTAINER
+from orchestrator.kube import ApiError, Kube
+from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
+from orchestrator.runs import job_generation, plan_for
+from orchestrator.status import is_terminated, keep_transition_times, merge_patch, sorted_pods, status_from
+
+Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+DEFAULT_MAX_BYTES = 262144
+
+
+class EventSink(Protocol):
+    def __call__(self, adhoc: Obj, type_: str, reason: str, message: str) -> None: ...
+
+
+@dataclasses.dataclass
+class World:
+    """What the operator knows of one AdhocCommand: from its watches, not from new reads."""
+
+    adhoc: Obj | None
+    jobs: list[Obj]
+    pods: list[Obj]
+    stored: StoredOutput | None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _owned_by(obj: Obj, uid: str) -> bool:
+    return any(o.get("uid") == uid for o in obj["metadata"].get("ownerReferences") or [])
+
+
+def _finished(status: Obj | None) -> bool:
+    return (status or {}).get("phase") in ("Succeeded", "Failed")
+
+
+class Reconciler:
+    def __init__(self, kube: Kube, config: Config, event: EventSink, clock: Callable[[], str] = now_iso):
+        self.kube = kube
+        self.config = config
+        self.event = event
+        self.clock = clock
+        # What this process wrote and its watches may not show yet; dropped once they do.
+        self._created: dict[str, Obj] = {}  # adhoc uid -> Job created
+        self._stored: dict[str, StoredOutput] = {}  # adhoc uid -> output stored
+        self._status: dict[str, Obj] = {}  # adhoc uid -> status written
+
+    async def reconcile(self, world: World) -> None:
+        adhoc = world.adhoc
+        if adhoc is None or adhoc["metadata"].get("deletionTimestamp"):
+            return  # owner references take the Job, pods and ConfigMap with it
+        meta = adhoc["metadata"]
+        uid, namespace, name = meta["uid"], meta["namespace"], meta["name"]
+        generation = int(meta.get("generation") or 1)
+
+        old_status = self._recent_status(uid, adhoc.get("status") or {})
+        adhoc = {**adhoc, "status": old_status}
+        jobs = self._with_created(uid, world.jobs)
+        plan = plan_for(adhoc, jobs, self.config)
+        error = plan.error
+        current = plan.current
+
+        if plan.delete_adhoc:
+            self.event(adhoc, "Normal", "Expired", "ttlSecondsAfterFinished is up: deleting")
+            await self.kube.delete_adhoc(namespace, name, uid)
+            self._forget(uid)
+            return
+
+        for old in plan.delete:
+            await self.kube.delete_job(namespace, old["metadata"]["name"], old["metadata"]["uid"])
+            self.event(adhoc, "Normal", "RunReplaced",
+                       f"stopped Job {old['metadata']['name']}: the spec changed (generation {generation})")
+
+        if plan.create is not None:
+            current, error = await self._create_job(adhoc, plan.create)
+
+        if plan.job_patch is not None and current is not None:
+            current = await self.kube.patch_job(namespace, current["metadata"]["name"], plan.job_patch)
+            if "suspend" in plan.job_patch["spec"]:
+                suspended = plan.job_patch["spec"]["suspend"]
+                self.event(adhoc, "Normal", "Suspended" if suspended else "Resumed",
+                           f"Job {current['metadata']['name']} {'suspended' if suspended else 'resumed'}")
+
+        if plan.job_gone:
+            if _finished(old_status):
+                return  # the finished run's status stays as it was
+            current = await self.kube.get_job(namespace, old_status.get("jobName", ""))
+            if current is None:
+                error = ("JobDeleted", f"Job {old_status.get('jobName')} was deleted before it finished")
+
+        pods = [p for p in world.pods if current is not None and _owned_by(p, current["metadata"]["uid"])]
+        stored = self._latest_stored(uid, world.stored, pods)
+        if current is not None and error is None:
+            stored = await self._capture_output(adhoc, current, pods, stored)
+
+        status = status_from(adhoc, current, pods, stored, self.clock(), error)
+        status = keep_transition_times(status, old_status)
+        patch = merge_patch(status, old_status)
+        if patch is None:
+            return
+        await self.kube.patch_status(namespace, name, patch)
+        self._status[uid] = status
+        self._announce(adhoc, old_status, status, generation)
+
+    async def _create_job(self, adhoc: Obj, job: Obj) -> tuple[Obj | None, tuple[str, str] | None]:
+        uid = adhoc["metadata"]["uid"]
+        job_name = job["metadata"]["name"]
+        try:
+            created = await self.kube.create_job(job)
+        except ApiError as err:
+            if err.status == 409:  # created before a restart or a retry: adopt it if it is ours
+                existing = await self.kube.get_job(job["metadata"]["namespace"], job_name)
+                if existing is None:
+                    raise  # deleted in between: a retry creates it again
+                if not _owned_by(existing, uid):
+                    message = f"Job {job_name} exists and is not owned by this AdhocCommand"
+                    self.event(adhoc, "Warning", "JobConflict", message)
+                    return None, ("JobConflict", message)
+                self._created[uid] = existing
+                return existing, None
+            if err.transient:
+                raise
+            message = f"the API server refused Job {job_name}: {err.message}"
+            self.event(adhoc, "Warning", "JobRejected", message)
+            return None, ("JobRejected", message)
+        self._created[uid] = created
+        self.event(adhoc, "Normal", "JobCreated", f"created Job {job_name}")
+        return created, None
+
+    async def _capture_output(
+        self, adhoc: Obj, job: Obj, pods: list[Obj], stored: StoredOutput | None
+    ) -> StoredOutput | None:
+        """Stores the output of the latest pod that ended, unless it is stored already."""
+        ordered = sorted_pods(pods)
+        finished = any(
+            c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+            for c in (job.get("status") or {}).get("conditions") or []
+        )
+        target, attempt = None, 0
+        for index, pod in enumerate(ordered):
+            last = index == len(ordered) - 1
+            if is_terminated(pod) or (last and finished):
+                target, attempt = pod, index + 1
+        if target is None:
+            return stored
+        target_uid = target["metadata"]["uid"]
+        if stored is not None and (stored.pod_uid == target_uid or stored.attempt > attempt):
+            return stored
+
+        spec = adhoc.get("spec") or {}
+        max_bytes = int((spec.get("logs") or {}).get("maxBytes") or DEFAULT_MAX_BYTES)
+        sink = BoundedOutput(max_bytes)
+        error = ""
+        try:
+            await self.kube.read_log(adhoc["metadata"]["namespace"], target["metadata"]["name"], CONTAINER, sink)
+        except ApiError as err:
+            if err.transient:
+                raise
+            error = f"the output could not be read: {err.message or err.status}"
+            self.event(adhoc, "Warning", "OutputUnavailable", f"pod {target['metadata']['name']}: {error}")
+        data, truncated = sink.result()
+        configmap = configmap_for(adhoc, target, attempt, job_generation(job), data, sink.total, truncated, error)
+        await self.kube.apply_configmap(configmap)
+        result = stored_output_from(configmap)
+        if result is not None:
+            self._stored[adhoc["metadata"]["uid"]] = result
+        return result
+
+    def _announce(self, adhoc: Obj, old: Obj, new: Obj, generation: int) -> None:
+        was_finished = _finished(old) and old.get("observedGeneration") == generation
+        if _finished(new) and not was_finished:
+            detail = f"exit code {new['exitCode']}" if "exitCode" in new else new.get("reason", "")
+            message = f"{new['phase']}: {detail}".rstrip(": ")
+            if new.get("message"):
+                message += f": {new['message']}"
+            self.event(adhoc, "Normal" if new["phase"] == "Succeeded" else "Warning", new["phase"], message)
+
+    # What this process wrote, until the watches show it.
+
+    def _recent_status(self, uid: str, seen: Obj) -> Obj:
+        written = self._status.get(uid)
+        if written is None:
+            return seen
+        if merge_patch(written, seen) is None:
+            del self._status[uid]  # the watch caught up
+            return seen
+        return written
+
+    def _with_created(self, uid: str, jobs: list[Obj]) -> list[Obj]:
+        created = self._created.get(uid)
+        if created is None:
+            return jobs
+        if any(j["metadata"].get("uid") == created["metadata"]["uid"] for j in jobs):
+            del self._created[uid]
+            return jobs
+        return [*jobs, created]
+
+    def _latest_stored(self, uid: str, seen: StoredOutput | None, pods: list[Obj]) -> StoredOutput | None:
+        written = self._stored.get(uid)
+        if written is None:
+            return seen
+        if seen is not None and seen.pod_uid == written.pod_uid:
+            del self._stored[uid]
+            return seen
+        if seen is None or written.attempt >= seen.attempt or written.generation > seen.generation:
+            return written
+        return seen
+
+    def _forget(self, uid: str) -> None:
+        for cache in (self._created, self._stored, self._status):
+            cache.pop(uid, None)
+
+
+Reconcile = Callable[[str], Awaitable[None]]
+
+
+class Queue:
+    """Runs reconcile(key) once at a time per key; events that come meanwhile fold into one rerun.
+
+    Transient API errors are retried with a bounded exponential backoff.
+    """
+
+    def __init__(self, work: Reconcile, retries: int, on_give_up: Callable[[str, Exception], None]) -> None:
+        self.work = work
+        self.retries = retries
+        self.on_give_up = on_give_up
+        self._running: set[str] = set()
+        self._dirty: set[str] = set()
+
+    async def kick(self, key: str) -> None:
+        if key in self._running:
+            self._dirty.add(key)
+            return
+        self._running.add(key)
+        try:
+            while True:
+                self._dirty.discard(key)
+                await self._attempt(key)
+                if key not in self._dirty:
+                    return
+        finally:
+            self._running.discard(key)
+
+    async def _attempt(self, key: str) -> None:
+        delay = 0.5
+        for attempt in range(self.retries + 1):
+            try:
+                await self.work(key)
+                return
+            except ApiError as err:
+                if not err.transient or attempt == self.retries:
+                    self.on_give_up(key, err)
+                    return
+                log.info("retrying %s in %.1fs after %s", key, delay, err)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

@@ -1,0 +1,250 @@
+"""Computes an AdhocCommand's whole status from its run's Job, Pods and stored output (pure).
+
+Nothing is carried over from the old status except a condition's lastTransitionTime while its
+status has not changed, as Kubernetes' own meta.SetStatusCondition does.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from orchestrator.jobs import CONTAINER
+from orchestrator.output import StoredOutput
+
+MIRRORED_CONDITIONS = ("Complete", "Failed", "Suspended", "FailureTarget", "SuccessCriteriaMet")
+MESSAGE_LIMIT = 1024
+_REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+
+Obj = dict[str, Any]
+
+
+def _reason(text: str | None, fallback: str) -> str:
+    """A condition reason that metav1.Condition's validation accepts."""
+    if text and _REASON.match(text) and len(text) <= 1024:
+        return text
+    cleaned = re.sub(r"[^A-Za-z0-9_,:]", "", text or "")
+    return cleaned if cleaned and _REASON.match(cleaned) else fallback
+
+
+def _message(text: str | None) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def format_duration(seconds: float) -> str:
+    """Like kubectl's durations: 45s, 3m12s, 2h5m, 3d4h."""
+    s = max(int(seconds), 0)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60}s" if s % 60 else f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60}m" if (s % 3600) // 60 else f"{s // 3600}h"
+    return f"{s // 86400}d{(s % 86400) // 3600}h" if (s % 86400) // 3600 else f"{s // 86400}d"
+
+
+def sorted_pods(pods: list[Obj]) -> list[Obj]:
+    """Pods in the order they were created: the last one is the latest attempt."""
+    return sorted(
+        pods,
+        key=lambda p: (p["metadata"].get("creationTimestamp") or "", p["metadata"].get("name") or ""),
+    )
+
+
+def container_status(pod: Obj) -> Obj:
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        if cs.get("name") == CONTAINER:
+            return cs
+    return {}
+
+
+def terminated_state(pod: Obj) -> Obj | None:
+    cs = container_status(pod)
+    return (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated")
+
+
+def is_terminated(pod: Obj) -> bool:
+    """The pod's command has ended (its output is complete)."""
+    phase = (pod.get("status") or {}).get("phase")
+    return phase in ("Succeeded", "Failed") or terminated_state(pod) is not None
+
+
+def _waiting(pod: Obj) -> tuple[str, str] | None:
+    """Why a pod waits: a waiting container reason or an unschedulable pod."""
+    cs = container_status(pod)
+    waiting = (cs.get("state") or {}).get("waiting")
+    if waiting and waiting.get("reason"):
+        return waiting["reason"], waiting.get("message") or ""
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return cond.get("reason") or "Unschedulable", cond.get("message") or ""
+    return None
+
+
+def _condition(type_: str, status: bool, reason: str, message: str, when: str, generation: int) -> Obj:
+    return {
+        "type": type_,
+        "status": "True" if status else "False",
+        "reason": _reason(reason, type_),
+        "message": _message(message),
+        "lastTransitionTime": when,
+        "observedGeneration": generation,
+    }
+
+
+def status_from(
+    adhoc: Obj,
+    job: Obj | None,
+    pods: list[Obj],
+    stored: StoredOutput | None,
+    now: str,
+    error: tuple[str, str] | None = None,
+) -> Obj:
+    """The AdhocCommand's status for its current run.
+
+    `job` is the current run's Job (None while it is being created), `pods` its Pods,
+    `stored` the output kept in the logs ConfigMap, `error` a (reason, message) when the run
+    could not be started at all.
+    """
+    generation = int(adhoc["metadata"].get("generation") or 1)
+    status: Obj = {"observedGeneration": generation}
+
+    if error is not None:
+        reason, message = error
+        status.update(phase="Failed", reason=_reason(reason, "Error"), message=_message(message))
+        status["conditions"] = [
+            _condition("Failed", True, reason, message, now, generation),
+            _condition("Finished", True, reason, message, now, generation),
+            _condition("Reconciling", False, reason, message, now, generation),
+            _condition("Stalled", True, reason, message, now, generation),
+        ]
+        return status
+
+    job = job or {}
+    job_meta = job.get("metadata") or {}
+    job_status = job.get("status") or {}
+    t_start = job_meta.get("creationTimestamp") or now
+    if job_meta.get("name"):
+        status["jobName"] = job_meta["name"]
+    for count in ("active", "ready", "succeeded", "failed"):
+        status[count] = int(job_status.get(count) or 0)
+    for field in ("startTime", "completionTime"):
+        if job_status.get(field):
+            status[field] = job_status[field]
+
+    job_conditions = {c.get("type"): c for c in job_status.get("conditions") or []}
+
+    def true(type_: str) -> Obj | None:
+        cond = job_conditions.get(type_)
+        return cond if cond and cond.get("status") == "True" else None
+
+    ordered = sorted_pods(pods)
+    latest = ordered[-1] if ordered else None
+    if latest is not None:
+        status["podName"] = latest["metadata"]["name"]
+        status["attempt"] = len(ordered)
+        term = terminated_state(latest)
+        if term is not None and term.get("exitCode") is not None:
+            status["exitCode"] = int(term["exitCode"])
+    else:
+        term = None
+
+    complete, failed = true("Complete"), true("Failed")
+    finished = complete or failed
+    reason, message = "", ""
+    if finished:
+        phase = "Succeeded" if complete else "Failed"
+        if failed and failed.get("reason") == "DeadlineExceeded":
+            reason, message = "DeadlineExceeded", failed.get("message") or ""
+        elif term is not None:
+            exit_code = term.get("exitCode") or 0
+            reason = term.get("reason") or ("Completed" if exit_code == 0 else "Error")
+            message = term.get("message") or (failed or {}).get("message") or ""
+        elif failed:
+            reason, message = failed.get("reason") or "Failed", failed.get("message") or ""
+        else:
+            reason = "Completed"
+    elif (job.get("spec") or {}).get("suspend"):
+        phase = "Suspended"
+        suspended = true("Suspended")
+        reason = "Suspended"
+        message = (suspended or {}).get("message") or "the run's Job is suspended"
+    else:
+        waiting = _waiting(latest) if latest is not None else None
+        pod_phase = ((latest or {}).get("status") or {}).get("phase")
+        if pod_phase == "Running" and status["active"] > 0 and waiting is None:
+            phase = "Running"
+        else:
+            phase = "Pending"
+            if waiting is not None:
+                reason, message = waiting
+            elif not job_meta:
+                reason, message = "Creating", "the run's Job is being created"
+    status["phase"] = phase
+    if reason:
+        status["reason"] = _reason(reason, "Error")
+    if message:
+        status["message"] = _message(message)
+
+    t_end = (finished or {}).get("lastTransitionTime") or status.get("completionTime") or now
+    if finished and status.get("startTime"):
+        status["duration"] = format_duration((parse_time(t_end) - parse_time(status["startTime"])).total_seconds())
+
+    if stored is not None and latest is not None and stored.pod_uid in {p["metadata"]["uid"] for p in ordered}:
+        status["logs"] = stored.status()
+        if stored.attempt:
+            status["attempt"] = max(status.get("attempt", 0), stored.attempt)
+
+    conditions = []
+    for type_ in MIRRORED_CONDITIONS:
+        cond = job_conditions.get(type_)
+        if cond:
+            conditions.append(_condition(
+                type_, cond.get("status") == "True", cond.get("reason") or type_,
+                cond.get("message") or "", cond.get("lastTransitionTime") or now, generation,
+            ))
+    run_reason = status.get("reason") or phase
+    t_resumed = (job_conditions.get("Suspended") or {}).get("lastTransitionTime") or t_start
+    if finished:
+        conditions.append(_condition("Finished", True, run_reason, message, t_end, generation))
+        conditions.append(_condition("Reconciling", False, phase, "", t_end, generation))
+        conditions.append(_condition("Stalled", bool(failed), run_reason if failed else phase,
+                                     message if failed else "", t_end, generation))
+    elif phase == "Suspended":
+        conditions.append(_condition("Finished", False, phase, "", t_start, generation))
+        conditions.append(_condition("Reconciling", False, phase, message, t_resumed, generation))
+        conditions.append(_condition("Stalled", False, phase, "", t_start, generation))
+    else:
+        conditions.append(_condition("Finished", False, phase, "", t_start, generation))
+        conditions.append(_condition("Reconciling", True, run_reason, message, t_resumed, generation))
+        conditions.append(_condition("Stalled", False, phase, "", t_start, generation))
+    status["conditions"] = conditions
+    return status
+
+
+def keep_transition_times(new: Obj, old: Obj | None) -> Obj:
+    """Keeps a condition's old lastTransitionTime while its status has not changed."""
+    previous = {c.get("type"): c for c in (old or {}).get("conditions") or [] if isinstance(c, dict)}
+    for cond in new.get("conditions") or []:
+        before = previous.get(cond["type"])
+        if before and before.get("status") == cond["status"] and before.get("lastTransitionTime"):
+            cond["lastTransitionTime"] = before["lastTransitionTime"]
+    return new
+
+
+def merge_patch(new: Obj, old: Obj | None) -> Obj | None:
+    """A JSON merge patch that turns `old` into `new`, or None when they are equal."""
+    old = old or {}
+    if new == {k: v for k, v in old.items()}:
+        return None
+    patch: Obj = dict(new)
+    for key in old:
+        if key not in new:
+            patch[key] = None
+    return patch

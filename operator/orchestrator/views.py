@@ -1,0 +1,66 @@
+"""The parts of AdhocCommands, Jobs and Pods the operator keeps in memory (pure).
+
+Indexes hold these small views instead of whole objects, so that memory grows slowly with the
+number of AdhocCommands in the cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.jobs import ANNOTATION_SPEC_HASH, CONTAINER
+from orchestrator.names import LABEL_GENERATION
+
+Obj = dict[str, Any]
+
+
+def _pick(source: Any, *keys: str) -> Obj:
+    if not isinstance(source, dict):
+        return {}
+    return {k: source[k] for k in keys if source.get(k) is not None}
+
+
+def adhoc_view(body: Any) -> Obj:
+    meta = body.get("metadata") or {}
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": _pick(meta, "name", "namespace", "uid", "generation", "creationTimestamp",
+                          "deletionTimestamp"),
+        "spec": dict(body.get("spec") or {}) if isinstance(body.get("spec"), dict) else body.get("spec"),
+        "status": dict(body.get("status") or {}),
+    }
+
+
+def job_view(body: Any) -> Obj:
+    meta = body.get("metadata") or {}
+    return {
+        "metadata": {
+            **_pick(meta, "name", "namespace", "uid", "creationTimestamp", "deletionTimestamp"),
+            "labels": _pick(meta.get("labels"), LABEL_GENERATION),
+            "annotations": _pick(meta.get("annotations"), ANNOTATION_SPEC_HASH),
+            "ownerReferences": [_pick(o, "uid", "controller") for o in meta.get("ownerReferences") or []],
+        },
+        "spec": _pick(body.get("spec"), "suspend", "ttlSecondsAfterFinished"),
+        "status": dict(body.get("status") or {}),
+    }
+
+
+def pod_view(body: Any) -> Obj:
+    meta = body.get("metadata") or {}
+    status = body.get("status") or {}
+    return {
+        "metadata": {
+            **_pick(meta, "name", "namespace", "uid", "creationTimestamp", "deletionTimestamp"),
+            "ownerReferences": [_pick(o, "uid") for o in meta.get("ownerReferences") or []],
+        },
+        "status": {
+            **_pick(status, "phase"),
+            "conditions": [c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"],
+            "containerStatuses": [
+                _pick(cs, "name", "state", "lastState")
+                for cs in status.get("containerStatuses") or []
+                if cs.get("name") == CONTAINER
+            ],
+        },
+    }
