@@ -1,0 +1,111 @@
+import pytest
+
+from orchestrator.config import Config
+from orchestrator.jobs import InvalidSpec, job_for, run_hash
+
+from .factories import adhoc
+
+CONFIG = Config(image="default:1", run_as_user=4242)
+
+
+def container(job):
+    return job["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_command_runs_under_a_shell():
+    job = job_for(adhoc({"command": "echo hi\necho there"}), CONFIG)
+    assert container(job)["command"] == ["/bin/sh", "-c", "echo hi\necho there"]
+    assert container(job)["image"] == "default:1"
+
+
+def test_args_run_without_a_shell():
+    job = job_for(adhoc({"args": ["python3", "-c", "print(1)"], "image": "py:3"}), CONFIG)
+    assert container(job)["command"] == ["python3", "-c", "print(1)"]
+    assert container(job)["image"] == "py:3"
+
+
+def test_spec_fields_map_onto_the_job():
+    spec = {
+        "command": "true", "retries": 3, "timeoutSeconds": 60, "suspend": True, "ttlSecondsAfterFinished": 30,
+        "env": [{"name": "A", "value": "1"}], "envFrom": [{"configMapRef": {"name": "cm"}}],
+        "workingDir": "/tmp", "resources": {"limits": {"memory": "64Mi"}}, "serviceAccountName": "runner",
+        "nodeSelector": {"type": "kwok"}, "tolerations": [{"key": "k", "operator": "Exists"}],
+        "podMetadata": {"labels": {"team": "a"}, "annotations": {"note": "x"}},
+    }
+    job = job_for(adhoc(spec, generation=4), CONFIG)
+    js, pod = job["spec"], job["spec"]["template"]["spec"]
+    assert (js["backoffLimit"], js["activeDeadlineSeconds"], js["suspend"], js["ttlSecondsAfterFinished"]) == (
+        3, 60, True, 30)
+    c = container(job)
+    assert c["env"] == spec["env"] and c["envFrom"] == spec["envFrom"]
+    assert c["workingDir"] == "/tmp" and c["resources"] == spec["resources"]
+    assert pod["serviceAccountName"] == "runner" and "automountServiceAccountToken" not in pod
+    assert pod["nodeSelector"] == {"type": "kwok"} and pod["tolerations"] == spec["tolerations"]
+    assert pod["restartPolicy"] == "Never"
+    meta = job["spec"]["template"]["metadata"]
+    assert meta["labels"]["team"] == "a" and meta["annotations"] == {"note": "x"}
+    assert meta["labels"]["orchestrator.dev/generation"] == "4"
+    assert job["metadata"]["name"] == "cmd-4"
+
+
+def test_job_is_owned_by_the_adhoccommand():
+    job = job_for(adhoc(), CONFIG)
+    [owner] = job["metadata"]["ownerReferences"]
+    assert owner == {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "name": "cmd",
+                     "uid": "uid-cmd", "controller": True, "blockOwnerDeletion": True}
+
+
+def test_default_pod_meets_the_restricted_standard():
+    job = job_for(adhoc(), CONFIG)
+    pod = job["spec"]["template"]["spec"]
+    sc = container(job)["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 4242
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is False
+
+
+def test_user_security_context_loosens_the_default():
+    job = job_for(adhoc({"command": "id", "securityContext": {"runAsUser": 0, "runAsNonRoot": False}}), CONFIG)
+    sc = container(job)["securityContext"]
+    assert sc["runAsUser"] == 0 and sc["runAsNonRoot"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}  # what was not loosened stays
+
+
+def test_our_labels_win_over_user_pod_labels():
+    spec = {"command": "x", "podMetadata": {"labels": {"orchestrator.dev/adhoccommand-uid": "forged"}}}
+    job = job_for(adhoc(spec), CONFIG)
+    assert job["spec"]["template"]["metadata"]["labels"]["orchestrator.dev/adhoccommand-uid"] == "uid-cmd"
+
+
+@pytest.mark.parametrize("spec, field", [
+    ({}, "exactly one"),
+    ({"command": "a", "args": ["b"]}, "exactly one"),
+    ({"command": ""}, "spec.command"),
+    ({"args": []}, "spec.args"),
+    ({"args": ["a", 1]}, "spec.args"),
+    ({"command": "a", "retries": -1}, "spec.retries"),
+    ({"command": "a", "timeoutSeconds": 0}, "spec.timeoutSeconds"),
+    ({"command": "a", "nodeSelector": {"a": 1}}, "spec.nodeSelector"),
+    ({"command": "a", "podMetadata": "x"}, "spec.podMetadata"),
+    ({"command": "a", "securityContext": []}, "spec.securityContext"),
+])
+def test_malformed_specs_are_refused_with_the_field_named(spec, field):
+    with pytest.raises(InvalidSpec, match=field):
+        job_for(adhoc(spec), CONFIG)
+
+
+def test_spec_that_is_not_an_object_is_refused():
+    body = adhoc()
+    body["spec"] = "nonsense"
+    with pytest.raises(InvalidSpec, match="spec must be an object"):
+        job_for(body, CONFIG)
+
+
+def test_run_hash_ignores_suspend_ttl_and_logs_only():
+    base = {"command": "a"}
+    assert run_hash(base) == run_hash({**base, "suspend": True, "ttlSecondsAfterFinished": 5, "logs": {"maxBytes": 9}})
+    assert run_hash(base) != run_hash({"command": "b"})
+    assert run_hash(base) != run_hash({**base, "retries": 1})

@@ -1,0 +1,178 @@
+"""Edge cases of the reconciler against an in-memory stand-in for the API (the real cluster is in
+tests/cluster); each case is one a real API server produces only rarely or by accident."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from orchestrator.config import Config
+from orchestrator.kube import ApiError
+from orchestrator.reconcile import Queue, Reconciler, World
+
+from .factories import adhoc, job, pod, terminated
+
+
+class FakeKube:
+    def __init__(self, *, create_error: ApiError | None = None, existing: dict | None = None,
+                 log: bytes = b"out\n", log_error: ApiError | None = None) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.create_error, self.existing = create_error, existing
+        self.log, self.log_error = log, log_error
+        self.status: dict | None = None
+        self.configmap: dict | None = None
+
+    async def create_job(self, body):
+        self.calls.append(("create_job", body["metadata"]["name"]))
+        if self.create_error:
+            raise self.create_error
+        return {**body, "metadata": {**body["metadata"], "uid": "job-uid", "creationTimestamp": "t"}}
+
+    async def get_job(self, namespace, name):
+        self.calls.append(("get_job", name))
+        return self.existing
+
+    async def patch_job(self, namespace, name, patch):
+        self.calls.append(("patch_job", patch))
+        return self.existing
+
+    async def delete_job(self, namespace, name, uid):
+        self.calls.append(("delete_job", name))
+
+    async def patch_status(self, namespace, name, patch):
+        self.calls.append(("patch_status", patch))
+        self.status = patch
+
+    async def delete_adhoc(self, namespace, name, uid):
+        self.calls.append(("delete_adhoc", name))
+
+    async def read_log(self, namespace, pod_name, container, sink):
+        self.calls.append(("read_log", pod_name))
+        if self.log_error:
+            raise self.log_error
+        sink.feed(self.log)
+
+    async def apply_configmap(self, body):
+        self.calls.append(("apply_configmap", body["metadata"]["name"]))
+        self.configmap = body
+
+    def names(self) -> list[str]:
+        return [c[0] for c in self.calls]
+
+
+def reconciler(kube: FakeKube) -> tuple[Reconciler, list[tuple[str, str]]]:
+    events: list[tuple[str, str]] = []
+    r = Reconciler(kube, Config(), lambda _a, type_, reason, _m: events.append((type_, reason)),
+                   clock=lambda: "2026-01-01T00:00:00Z")
+    return r, events
+
+
+async def test_first_reconcile_creates_the_job_and_reports_pending():
+    kube = FakeKube()
+    r, events = reconciler(kube)
+    await r.reconcile(World(adhoc(), [], [], None))
+    assert kube.names() == ["create_job", "patch_status"]
+    assert kube.status["phase"] == "Pending" and kube.status["jobName"] == "cmd-1"
+    assert events == [("Normal", "JobCreated")]
+
+
+async def test_job_left_by_a_restart_is_adopted_not_duplicated():
+    owner = adhoc()
+    kube = FakeKube(create_error=ApiError(409, "exists", "AlreadyExists"), existing=job(owner, active=1))
+    r, events = reconciler(kube)
+    await r.reconcile(World(owner, [], [], None))
+    assert kube.names() == ["create_job", "get_job", "patch_status"]
+    assert kube.status["jobName"] == "cmd-1"
+    assert events == []
+
+
+async def test_job_of_the_same_name_owned_by_another_object_is_a_conflict():
+    owner = adhoc()
+    foreign = job(adhoc(name="other"))
+    foreign["metadata"]["ownerReferences"][0]["uid"] = "someone-else"
+    kube = FakeKube(create_error=ApiError(409, "exists", "AlreadyExists"), existing=foreign)
+    r, events = reconciler(kube)
+    await r.reconcile(World(owner, [], [], None))
+    assert kube.status["phase"] == "Failed" and kube.status["reason"] == "JobConflict"
+    assert ("Warning", "JobConflict") in events
+
+
+async def test_job_refused_by_the_api_server_is_reported_not_retried():
+    kube = FakeKube(create_error=ApiError(422, "spec.template: Invalid value", "Invalid"))
+    r, events = reconciler(kube)
+    await r.reconcile(World(adhoc(), [], [], None))
+    assert kube.status["phase"] == "Failed" and kube.status["reason"] == "JobRejected"
+    assert "Invalid value" in kube.status["message"]
+    assert ("Warning", "JobRejected") in events
+
+
+async def test_transient_create_error_is_raised_for_a_retry():
+    kube = FakeKube(create_error=ApiError(503, "unavailable"))
+    r, _ = reconciler(kube)
+    with pytest.raises(ApiError):
+        await r.reconcile(World(adhoc(), [], [], None))
+    assert "patch_status" not in kube.names()
+
+
+async def test_output_is_stored_once_before_the_status_says_finished():
+    owner = adhoc()
+    done = pod(phase="Succeeded", state=terminated(0))
+    kube = FakeKube(log=b"hello\n")
+    r, _ = reconciler(kube)
+    world = World(owner, [job(owner, active=1)], [done], None)
+    await r.reconcile(world)
+    assert kube.names() == ["read_log", "apply_configmap", "patch_status"]
+    assert kube.configmap["data"] == {"output": "hello\n"}
+    assert kube.status["logs"]["bytes"] == 6
+    kube.calls.clear()
+    await r.reconcile(world)  # same world again (the watch has not caught up): nothing to do
+    assert kube.names() == []
+
+
+async def test_unreadable_output_is_stored_empty_with_the_reason():
+    owner = adhoc()
+    kube = FakeKube(log_error=ApiError(400, "no logs found for container"))
+    r, events = reconciler(kube)
+    await r.reconcile(World(owner, [job(owner, failed=1)], [pod(phase="Failed", state=terminated(1))], None))
+    assert kube.configmap["data"] == {"output": ""}
+    assert "no logs found" in kube.configmap["metadata"]["annotations"]["orchestrator.dev/error"]
+    assert ("Warning", "OutputUnavailable") in events
+
+
+async def test_deleted_adhoccommand_is_left_to_the_garbage_collector():
+    owner = adhoc()
+    owner["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    kube = FakeKube()
+    r, _ = reconciler(kube)
+    await r.reconcile(World(owner, [], [], None))
+    assert kube.names() == []
+
+
+async def test_queue_retries_transient_errors_and_folds_concurrent_kicks():
+    runs: list[str] = []
+    failures = iter([ApiError(503, "busy"), ApiError(429, "slow down")])
+
+    async def work(key: str) -> None:
+        runs.append(key)
+        await asyncio.sleep(0.01)
+        error = next(failures, None)
+        if error:
+            raise error
+
+    queue = Queue(work, retries=3, on_give_up=lambda *_: pytest.fail("gave up"))
+    queue_delay = asyncio.gather(queue.kick("a"), queue.kick("a"), queue.kick("a"))
+    await queue_delay
+    assert runs.count("a") >= 3  # two failed attempts, then success; the extra kicks fold into reruns
+    assert runs.count("a") <= 4
+
+
+async def test_queue_gives_up_on_permanent_errors_at_once():
+    given_up: list[Exception] = []
+
+    async def work(key: str) -> None:
+        raise ApiError(403, "forbidden")
+
+    await Queue(work, retries=5, on_give_up=lambda _k, e: given_up.append(e)).kick("a")
+    assert len(given_up) == 1 and given_up[0].status == 403

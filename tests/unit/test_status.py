@@ -1,0 +1,154 @@
+import pytest
+
+from orchestrator.output import StoredOutput
+from orchestrator.status import format_duration, keep_transition_times, merge_patch, status_from
+
+from .factories import T0, T1, T2, adhoc, condition, job, pod, terminated
+
+NOW = "2026-01-01T09:00:00Z"
+
+
+def conds(status):
+    return {c["type"]: c for c in status["conditions"]}
+
+
+def test_no_job_yet_is_pending_and_reconciling():
+    status = status_from(adhoc(), None, [], None, NOW)
+    assert status["phase"] == "Pending" and status["reason"] == "Creating"
+    c = conds(status)
+    assert c["Reconciling"]["status"] == "True" and c["Finished"]["status"] == "False"
+    assert c["Stalled"]["status"] == "False"
+    assert all(x["observedGeneration"] == 1 for x in status["conditions"])
+
+
+def test_running_job_mirrors_counts_and_pod():
+    owner = adhoc()
+    status = status_from(owner, job(owner, active=1, ready=1, startTime=T0), [pod()], None, NOW)
+    assert status["phase"] == "Running"
+    assert (status["active"], status["ready"], status["succeeded"], status["failed"]) == (1, 1, 0, 0)
+    assert status["jobName"] == "cmd-1" and status["podName"] == "cmd-1-abcde"
+    assert status["startTime"] == T0 and "exitCode" not in status
+
+
+def test_succeeded_job():
+    owner = adhoc()
+    j = job(owner, succeeded=1, startTime=T0, completionTime=T2,
+            conditions=[condition("SuccessCriteriaMet"), condition("Complete", reason="CompletionsReached")])
+    stored = StoredOutput("cmd-logs", "uid-cmd-1-abcde", "cmd-1-abcde", 1, 1, 12, 12, False)
+    status = status_from(owner, j, [pod(phase="Succeeded", state=terminated(0))], stored, NOW)
+    assert status["phase"] == "Succeeded" and status["exitCode"] == 0 and status["reason"] == "Completed"
+    assert status["completionTime"] == T2 and status["duration"] == "1m10s"
+    assert status["logs"] == {"configMap": "cmd-logs", "bytes": 12, "storedBytes": 12, "truncated": False}
+    c = conds(status)
+    assert c["Complete"]["status"] == "True" and c["SuccessCriteriaMet"]["status"] == "True"
+    assert c["Finished"]["status"] == "True" and c["Finished"]["lastTransitionTime"] == T2
+    assert c["Reconciling"]["status"] == "False" and c["Stalled"]["status"] == "False"
+
+
+@pytest.mark.parametrize("state, job_reason, reason, exit_code", [
+    (terminated(3), "BackoffLimitExceeded", "Error", 3),
+    (terminated(137, "OOMKilled"), "BackoffLimitExceeded", "OOMKilled", 137),
+    (terminated(143), "DeadlineExceeded", "DeadlineExceeded", 143),
+])
+def test_failed_job_says_why(state, job_reason, reason, exit_code):
+    owner = adhoc()
+    j = job(owner, failed=1, startTime=T0,
+            conditions=[condition("FailureTarget", reason=job_reason), condition("Failed", reason=job_reason,
+                                                                                   message="it failed")])
+    status = status_from(owner, j, [pod(phase="Failed", state=state)], None, NOW)
+    assert status["phase"] == "Failed" and status["reason"] == reason and status["exitCode"] == exit_code
+    c = conds(status)
+    assert c["Failed"]["status"] == "True" and c["Failed"]["reason"] == job_reason
+    assert c["Finished"]["status"] == "True" and c["Stalled"]["status"] == "True"
+    assert c["Reconciling"]["status"] == "False" and c["FailureTarget"]["status"] == "True"
+    assert status["duration"] == "1m10s"  # failed Jobs have no completionTime: the Failed condition's time
+
+
+def test_deadline_without_any_pod_left():
+    owner = adhoc({"command": "sleep 100", "timeoutSeconds": 1})
+    j = job(owner, conditions=[condition("Failed", reason="DeadlineExceeded", message="Job was active longer")])
+    status = status_from(owner, j, [], None, NOW)
+    assert status["phase"] == "Failed" and status["reason"] == "DeadlineExceeded"
+    assert "exitCode" not in status and "podName" not in status
+
+
+@pytest.mark.parametrize("pod_status, reason", [
+    ({"phase": "Pending", "containerStatuses": [{"name": "command", "state": {"waiting": {
+        "reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}]}, "ImagePullBackOff"),
+    ({"phase": "Pending", "containerStatuses": [{"name": "command", "state": {"waiting": {
+        "reason": "ErrImageNeverPull", "message": "image not present"}}}]}, "ErrImageNeverPull"),
+    ({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                          "message": "0/1 nodes are available"}]}, "Unschedulable"),
+])
+def test_pending_pod_says_why_it_waits(pod_status, reason):
+    owner = adhoc()
+    p = pod()
+    p["status"] = pod_status
+    status = status_from(owner, job(owner, active=1), [p], None, NOW)
+    assert status["phase"] == "Pending" and status["reason"] == reason and status["message"]
+
+
+def test_suspended_job():
+    owner = adhoc({"command": "x", "suspend": True})
+    j = job(owner, suspend=True, conditions=[condition("Suspended", reason="JobSuspended", message="Job suspended")])
+    status = status_from(owner, j, [], None, NOW)
+    assert status["phase"] == "Suspended"
+    c = conds(status)
+    assert c["Suspended"]["status"] == "True"
+    assert c["Reconciling"]["status"] == "False" and c["Finished"]["status"] == "False"
+
+
+def test_retried_run_reports_the_latest_attempt():
+    owner = adhoc({"command": "x", "retries": 2})
+    first = pod("cmd-1-aaaaa", created=T0, phase="Failed", state=terminated(1))
+    second = pod("cmd-1-bbbbb", created=T1, phase="Failed", state=terminated(2))
+    third = pod("cmd-1-ccccc", created=T2, phase="Succeeded", state=terminated(0))
+    j = job(owner, succeeded=1, failed=2, conditions=[condition("Complete")])
+    status = status_from(owner, j, [third, first, second], None, NOW)
+    assert status["podName"] == "cmd-1-ccccc" and status["attempt"] == 3 and status["exitCode"] == 0
+
+
+def test_output_of_an_earlier_run_is_not_shown_for_a_new_one():
+    owner = adhoc(generation=2)
+    old = StoredOutput("cmd-logs", "uid-old-pod", "old-pod", 1, 1, 5, 5, False)
+    status = status_from(owner, job(owner, active=1), [pod()], old, NOW)
+    assert "logs" not in status
+
+
+def test_invalid_spec_is_a_failed_run_with_the_reason():
+    status = status_from(adhoc(generation=3), None, [], None, NOW, error=("InvalidSpec", "spec.args must be a list"))
+    assert status["phase"] == "Failed" and status["reason"] == "InvalidSpec"
+    assert status["observedGeneration"] == 3
+    assert conds(status)["Stalled"]["status"] == "True"
+
+
+def test_condition_reasons_are_always_valid():
+    owner = adhoc()
+    j = job(owner, conditions=[condition("Failed", reason="weird reason!")])
+    status = status_from(owner, j, [], None, NOW)
+    assert conds(status)["Failed"]["reason"] == "weirdreason"
+
+
+def test_same_world_gives_the_same_status():
+    owner = adhoc()
+    j = job(owner, active=1)
+    assert status_from(owner, j, [pod()], None, NOW) == status_from(owner, j, [pod()], None, "2030-01-01T00:00:00Z")
+
+
+def test_transition_times_are_kept_while_a_condition_holds():
+    old = {"conditions": [{"type": "Reconciling", "status": "True", "lastTransitionTime": "early"}]}
+    new = keep_transition_times(status_from(adhoc(), None, [], None, NOW), old)
+    assert conds(new)["Reconciling"]["lastTransitionTime"] == "early"
+    assert conds(new)["Finished"]["lastTransitionTime"] == NOW
+
+
+def test_merge_patch_clears_fields_that_went_away():
+    assert merge_patch({"phase": "Running"}, {"phase": "Running"}) is None
+    assert merge_patch({"phase": "Running"}, {"phase": "Failed", "exitCode": 1}) == {"phase": "Running",
+                                                                                      "exitCode": None}
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0s"), (59, "59s"), (60, "1m"), (61, "1m1s"), (3600, "1h"),
+                                           (3725, "1h2m"), (90000, "1d1h"), (-5, "0s")])
+def test_durations_read_like_kubectl(seconds, text):
+    assert format_duration(seconds) == text
