@@ -162,7 +162,7 @@ up() {
     --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
     --kubelet-preferred-address-types InternalIP \
-    --audit-policy-file "$STATE/audit-policy.yaml" --audit-log-path "$OUT/logs/audit.log" \
+    --audit-policy-file "$STATE/audit-policy.yaml" --audit-log-path "$STATE/audit.log" \
     --audit-log-maxsize 200 --audit-log-maxbackup 1 --profiling=false
   wait_for 90 kubectl_admin get --raw /readyz || die "kube-apiserver is not ready: see .cluster/logs/kube-apiserver.log"
 

@@ -16,6 +16,9 @@ class Config:
     image_pull_policy: str = "IfNotPresent"
     # Images that run as root by default still start under the restricted standard.
     run_as_user: int = DEFAULT_RUN_AS_USER
+    # Seconds a Job or Pod change waits for the changes that follow it, so that they make one
+    # status write; changes of the AdhocCommand itself (a new run) are handled at once.
+    settle_seconds: float = 0.2
     # Bounded retries of transient API errors for one reconciliation.
     api_retries: int = 6
 
@@ -27,5 +30,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         image=env.get("ORCHESTRATOR_DEFAULT_IMAGE") or base.image,
         image_pull_policy=env.get("ORCHESTRATOR_IMAGE_PULL_POLICY") or base.image_pull_policy,
         run_as_user=int(env.get("ORCHESTRATOR_RUN_AS_USER") or base.run_as_user),
+        settle_seconds=float(env.get("ORCHESTRATOR_SETTLE_SECONDS") or base.settle_seconds),
         api_retries=int(env.get("ORCHESTRATOR_API_RETRIES") or base.api_retries),
     )

@@ -40,22 +40,25 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     for resource in (("batch", "v1", "jobs"), ("", "v1", "pods"), ("", "v1", "configmaps")):
         settings.watching.label_selectors[resource] = LABEL_UID
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too much
     cfg = config.from_env()
-    memo.runtime = Runtime(Reconciler(await Kube.connect(), cfg, _post_event), cfg.api_retries)
+    memo.runtime = Runtime(Reconciler(await Kube.connect(), cfg, _post_event), cfg)
     log.info("default image %s", cfg.image)
 
 
 class Runtime:
     """The reconciler, its queue, and the indexes it reads the world from."""
 
-    def __init__(self, reconciler: Reconciler, retries: int) -> None:
+    def __init__(self, reconciler: Reconciler, cfg: config.Config) -> None:
         self.reconciler = reconciler
-        self.queue = Queue(self._reconcile, retries, self._give_up)
+        self.settle = cfg.settle_seconds
+        self.queue = Queue(self._reconcile, cfg.api_retries, self._give_up)
         self.indexes: dict[str, kopf.Index] = {}
 
-    async def kick(self, uid: str, indexes: dict[str, kopf.Index]) -> None:
+    async def kick(self, uid: str, indexes: dict[str, kopf.Index], child: bool = False) -> None:
+        """Reconciles the AdhocCommand `uid`; a change of a `child` (Job, Pod) settles first."""
         self.indexes = indexes  # the same index objects on every call
-        await self.queue.kick(uid)
+        await self.queue.kick(uid, self.settle if child else 0.0)
 
     def world(self, uid: str) -> World:
         found = list(self.indexes["adhocs"].get(uid, []))
@@ -75,6 +78,12 @@ class Runtime:
         log.error("giving up on AdhocCommand %s until it changes again: %s", uid, err)
         if world.adhoc is not None:
             _post_event(world.adhoc, "Warning", "APIError", f"giving up until the next change: {err}")
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In a pod, the mounted ServiceAccount; elsewhere $KUBECONFIG (no API client library needed)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
 # Indexes: the operator's memory of the cluster, keyed by the AdhocCommand's uid.
@@ -110,10 +119,12 @@ async def adhoc_changed(uid: str, memo: kopf.Memo, adhocs: kopf.Index, jobs: kop
 @kopf.on.event("batch", "v1", "jobs", labels=OURS)
 async def job_changed(labels: kopf.Labels, memo: kopf.Memo, adhocs: kopf.Index, jobs: kopf.Index,
                       pods: kopf.Index, outputs: kopf.Index, **_: Any) -> None:
-    await memo.runtime.kick(labels[LABEL_UID], {"adhocs": adhocs, "jobs": jobs, "pods": pods, "outputs": outputs})
+    await memo.runtime.kick(labels[LABEL_UID], {"adhocs": adhocs, "jobs": jobs, "pods": pods, "outputs": outputs},
+                            child=True)
 
 
 @kopf.on.event("", "v1", "pods", labels=OURS)
 async def pod_changed(labels: kopf.Labels, memo: kopf.Memo, adhocs: kopf.Index, jobs: kopf.Index,
                       pods: kopf.Index, outputs: kopf.Index, **_: Any) -> None:
-    await memo.runtime.kick(labels[LABEL_UID], {"adhocs": adhocs, "jobs": jobs, "pods": pods, "outputs": outputs})
+    await memo.runtime.kick(labels[LABEL_UID], {"adhocs": adhocs, "jobs": jobs, "pods": pods, "outputs": outputs},
+                            child=True)

@@ -14,7 +14,14 @@ from orchestrator.jobs import CONTAINER
 from orchestrator.kube import ApiError, Kube
 from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
 from orchestrator.runs import job_generation, plan_for
-from orchestrator.status import is_terminated, keep_transition_times, merge_patch, sorted_pods, status_from
+from orchestrator.status import (
+    is_terminated,
+    keep_transition_times,
+    merge_patch,
+    settling,
+    sorted_pods,
+    status_from,
+)
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -106,11 +113,14 @@ class Reconciler:
         if current is not None and error is None:
             stored = await self._capture_output(adhoc, current, pods, stored)
 
+        if error is None and settling(current, pods):
+            return  # the Job's next update brings the final status: write that one only
         status = status_from(adhoc, current, pods, stored, self.clock(), error)
         status = keep_transition_times(status, old_status)
         patch = merge_patch(status, old_status)
         if patch is None:
             return
+        log.debug("status of %s/%s: %s", namespace, name, {k: v for k, v in patch.items() if k != "conditions"})
         await self.kube.patch_status(namespace, name, patch)
         self._status[uid] = status
         self._announce(adhoc, old_status, status, generation)
@@ -230,6 +240,9 @@ Reconcile = Callable[[str], Awaitable[None]]
 class Queue:
     """Runs reconcile(key) once at a time per key; events that come meanwhile fold into one rerun.
 
+    A settle time lets a burst of Job and Pod updates (created, running, ended, counted) become
+    one status write instead of one each.
+
     Transient API errors are retried with a bounded exponential backoff.
     """
 
@@ -240,12 +253,15 @@ class Queue:
         self._running: set[str] = set()
         self._dirty: set[str] = set()
 
-    async def kick(self, key: str) -> None:
+    async def kick(self, key: str, settle: float = 0.0) -> None:
+        """Reconciles `key`, after `settle` seconds in which further kicks fold into this one."""
         if key in self._running:
             self._dirty.add(key)
             return
         self._running.add(key)
         try:
+            if settle:
+                await asyncio.sleep(settle)
             while True:
                 self._dirty.discard(key)
                 await self._attempt(key)

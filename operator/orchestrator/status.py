@@ -228,6 +228,20 @@ def status_from(
     return status
 
 
+def settling(job: Obj | None, pods: list[Obj]) -> bool:
+    """The latest pod has ended and its Job has not counted it yet.
+
+    The Job controller is bound to update the Job next (finished, or another attempt), and that
+    update brings a final status; a status written in between would be stale at once.
+    """
+    if not job or not pods:
+        return False
+    conditions = (job.get("status") or {}).get("conditions") or []
+    if any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True" for c in conditions):
+        return False
+    return is_terminated(sorted_pods(pods)[-1])
+
+
 def keep_transition_times(new: Obj, old: Obj | None) -> Obj:
     """Keeps a condition's old lastTransitionTime while its status has not changed."""
     previous = {c.get("type"): c for c in (old or {}).get("conditions") or [] if isinstance(c, dict)}

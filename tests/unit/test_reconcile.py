@@ -12,7 +12,7 @@ from orchestrator.config import Config
 from orchestrator.kube import ApiError
 from orchestrator.reconcile import Queue, Reconciler, World
 
-from .factories import adhoc, job, pod, terminated
+from .factories import adhoc, condition, job, pod, terminated
 
 
 class FakeKube:
@@ -121,13 +121,17 @@ async def test_output_is_stored_once_before_the_status_says_finished():
     done = pod(phase="Succeeded", state=terminated(0))
     kube = FakeKube(log=b"hello\n")
     r, _ = reconciler(kube)
-    world = World(owner, [job(owner, active=1)], [done], None)
-    await r.reconcile(world)
-    assert kube.names() == ["read_log", "apply_configmap", "patch_status"]
+    # The pod ended, the Job has not counted it yet: store the output, hold the status.
+    await r.reconcile(World(owner, [job(owner, active=1)], [done], None))
+    assert kube.names() == ["read_log", "apply_configmap"]
     assert kube.configmap["data"] == {"output": "hello\n"}
-    assert kube.status["logs"]["bytes"] == 6
     kube.calls.clear()
-    await r.reconcile(world)  # same world again (the watch has not caught up): nothing to do
+    finished = job(owner, succeeded=1, conditions=[condition("Complete")])
+    await r.reconcile(World(owner, [finished], [done], None))
+    assert kube.names() == ["patch_status"]  # output stored already: not read again
+    assert kube.status["phase"] == "Succeeded" and kube.status["logs"]["bytes"] == 6
+    kube.calls.clear()
+    await r.reconcile(World(owner, [finished], [done], None))  # the watches have not caught up
     assert kube.names() == []
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from orchestrator.output import StoredOutput
-from orchestrator.status import format_duration, keep_transition_times, merge_patch, status_from
+from orchestrator.status import format_duration, keep_transition_times, merge_patch, settling, status_from
 
 from .factories import T0, T1, T2, adhoc, condition, job, pod, terminated
 
@@ -152,3 +152,12 @@ def test_merge_patch_clears_fields_that_went_away():
                                            (3725, "1h2m"), (90000, "1d1h"), (-5, "0s")])
 def test_durations_read_like_kubectl(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_settling_while_the_job_has_not_counted_the_ended_pod():
+    owner = adhoc()
+    ended = pod(phase="Succeeded", state=terminated(0))
+    assert settling(job(owner, active=1), [ended])
+    assert not settling(job(owner, succeeded=1, conditions=[condition("Complete")]), [ended])
+    assert not settling(job(owner, active=1), [pod()])
+    assert not settling(None, [ended])

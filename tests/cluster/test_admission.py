@@ -1,0 +1,60 @@
+"""Invalid AdhocCommands are refused by the API server, with a message that names the field."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.conftest import Cluster
+
+CORPUS = [
+    ({}, "spec"),
+    ({"command": "a", "args": ["b"]}, "exactly one of spec.command and spec.args"),
+    ({"image": "busybox"}, "exactly one of spec.command and spec.args"),
+    ({"command": ""}, "spec.command"),
+    ({"args": []}, "spec.args"),
+    ({"args": "echo"}, "spec.args"),
+    ({"command": ["echo"]}, "spec.command"),
+    ({"command": "a", "timeoutSeconds": 0}, "spec.timeoutSeconds"),
+    ({"command": "a", "timeoutSeconds": "10"}, "spec.timeoutSeconds"),
+    ({"command": "a", "retries": -1}, "spec.retries"),
+    ({"command": "a", "retries": 1000}, "spec.retries"),
+    ({"command": "a", "ttlSecondsAfterFinished": -5}, "spec.ttlSecondsAfterFinished"),
+    ({"command": "a", "suspend": "yes"}, "spec.suspend"),
+    ({"command": "a", "logs": {"maxBytes": 900001}}, "spec.logs.maxBytes"),
+    ({"command": "a", "logs": {"maxBytes": 0}}, "spec.logs.maxBytes"),
+    ({"command": "a", "env": [{"value": "x"}]}, "spec.env[0].name"),
+    ({"command": "a", "env": [{"name": "A", "value": 1}]}, "spec.env[0].value"),
+    ({"command": "a", "env": [{"name": "A"}, {"name": "A"}]}, "spec.env[1]"),
+    ({"command": "a", "envFrom": [{"configMapRef": {"name": 5}}]}, "spec.envFrom[0].configMapRef.name"),
+    ({"command": "a", "resources": {"limits": {"memory": "lots"}}}, "spec.resources.limits.memory"),
+    ({"command": "a", "resources": {"requests": []}}, "spec.resources.requests"),
+    ({"command": "a", "securityContext": {"runAsUser": "root"}}, "spec.securityContext.runAsUser"),
+    ({"command": "a", "securityContext": {"capabilities": {"add": "NET_ADMIN"}}},
+     "spec.securityContext.capabilities.add"),
+    ({"command": "a", "nodeSelector": {"disk": 1}}, "spec.nodeSelector.disk"),
+    ({"command": "a", "tolerations": [{"tolerationSeconds": "x"}]}, "spec.tolerations[0].tolerationSeconds"),
+    ({"command": "a", "podMetadata": {"labels": {"a": 1}}}, "spec.podMetadata.labels.a"),
+    ({"command": "a", "workingDir": 7}, "spec.workingDir"),
+    ({"command": "a", "serviceAccountName": ["x"]}, "spec.serviceAccountName"),
+]
+
+
+@pytest.mark.parametrize("spec, field", CORPUS, ids=[f"{i:02d}-{f}" for i, (_, f) in enumerate(CORPUS)])
+def test_invalid_adhoccommand_is_refused_naming_the_field(installed: Cluster, namespace: str, spec, field):
+    body = {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "metadata": {"name": "bad"}}
+    if spec:
+        body["spec"] = spec
+    result = installed.kubectl("-n", namespace, "apply", "-f", "-", input=yaml.safe_dump(body), check=False)
+    assert result.returncode != 0, "the API server accepted it"
+    assert field in result.stderr, result.stderr
+    assert installed.get("adhoc", "bad", namespace) is None
+
+
+def test_a_valid_adhoccommand_gets_its_defaults(installed: Cluster, namespace: str):
+    body = {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "metadata": {"name": "ok"},
+            "spec": {"args": ["true"]}}
+    out = installed.kubectl("-n", namespace, "apply", "--dry-run=server", "-o", "json", "-f", "-",
+                            input=yaml.safe_dump(body)).stdout
+    spec = yaml.safe_load(out)["spec"]
+    assert spec["retries"] == 0 and spec["suspend"] is False and spec["logs"] == {"maxBytes": 262144}

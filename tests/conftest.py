@@ -1,0 +1,217 @@
+"""Fixtures shared by the cluster tests: the cluster, the operator (as its ServiceAccount), namespaces."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+LOCAL_KUBECONFIG = REPO / ".cluster" / "kubeconfig"
+OPERATOR_HEALTH_PORT = 18080
+
+
+def bin_dir() -> Path:
+    out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $BIN_DIR"],
+                         capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition", interval: float = 0.2) -> Any:
+    """Polls `check` until it returns something truthy, failing the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Cluster:
+    """kubectl against the test cluster, as the admin unless told otherwise."""
+
+    def __init__(self, kubeconfig: Path, kubectl: str, local: bool) -> None:
+        self.kubeconfig = kubeconfig
+        self.kubectl_path = kubectl
+        self.local = local
+
+    def kubectl(self, *args: str, input: str | bytes | None = None, check: bool = True,
+                kubeconfig: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [self.kubectl_path, "--kubeconfig", str(kubeconfig or self.kubeconfig), *args],
+            input=input, capture_output=True, text=not isinstance(input, bytes), timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        ns = ["-n", namespace] if namespace else []
+        result = self.kubectl("get", kind, name, *ns, "-o", "json", check=False)
+        if result.returncode != 0:
+            if "NotFound" in result.stderr or "not found" in result.stderr:
+                return None
+            raise AssertionError(result.stderr)
+        return json.loads(result.stdout)
+
+    def list(self, kind: str, namespace: str, selector: str = "") -> list[dict[str, Any]]:
+        args = ["get", kind, "-n", namespace, "-o", "json"] + (["-l", selector] if selector else [])
+        return json.loads(self.kubectl(*args).stdout)["items"]
+
+    def apply(self, obj: dict[str, Any] | str, namespace: str | None = None) -> subprocess.CompletedProcess[str]:
+        text = obj if isinstance(obj, str) else yaml.safe_dump(obj)
+        ns = ["-n", namespace] if namespace else []
+        return self.kubectl("apply", *ns, "-f", "-", input=text)
+
+
+def _existing_cluster() -> Path | None:
+    """A cluster the user pointed the suite at (ORCH_TEST_KUBECONFIG), e.g. kind or minikube."""
+    path = os.environ.get("ORCH_TEST_KUBECONFIG")
+    return Path(path) if path else None
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    existing = _existing_cluster()
+    if existing is not None:
+        return Cluster(existing, os.environ.get("KUBECTL", "kubectl"), local=False)
+    subprocess.run([str(REPO / "hack/cluster.sh"), "up"], check=True)
+    return Cluster(LOCAL_KUBECONFIG, str(bin_dir() / "kubectl"), local=True)
+
+
+@pytest.fixture(scope="session")
+def simulated(cluster: Cluster) -> Cluster:
+    """The cluster, with the local kwok node to simulate pods on."""
+    if not cluster.local:
+        pytest.fail("this test needs the local cluster's simulated node: unset ORCH_TEST_KUBECONFIG")
+    return cluster
+
+
+@pytest.fixture
+def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace that enforces the restricted Pod Security Standard."""
+    base = request.node.name.lower().replace("_", "-")
+    name = f"t-{''.join(c for c in base if c.isalnum() or c == '-')[:40].strip('-')}-{uuid.uuid4().hex[:5]}"
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {
+        "pod-security.kubernetes.io/enforce": "restricted"}}})
+    wait_until(lambda: cluster.get("serviceaccount", "default", name), 60, "the default ServiceAccount")
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    if cluster.local:
+        cluster.kubectl("delete", "clusterlogs", name, "--ignore-not-found", check=False)
+
+
+def cri_log(data: bytes) -> bytes:
+    """`data` as CRI log lines (the kubelet's container log format), split at newlines."""
+    out = bytearray()
+    for line in data.splitlines(keepends=True):
+        full = line.endswith(b"\n")
+        out += b"2026-01-01T00:00:00.000000000Z stdout " + (b"F " if full else b"P ") + line.rstrip(b"\n") + b"\n"
+    return bytes(out)
+
+
+@pytest.fixture
+def sim_output(simulated: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, bytes], None]:
+    """Sets what every simulated pod in a namespace prints (kwok serves it as the pod's log)."""
+    directory = tmp_path_factory.mktemp("sim-logs")
+
+    def set_output(namespace: str, data: bytes) -> None:
+        path = directory / f"{namespace}.log"
+        path.write_bytes(cri_log(data))
+        simulated.apply({
+            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": namespace},
+            "spec": {"selector": {"matchNamespaces": [namespace]}, "logs": [{"logsFile": str(path)}]},
+        })
+
+    return set_output
+
+
+class Operator:
+    """The operator, run from this checkout as the ServiceAccount of kubernetes/rbac.yaml."""
+
+    def __init__(self, cluster: Cluster, kubeconfig: Path, log: Path, env: dict[str, str]) -> None:
+        self.cluster, self.kubeconfig, self.log_path, self.env = cluster, kubeconfig, log, env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kopf", "run", "--all-namespaces", "-m", "orchestrator.handlers",
+             f"--liveness=http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz"],
+            env={**os.environ, **self.env, "KUBECONFIG": str(self.kubeconfig)},
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+        wait_until(self.healthy, 60, "the operator's health endpoint")
+
+    def healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            pytest.fail(f"the operator exited with {self.process.returncode}: see {self.log_path}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """Kills the operator at once, as a node failure or OOM kill would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def service_account_kubeconfig(cluster: Cluster, path: Path) -> Path:
+    """A kubeconfig holding a token of the operator's ServiceAccount (nothing more)."""
+    token = cluster.kubectl("-n", "orchestrator", "create", "token", "orchestrator", "--duration=24h").stdout.strip()
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
+    server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "clusters": [server],
+        "users": [{"name": "orchestrator", "user": {"token": token}}],
+        "contexts": [{"name": "orchestrator", "context": {"cluster": server["name"], "user": "orchestrator"}}],
+        "current-context": "orchestrator",
+    }))
+    return path
+
+
+@pytest.fixture(scope="session")
+def installed(cluster: Cluster) -> Cluster:
+    """The CRD, namespace and RBAC from the repository, applied as a user would."""
+    for part in ("crds", "kubernetes/namespace.yaml", "kubernetes/rbac.yaml"):
+        cluster.kubectl("apply", "-f" if part.endswith(".yaml") else "-k", str(REPO / part))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def operator(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    logs = REPO / ".cluster" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    kubeconfig = service_account_kubeconfig(installed, tmp_path_factory.mktemp("sa") / "kubeconfig")
+    op = Operator(installed, kubeconfig, logs / "operator-test.log",
+                  {"ORCHESTRATOR_DEFAULT_IMAGE": os.environ.get("ORCH_TEST_IMAGE", "busybox:1.36")})
+    op.start()
+    yield op
+    op.stop()
