@@ -22,6 +22,17 @@ LOCAL_KUBECONFIG = REPO / ".cluster" / "kubeconfig"
 OPERATOR_HEALTH_PORT = 18080
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks the tests that need a cluster or the simulated node; moves the lifecycle tests last."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"cluster", "installed", "operator", "simulated", "namespace"}:
+            item.add_marker(pytest.mark.cluster)
+        if "simulated" in fixtures:
+            item.add_marker(pytest.mark.simulated)
+    items.sort(key=lambda item: item.get_closest_marker("lifecycle") is not None)
+
+
 def bin_dir() -> Path:
     out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $BIN_DIR"],
                          capture_output=True, text=True, check=True)

@@ -1,0 +1,56 @@
+# Everyday commands. `make demo` shows the whole thing; `make test` is what CI runs.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN_DIR := $(shell source hack/versions.sh && echo $$BIN_DIR)
+KUBECTL := $(BIN_DIR)/kubectl
+LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
+export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
+
+.PHONY: help deps build cluster-up cluster-down cluster-status install run demo test unit lint crd
+
+help:
+	@echo "make demo          local cluster from source, the operator, a sample command and its output"
+	@echo "make test          lint, unit tests and cluster tests (builds and starts the cluster)"
+	@echo "make cluster-up    start the local cluster (KUBECONFIG=.cluster/kubeconfig)"
+	@echo "make cluster-down  stop it and remove its state"
+	@echo "make install       apply the CRD to \$$KUBECONFIG"
+	@echo "make run           run the operator in the foreground against \$$KUBECONFIG"
+
+deps:
+	@hack/install-deps.sh
+
+build:
+	@hack/build.sh
+
+cluster-up: deps
+	@hack/cluster.sh up
+
+cluster-down:
+	@hack/cluster.sh down
+
+cluster-status:
+	@hack/cluster.sh status
+
+install: build
+	$(KUBECTL) apply -k crds/
+	$(KUBECTL) wait --for=condition=Established crd/adhoccommands.orchestrator.dev --timeout=60s
+
+run: deps
+	$(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
+
+demo: cluster-up
+	@$(PY) hack/demo.py
+
+unit: deps
+	$(VENV)/bin/pytest -q -m "not cluster"
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+test: deps build lint
+	$(VENV)/bin/pytest -q -ra --durations=10
+
+crd: deps
+	$(PY) hack/gen_crd.py "$$(cd hack/k8s && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/api/openapi-spec/v3/api__v1_openapi.json" \
+	  > crds/adhoccommands.orchestrator.dev.yaml

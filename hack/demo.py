@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""make demo: the operator (as its own ServiceAccount) runs the Zen of Python sample and shows
+its status and the output stored in its logs ConfigMap. Expects `make cluster-up` to have run."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.conftest import (  # noqa: E402  (the demo reuses the test harness)
+    LOCAL_KUBECONFIG,
+    Cluster,
+    Operator,
+    bin_dir,
+    cri_log,
+    service_account_kubeconfig,
+)
+
+NAMESPACE = "demo"
+SIMULATED_NOTE = (b"(simulated node: kwok runs no command; this text is the log kwok serves for the pod.\n"
+                  b" With a real node in the cluster, the Zen of Python is printed here.)\n")
+
+
+def step(text: str) -> None:
+    print(f"\n==> {text}", flush=True)
+
+
+def main() -> int:
+    cluster = Cluster(LOCAL_KUBECONFIG, str(bin_dir() / "kubectl"), local=True)
+    step("installing the CRD, namespace and RBAC (kubernetes/)")
+    cluster.kubectl("apply", "-k", str(REPO / "crds"))
+    for part in ("namespace.yaml", "rbac.yaml"):
+        cluster.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {
+        "pod-security.kubernetes.io/enforce": "restricted"}}})
+
+    # The simulated node's pods print what kwok is told to serve as their log.
+    state = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
+    log_file = state / "demo-output.log"
+    log_file.write_bytes(cri_log(SIMULATED_NOTE))
+    cluster.apply({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": NAMESPACE},
+                   "spec": {"selector": {"matchNamespaces": [NAMESPACE]}, "logs": [{"logsFile": str(log_file)}]}})
+
+    step("starting the operator as ServiceAccount orchestrator/orchestrator (log: .cluster/logs/operator-demo.log)")
+    kubeconfig = service_account_kubeconfig(cluster, state / "operator-demo.kubeconfig")
+    operator = Operator(cluster, kubeconfig, REPO / ".cluster/logs/operator-demo.log",
+                        {"ORCHESTRATOR_DEFAULT_IMAGE": "python:3.13-slim"})
+    operator.start()
+    try:
+        step("kubectl apply -f kubernetes/samples/zen.yaml")
+        cluster.kubectl("-n", NAMESPACE, "delete", "adhoc", "zen", "--ignore-not-found", "--wait=true")
+        print(cluster.kubectl("-n", NAMESPACE, "apply", "-f", str(REPO / "kubernetes/samples/zen.yaml")).stdout,
+              end="")
+        step("kubectl wait --for=condition=Finished adhoc/zen")
+        print(cluster.kubectl("-n", NAMESPACE, "wait", "--for=condition=Finished", "adhoc/zen",
+                              "--timeout=300s").stdout, end="")
+        step("kubectl get adhoc -o wide")
+        print(cluster.kubectl("-n", NAMESPACE, "get", "adhoc", "-o", "wide").stdout, end="")
+        status = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "adhoc", "zen", "-o", "json").stdout)["status"]
+        step("status")
+        for key in ("phase", "exitCode", "reason", "jobName", "podName", "duration", "logs"):
+            if key in status:
+                print(f"  {key}: {status[key]}")
+        configmap = status["logs"]["configMap"]
+        step(f"the stored output (kubectl get configmap {configmap} -o jsonpath='{{.data.output}}')")
+        cm = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "configmap", configmap, "-o", "json").stdout)
+        output = cm.get("data", {}).get("output")
+        if output is None:
+            output = base64.b64decode(cm["binaryData"]["output"]).decode("utf-8", "replace")
+        print(output, end="" if output.endswith("\n") else "\n")
+    finally:
+        operator.stop()
+    step("done: `make run` keeps an operator running; `make cluster-down` stops the cluster")
+    return 0 if status.get("phase") == "Succeeded" else 1
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    code = main()
+    print(f"(demo took {time.monotonic() - started:.0f}s)")
+    sys.exit(code)

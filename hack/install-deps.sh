@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the local cluster and the tests need on a fresh Debian machine: the few
+# system packages (when missing) and the pinned Python requirements in .venv.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+need=()
+for pair in openssl:openssl curl:curl ss:iproute2 pgrep:procps make:make; do
+  command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+done
+if ((${#need[@]})); then
+  echo "installing ${need[*]} ..."
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+fi
+command -v go >/dev/null || { echo "Go 1.25+ is needed to build the local cluster: https://go.dev/doc/install" >&2; exit 1; }
+
+python=${PYTHON:-python3}
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "Python 3.11+ is needed (found $("$python" --version))" >&2; exit 1; }
+if [ ! -x "$repo/.venv/bin/python" ]; then
+  "$python" -m venv "$repo/.venv"
+fi
+stamp="$repo/.venv/.requirements-$(cat "$repo/requirements.txt" "$repo/requirements-dev.txt" "$repo/pyproject.toml" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  "$repo/.venv/bin/pip" install -q --upgrade pip
+  "$repo/.venv/bin/pip" install -q -r "$repo/requirements-dev.txt"
+  "$repo/.venv/bin/pip" install -q --no-deps -e "$repo"
+  rm -f "$repo"/.venv/.requirements-*; touch "$stamp"
+fi
