@@ -220,9 +220,13 @@ def installed(cluster: Cluster) -> Cluster:
 def operator(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
     logs = REPO / ".cluster" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    (logs / "operator-test.log").unlink(missing_ok=True)
     kubeconfig = service_account_kubeconfig(installed, tmp_path_factory.mktemp("sa") / "kubeconfig")
     op = Operator(installed, kubeconfig, logs / "operator-test.log",
                   {"ORCHESTRATOR_DEFAULT_IMAGE": os.environ.get("ORCH_TEST_IMAGE", "busybox:1.36")})
     op.start()
     yield op
     op.stop()
+    # kopf logs a refused watch or call and carries on: a missing RBAC permission shows here.
+    forbidden = [line for line in op.log_path.read_text(errors="replace").splitlines() if "orbidden" in line]
+    assert not forbidden, "the operator was refused by RBAC:\n" + "\n".join(forbidden[:5])
