@@ -21,12 +21,20 @@ KCM_PORT=10357
 SCHEDULER_PORT=10359
 KWOK_PORT=10247
 NODE=kwok-node-0
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok containerd kubelet)
+# ORCH_REAL_NODE=0 leaves out the real node (containerd + kubelet), e.g. where the kernel refuses it.
+REAL=${ORCH_REAL_NODE:-1}
+((REAL)) || COMPONENTS=("${COMPONENTS[@]:0:5}")
 SERVER=https://127.0.0.1:$APISERVER_PORT
+source "$here/node.sh"
 
 log() { echo "cluster: $*" >&2; }
 die() { log "$*"; exit 1; }
 kubectl_admin() { "$BIN_DIR/kubectl" --kubeconfig "$STATE/kubeconfig" "$@"; }
+
+binary_of() {
+  case $1 in containerd) echo /usr/bin/containerd ;; *) echo "$BIN_DIR/$1" ;; esac
+}
 
 # pid_of COMPONENT: the live PID recorded for it, if that process still is our binary.
 pid_of() {
@@ -34,7 +42,7 @@ pid_of() {
   [ -f "$pidfile" ] || return 1
   pid=$(cat "$pidfile")
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$BIN_DIR/$1" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "^$(binary_of "$1") " || return 1
   echo "$pid"
 }
 
@@ -63,17 +71,35 @@ stop_pid() {
 # (left by a run whose state was lost), then frees our ports or says who holds them.
 stop_all() {
   local c pid port holder
-  for c in "${COMPONENTS[@]}"; do
+  # The kubelet first, so that it restarts no container while the node is cleared.
+  for c in kubelet "${COMPONENTS[@]}"; do
     if pid=$(pid_of "$c"); then stop_pid "$pid"; fi
   done
   for pid in $(pgrep -f "^$BIN_DIR/" 2>/dev/null || true); do stop_pid "$pid"; done
-  for port in $ETCD_PORT $ETCD_PEER_PORT $APISERVER_PORT $KCM_PORT $SCHEDULER_PORT $KWOK_PORT; do
+  node_clean
+  for port in $ETCD_PORT $ETCD_PEER_PORT $APISERVER_PORT $KCM_PORT $SCHEDULER_PORT $KWOK_PORT 10250 10248; do
     holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
     if [ -n "$holder" ]; then
       die "port $port is used by another program (pid $holder: $(tr '\0' ' ' </proc/$holder/cmdline 2>/dev/null)); stop it first"
     fi
   done
   rm -rf "$STATE/pids"
+}
+
+# The apiserver reaches each node's kubelet (logs) by its Hostname address: both node names
+# resolve to 127.0.0.1 (a kubelet refuses a loopback node IP), through lines in /etc/hosts
+# that carry a marker, so that hosts_remove takes exactly them away again.
+HOSTS_MARK="# orchestrator local cluster"
+hosts_add() {
+  hosts_remove
+  echo "127.0.0.1 $NODE $REAL_NODE $HOSTS_MARK" >>/etc/hosts
+}
+hosts_remove() {
+  if grep -q "$HOSTS_MARK" /etc/hosts 2>/dev/null; then
+    # /etc/hosts may be a bind mount: rewrite it in place rather than replace it.
+    grep -v "$HOSTS_MARK" /etc/hosts >"$STATE.hosts" || true
+    cat "$STATE.hosts" >/etc/hosts && rm -f "$STATE.hosts"
+  fi
 }
 
 # Certificates: one CA signs the apiserver's serving cert and every client cert.
@@ -124,8 +150,12 @@ KC
 }
 
 start() {
-  local name=$1; shift
-  "$BIN_DIR/$name" "$@" >"$OUT/logs/$name.log" 2>&1 &
+  start_cmd "$1" "$BIN_DIR/$1" "${@:2}"
+}
+
+start_cmd() {
+  local name=$1 binary=$2; shift 2
+  "$binary" "$@" >"$OUT/logs/$name.log" 2>&1 &
   echo $! >"$STATE/pids/$name.pid"
 }
 
@@ -142,6 +172,7 @@ up() {
   mkdir -p "$STATE/pids" "$OUT/logs"
   local started=$SECONDS pki=$STATE/pki
   make_certs
+  hosts_add
   for c in admin kube-controller-manager kube-scheduler kwok; do kubeconfig "$c" "$STATE/$c.kubeconfig"; done
   cp "$STATE/admin.kubeconfig" "$STATE/kubeconfig"
   cp "$here/audit-policy.yaml" "$STATE/audit-policy.yaml"
@@ -161,7 +192,7 @@ up() {
     --service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none --allow-privileged \
     --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
-    --kubelet-preferred-address-types InternalIP \
+    --kubelet-preferred-address-types Hostname,InternalIP \
     --audit-policy-file "$STATE/audit-policy.yaml" --audit-log-path "$STATE/audit.log" \
     --audit-log-maxsize 200 --audit-log-maxbackup 1 --profiling=false
   wait_for 90 kubectl_admin get --raw /readyz || die "kube-apiserver is not ready: see .cluster/logs/kube-apiserver.log"
@@ -199,8 +230,10 @@ metadata:
     orchestrator.dev/node: simulated
 spec: {}
 NODE
+  ((REAL)) && node_up
   wait_for 60 kubectl_admin wait --for=condition=Ready "node/$NODE" --timeout=1s \
     || die "node $NODE did not become Ready: see .cluster/logs/kwok.log"
+  ((REAL)) && node_wait
 
   # New namespaces must get their default ServiceAccount before pods can be made there.
   kubectl_admin create namespace cluster-up-check >/dev/null
@@ -214,6 +247,7 @@ NODE
 
 down() {
   stop_all
+  hosts_remove
   rm -rf "$STATE"
   log "down"
 }

@@ -5,8 +5,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 need=()
-for pair in openssl:openssl curl:curl ss:iproute2 pgrep:procps make:make; do
-  command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+# The real node: Debian's containerd, runc and CNI plugins; debootstrap builds its image.
+for pair in openssl:openssl curl:curl ss:iproute2 pgrep:procps make:make gcc:gcc \
+            containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins \
+            iptables:iptables conntrack:conntrack debootstrap:debootstrap; do
+  [ -e "${pair%%:*}" ] || command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if ((${#need[@]})); then
   echo "installing ${need[*]} ..."

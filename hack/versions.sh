@@ -5,3 +5,9 @@ ETCD_VERSION=v3.6.5    # go.etcd.io/etcd/server/v3, the version KUBE_VERSION pin
 KWOK_VERSION=v0.7.0    # sigs.k8s.io/kwok
 ORCH_CACHE=${ORCH_CACHE:-$HOME/.cache/orchestrator}
 BIN_DIR=$ORCH_CACHE/k8s-$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin
+# Images of the real node, built from Debian packages (nothing can be pulled from a registry).
+IMAGES_VERSION=bookworm-1   # bump to rebuild the images
+IMAGE_DIR=$ORCH_CACHE/images-$IMAGES_VERSION
+PAUSE_IMAGE=localhost/orchestrator/pause:1
+RUNNER_IMAGE=localhost/orchestrator/runner:bookworm
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}

@@ -30,6 +30,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.cluster)
         if "simulated" in fixtures:
             item.add_marker(pytest.mark.simulated)
+        if "real_node" in fixtures:
+            item.add_marker(pytest.mark.cluster)
+            item.add_marker(pytest.mark.real_node)
     items.sort(key=lambda item: item.get_closest_marker("lifecycle") is not None)
 
 
@@ -37,6 +40,12 @@ def bin_dir() -> Path:
     out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $BIN_DIR"],
                          capture_output=True, text=True, check=True)
     return Path(out.stdout.strip())
+
+
+def runner_image() -> str:
+    out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $RUNNER_IMAGE"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition", interval: float = 0.2) -> Any:
@@ -108,6 +117,15 @@ def simulated(cluster: Cluster) -> Cluster:
     """The cluster, with the local kwok node to simulate pods on."""
     if not cluster.local:
         pytest.fail("this test needs the local cluster's simulated node: unset ORCH_TEST_KUBECONFIG")
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def real_node(cluster: Cluster) -> Cluster:
+    """The cluster, with a real kubelet node (the local cluster's real-node-0)."""
+    node = cluster.get("node", "real-node-0")
+    if node is None:
+        pytest.fail("this test needs the local cluster's real node (hack/cluster.sh up without ORCH_REAL_NODE=0)")
     return cluster
 
 
@@ -222,11 +240,13 @@ def operator(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> It
     logs.mkdir(parents=True, exist_ok=True)
     (logs / "operator-test.log").unlink(missing_ok=True)
     kubeconfig = service_account_kubeconfig(installed, tmp_path_factory.mktemp("sa") / "kubeconfig")
-    op = Operator(installed, kubeconfig, logs / "operator-test.log",
-                  {"ORCHESTRATOR_DEFAULT_IMAGE": os.environ.get("ORCH_TEST_IMAGE", "busybox:1.36")})
+    # In the local cluster the default image is the real node's runner image (python3 inside).
+    image = os.environ.get("ORCH_TEST_IMAGE") or (runner_image() if installed.local else "python:3.13-slim")
+    op = Operator(installed, kubeconfig, logs / "operator-test.log", {"ORCHESTRATOR_DEFAULT_IMAGE": image})
     op.start()
     yield op
     op.stop()
     # kopf logs a refused watch or call and carries on: a missing RBAC permission shows here.
-    forbidden = [line for line in op.log_path.read_text(errors="replace").splitlines() if "orbidden" in line]
+    forbidden = [line for line in op.log_path.read_text(errors="replace").splitlines()
+                 if 'User "system:serviceaccount:orchestrator:orchestrator" cannot' in line]
     assert not forbidden, "the operator was refused by RBAC:\n" + "\n".join(forbidden[:5])

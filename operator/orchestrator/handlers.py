@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 
 from orchestrator import GROUP, PLURAL, VERSION, config
-from orchestrator.kube import Kube
+from orchestrator.kube import ApiError, Kube
 from orchestrator.names import LABEL_UID
 from orchestrator.output import stored_output_from
 from orchestrator.reconcile import Queue, Reconciler, World
@@ -74,6 +74,9 @@ class Runtime:
         await self.reconciler.reconcile(self.world(uid))
 
     def _give_up(self, uid: str, err: Exception) -> None:
+        if isinstance(err, ApiError) and err.namespace_ending:
+            log.info("AdhocCommand %s: its namespace is being deleted", uid)
+            return
         world = self.world(uid)
         log.error("giving up on AdhocCommand %s until it changes again: %s", uid, err)
         if world.adhoc is not None:

@@ -29,6 +29,11 @@ class ApiError(Exception):
         self.message = message
 
     @property
+    def namespace_ending(self) -> bool:
+        """Refused because the namespace is being deleted: nothing there needs doing any more."""
+        return self.status == 403 and "being terminated" in self.message
+
+    @property
     def transient(self) -> bool:
         return self.status in TRANSIENT_STATUS or self.status == 0
 
