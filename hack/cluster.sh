@@ -168,7 +168,7 @@ up() {
   fi
   [ -d "$STATE" ] && log "clearing what an earlier cluster left in $STATE"
   stop_all
-  rm -rf "$STATE" "$OUT/logs"
+  rm -rf "$STATE"
   mkdir -p "$STATE/pids" "$OUT/logs"
   local started=$SECONDS pki=$STATE/pki
   make_certs

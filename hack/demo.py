@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""make demo: the operator (as its own ServiceAccount) runs the Zen of Python sample and shows
-its status and the output stored in its logs ConfigMap. Expects `make cluster-up` to have run."""
+"""make demo: the operator (as its own ServiceAccount) runs the Zen of Python sample on the local
+cluster's real node and shows its status and the output read back from its logs ConfigMap.
+Expects `make cluster-up` to have run."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -19,13 +22,16 @@ from tests.conftest import (  # noqa: E402  (the demo reuses the test harness)
     Cluster,
     Operator,
     bin_dir,
-    cri_log,
+    runner_image,
     service_account_kubeconfig,
 )
 
 NAMESPACE = "demo"
-SIMULATED_NOTE = (b"(simulated node: kwok runs no command; this text is the log kwok serves for the pod.\n"
-                  b" With a real node in the cluster, the Zen of Python is printed here.)\n")
+# The local cluster's real node is tainted, so that only commands that ask for it run there.
+ON_REAL_NODE = {
+    "nodeSelector": {"orchestrator.dev/node": "real"},
+    "tolerations": [{"key": "orchestrator.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}],
+}
 
 
 def step(text: str) -> None:
@@ -42,23 +48,19 @@ def main() -> int:
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {
         "pod-security.kubernetes.io/enforce": "restricted"}}})
 
-    # The simulated node's pods print what kwok is told to serve as their log.
     state = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
-    log_file = state / "demo-output.log"
-    log_file.write_bytes(cri_log(SIMULATED_NOTE))
-    cluster.apply({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": NAMESPACE},
-                   "spec": {"selector": {"matchNamespaces": [NAMESPACE]}, "logs": [{"logsFile": str(log_file)}]}})
-
     step("starting the operator as ServiceAccount orchestrator/orchestrator (log: .cluster/logs/operator-demo.log)")
     kubeconfig = service_account_kubeconfig(cluster, state / "operator-demo.kubeconfig")
     operator = Operator(cluster, kubeconfig, REPO / ".cluster/logs/operator-demo.log",
-                        {"ORCHESTRATOR_DEFAULT_IMAGE": "python:3.13-slim"})
+                        {"ORCHESTRATOR_DEFAULT_IMAGE": runner_image()})
     operator.start()
     try:
-        step("kubectl apply -f kubernetes/samples/zen.yaml")
+        step("kubectl apply -f kubernetes/samples/zen.yaml, placed on the real node (real-node-0)")
+        sample = yaml.safe_load((REPO / "kubernetes/samples/zen.yaml").read_text())
+        sample["spec"].update(ON_REAL_NODE)
+        print(yaml.safe_dump(sample, sort_keys=False), end="")
         cluster.kubectl("-n", NAMESPACE, "delete", "adhoc", "zen", "--ignore-not-found", "--wait=true")
-        print(cluster.kubectl("-n", NAMESPACE, "apply", "-f", str(REPO / "kubernetes/samples/zen.yaml")).stdout,
-              end="")
+        print(cluster.apply(sample, NAMESPACE).stdout, end="")
         step("kubectl wait --for=condition=Finished adhoc/zen")
         print(cluster.kubectl("-n", NAMESPACE, "wait", "--for=condition=Finished", "adhoc/zen",
                               "--timeout=300s").stdout, end="")
