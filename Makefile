@@ -7,7 +7,7 @@ KUBECTL := $(BIN_DIR)/kubectl
 LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 
-.PHONY: help deps build cluster-up cluster-down cluster-status install run demo test unit lint crd
+.PHONY: help deps build cluster-up cluster-down cluster-status install run api demo test unit lint crd
 
 help:
 	@echo "make demo          local cluster from source, the operator, a sample command and its output"
@@ -16,6 +16,7 @@ help:
 	@echo "make cluster-down  stop it and remove its state"
 	@echo "make install       apply the CRD to \$$KUBECONFIG"
 	@echo "make run           run the operator in the foreground against \$$KUBECONFIG"
+	@echo "make api           run the REST API on http://127.0.0.1:8080 against \$$KUBECONFIG"
 
 deps:
 	@hack/install-deps.sh
@@ -38,6 +39,9 @@ install: build
 
 run: deps
 	$(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
+
+api: deps
+	$(VENV)/bin/uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080
 
 demo: cluster-up
 	@$(PY) hack/demo.py
