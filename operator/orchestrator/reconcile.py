@@ -93,6 +93,8 @@ class Reconciler:
 
         if plan.create is not None:
             current, error = await self._create_job(adhoc, plan.create)
+            if error is None:
+                return  # the new Job's own watch event brings the first status, one write later
 
         if plan.job_patch is not None and current is not None:
             current = await self.kube.patch_job(namespace, current["metadata"]["name"], plan.job_patch)
