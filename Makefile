@@ -7,7 +7,8 @@ KUBECTL := $(BIN_DIR)/kubectl
 LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 
-.PHONY: help deps build cluster-up cluster-down cluster-status install run api demo test unit lint crd
+.PHONY: help deps build cluster-up cluster-down cluster-status install run api demo bench test unit lint crd
+BENCH_ARGS ?= --burst 1000 --populations 1000,10000
 
 help:
 	@echo "make demo          local cluster from source, the operator, a sample command and its output"
@@ -17,6 +18,7 @@ help:
 	@echo "make install       apply the CRD to \$$KUBECONFIG"
 	@echo "make run           run the operator in the foreground against \$$KUBECONFIG"
 	@echo "make api           run the REST API on http://127.0.0.1:8080 against \$$KUBECONFIG"
+	@echo "make bench         benchmark the operator against plain Jobs (BENCH_ARGS=... for sizes)"
 
 deps:
 	@hack/install-deps.sh
@@ -45,6 +47,9 @@ api: deps
 
 demo: cluster-up
 	@$(PY) hack/demo.py
+
+bench: cluster-up
+	$(PY) bench/bench.py $(BENCH_ARGS)
 
 unit: deps
 	$(VENV)/bin/pytest -q -m "not cluster"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -82,6 +83,23 @@ class Kube:
                 return response.json() if response.content else {}
         except (kr8s.ServerError, httpx.HTTPError) as exc:
             raise _error_from(exc) from exc
+
+    # Lists
+
+    async def list_all(self, base: str, version: str, plural: str, label_selector: str = "",
+                       page: int = 500) -> AsyncIterator[Obj]:
+        """Every object of a kind in all namespaces, a page at a time (bounded memory)."""
+        params = {"limit": str(page)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        while True:
+            result = await self._call("GET", plural, base=base, version=version, params=params)
+            for item in result.get("items") or []:
+                yield item
+            cont = (result.get("metadata") or {}).get("continue")
+            if not cont:
+                return
+            params["continue"] = cont
 
     # Jobs
 

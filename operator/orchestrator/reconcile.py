@@ -240,27 +240,33 @@ Reconcile = Callable[[str], Awaitable[None]]
 
 
 class Queue:
-    """Runs reconcile(key) once at a time per key; events that come meanwhile fold into one rerun.
+    """Runs reconcile(key) once at a time per key, in the background; events that come meanwhile
+    fold into one rerun. Transient API errors are retried with a bounded exponential backoff.
 
     A settle time lets a burst of Job and Pod updates (created, running, ended, counted) become
-    one status write instead of one each.
-
-    Transient API errors are retried with a bounded exponential backoff.
+    one status write instead of one each. Only keys with work under way hold a task.
     """
 
     def __init__(self, work: Reconcile, retries: int, on_give_up: Callable[[str, Exception], None]) -> None:
         self.work = work
         self.retries = retries
         self.on_give_up = on_give_up
-        self._running: set[str] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
 
-    async def kick(self, key: str, settle: float = 0.0) -> None:
-        """Reconciles `key`, after `settle` seconds in which further kicks fold into this one."""
-        if key in self._running:
+    def submit(self, key: str, settle: float = 0.0) -> None:
+        """Reconciles `key` soon, after `settle` seconds in which further submits fold into this one."""
+        if key in self._tasks:
             self._dirty.add(key)
             return
-        self._running.add(key)
+        self._tasks[key] = asyncio.create_task(self._run(key, settle), name=f"reconcile {key}")
+
+    async def drain(self) -> None:
+        """Waits until no work is under way (for tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def _run(self, key: str, settle: float) -> None:
         try:
             if settle:
                 await asyncio.sleep(settle)
@@ -269,8 +275,11 @@ class Queue:
                 await self._attempt(key)
                 if key not in self._dirty:
                     return
+        except Exception as err:  # never lose the task silently: say what broke
+            log.exception("reconciling %s failed", key)
+            self.on_give_up(key, err)
         finally:
-            self._running.discard(key)
+            self._tasks.pop(key, None)
 
     async def _attempt(self, key: str) -> None:
         delay = 0.5

@@ -156,7 +156,7 @@ async def test_deleted_adhoccommand_is_left_to_the_garbage_collector():
     assert kube.names() == []
 
 
-async def test_queue_retries_transient_errors_and_folds_concurrent_kicks():
+async def test_queue_retries_transient_errors_and_folds_concurrent_submits():
     runs: list[str] = []
     failures = iter([ApiError(503, "busy"), ApiError(429, "slow down")])
 
@@ -168,10 +168,24 @@ async def test_queue_retries_transient_errors_and_folds_concurrent_kicks():
             raise error
 
     queue = Queue(work, retries=3, on_give_up=lambda *_: pytest.fail("gave up"))
-    queue_delay = asyncio.gather(queue.kick("a"), queue.kick("a"), queue.kick("a"))
-    await queue_delay
-    assert runs.count("a") >= 3  # two failed attempts, then success; the extra kicks fold into reruns
-    assert runs.count("a") <= 4
+    for _ in range(3):
+        queue.submit("a")
+    await queue.drain()
+    assert runs == ["a", "a", "a"]  # two failed attempts, then success; the extra submits folded in
+
+
+async def test_queue_settles_before_working():
+    runs: list[str] = []
+
+    async def work(key: str) -> None:
+        runs.append(key)
+
+    queue = Queue(work, retries=0, on_give_up=lambda *_: pytest.fail("gave up"))
+    queue.submit("a", settle=0.05)
+    for _ in range(5):
+        queue.submit("a")  # during the settle time: folded into the one run
+    await queue.drain()
+    assert runs == ["a"]
 
 
 async def test_queue_gives_up_on_permanent_errors_at_once():
@@ -180,5 +194,19 @@ async def test_queue_gives_up_on_permanent_errors_at_once():
     async def work(key: str) -> None:
         raise ApiError(403, "forbidden")
 
-    await Queue(work, retries=5, on_give_up=lambda _k, e: given_up.append(e)).kick("a")
+    queue = Queue(work, retries=5, on_give_up=lambda _k, e: given_up.append(e))
+    queue.submit("a")
+    await queue.drain()
     assert len(given_up) == 1 and given_up[0].status == 403
+
+
+async def test_queue_survives_a_bug_in_the_work():
+    given_up: list[Exception] = []
+
+    async def work(key: str) -> None:
+        raise KeyError("surprise")
+
+    queue = Queue(work, retries=5, on_give_up=lambda _k, e: given_up.append(e))
+    queue.submit("a")
+    await queue.drain()
+    assert isinstance(given_up[0], KeyError)

@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""make bench: how fast and how lean the operator is, side by side with plain Jobs.
+
+Runs on the local cluster's simulated node (pods end at once, so what is measured is the
+control plane's and the operator's work). Prints a table and writes it, with the machine, the
+versions and the date, to bench/results/, beside a plot of the latency distributions.
+
+  bench/bench.py --burst 1000 --populations 1000,10000     # the full run (make bench)
+  bench/bench.py --burst 20 --populations 50 --single 2    # a smoke run (about a minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.kubeclient import KubeClient  # noqa: E402
+from tests.conftest import (  # noqa: E402  (the benchmark runs the operator as the tests do)
+    LOCAL_KUBECONFIG,
+    Cluster,
+    Operator,
+    bin_dir,
+    cri_log,
+    service_account_kubeconfig,
+)
+
+STATE = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
+AUDIT_LOG = STATE / "audit.log"
+OPERATOR_USER = "system:serviceaccount:orchestrator:orchestrator"
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+ADHOC_PATH = "/apis/orchestrator.dev/v1alpha1/namespaces/{ns}/adhoccommands"
+JOB_PATH = "/apis/batch/v1/namespaces/{ns}/jobs"
+CONCURRENCY = 32
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def adhoc(name: str) -> dict[str, Any]:
+    return {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "metadata": {"name": name},
+            "spec": {"command": "echo bench"}}
+
+
+def plain_job(name: str) -> dict[str, Any]:
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": {
+        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{
+            "name": "command", "image": "localhost/orchestrator/runner:bookworm", "command": ["sh", "-c", "echo bench"],
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                "runAsNonRoot": True, "runAsUser": 65532,
+                                "seccompProfile": {"type": "RuntimeDefault"}}}]}}}}
+
+
+def adhoc_done(obj: dict[str, Any]) -> bool:
+    status = obj.get("status") or {}
+    return status.get("phase") == "Succeeded" and bool(status.get("logs"))
+
+
+def job_done(obj: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Complete" and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+@dataclass
+class Runs:
+    """Per-name timings (seconds since the batch began) of one batch of runs."""
+
+    created: dict[str, float] = field(default_factory=dict)
+    job_seen: dict[str, float] = field(default_factory=dict)
+    done: dict[str, float] = field(default_factory=dict)
+
+    def latencies(self) -> list[float]:
+        return [self.done[n] - self.created[n] for n in self.done if n in self.created]
+
+    def job_latencies(self) -> list[float]:
+        return [self.job_seen[n] - self.created[n] for n in self.job_seen if n in self.created]
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.cluster = Cluster(LOCAL_KUBECONFIG, str(bin_dir() / "kubectl"), local=True)
+        self.client = KubeClient(LOCAL_KUBECONFIG)
+        self.run_id = uuid.uuid4().hex[:6]
+        self.operator: Operator | None = None
+        self.results: dict[str, Any] = {}
+
+    # Set-up
+
+    def namespace(self, purpose: str) -> str:
+        name = f"bench-{purpose}-{self.run_id}"
+        self.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        log_file = STATE / f"bench-{name}.log"
+        log_file.write_bytes(cri_log(b"bench\n"))
+        self.cluster.apply({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": name},
+                            "spec": {"selector": {"matchNamespaces": [name]}, "logs": [{"logsFile": str(log_file)}]}})
+        deadline = time.monotonic() + 60
+        while self.cluster.get("serviceaccount", "default", name) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"namespace {name} got no default ServiceAccount")
+            time.sleep(0.2)
+        return name
+
+    def install(self) -> None:
+        self.cluster.kubectl("apply", "-k", str(REPO / "crds"))
+        for part in ("namespace.yaml", "rbac.yaml"):
+            self.cluster.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
+        self.cluster.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev",
+                             "--timeout=60s")
+        # Old benchmark namespaces go in the background: their objects would weigh on the watches.
+        for ns in self.cluster.kubectl("get", "ns", "-o", "name").stdout.split():
+            if ns.startswith("namespace/bench-"):
+                self.cluster.kubectl("delete", ns, "--wait=false", check=False)
+
+    def start_operator(self) -> Operator:
+        kubeconfig = service_account_kubeconfig(self.cluster, STATE / "operator-bench.kubeconfig")
+        operator = Operator(self.cluster, kubeconfig, REPO / ".cluster/logs/operator-bench.log",
+                            {"ORCHESTRATOR_DEFAULT_IMAGE": "localhost/orchestrator/runner:bookworm"})
+        operator.start()
+        self.operator = operator
+        return operator
+
+    # Measurements
+
+    async def batch(self, kind: str, namespace: str, count: int, prefix: str) -> tuple[Runs, float]:
+        """Creates `count` objects at once and times each until done; returns the runs and the wall time."""
+        runs = Runs()
+        names = [f"{prefix}-{i:05d}" for i in range(count)]
+        path = (ADHOC_PATH if kind == "adhoc" else JOB_PATH).format(ns=namespace)
+        jobs_path = JOB_PATH.format(ns=namespace)
+        start = time.monotonic()
+        all_done = asyncio.Event()
+
+        async def follow(watch_path: str, on_event: Any) -> None:
+            listing = await self.client.list(watch_path, limit=1)
+            async for _type, obj in self.client.watch(watch_path, listing["metadata"]["resourceVersion"]):
+                on_event(obj)
+
+        def on_main(obj: dict[str, Any]) -> None:
+            name = obj["metadata"]["name"]
+            finished = adhoc_done(obj) if kind == "adhoc" else job_done(obj)
+            if finished and name not in runs.done:
+                runs.done[name] = time.monotonic() - start
+                if len(runs.done) == count:
+                    all_done.set()
+
+        def on_job(obj: dict[str, Any]) -> None:
+            owner = (obj["metadata"].get("labels") or {}).get("orchestrator.dev/adhoccommand")
+            if owner and owner not in runs.job_seen:
+                runs.job_seen[owner] = time.monotonic() - start
+
+        watchers = [asyncio.create_task(follow(path, on_main))]
+        if kind == "adhoc":
+            watchers.append(asyncio.create_task(follow(jobs_path, on_job)))
+        await asyncio.sleep(0.5)  # the watches are open before the first create
+        start = time.monotonic()
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def create(name: str) -> None:
+            async with gate:
+                await self.client.create(path, adhoc(name) if kind == "adhoc" else plain_job(name))
+                runs.created[name] = time.monotonic() - start
+
+        await asyncio.gather(*(create(n) for n in names))
+        try:
+            await asyncio.wait_for(all_done.wait(), timeout=self.args.timeout)
+        finally:
+            for w in watchers:
+                w.cancel()
+        return runs, time.monotonic() - start
+
+    async def single(self) -> None:
+        ours, plain, to_job = [], [], []
+        for i in range(self.args.single):
+            ns = self.namespace(f"one{i}")
+            runs, _ = await self.batch("adhoc", ns, 1, "one")
+            ours += runs.latencies()
+            to_job += runs.job_latencies()
+            runs, _ = await self.batch("job", ns, 1, "plain")
+            plain += runs.latencies()
+        self.results["single"] = {
+            "adhoc_to_job_s": statistics.median(to_job), "adhoc_to_succeeded_s": statistics.median(ours),
+            "job_to_complete_s": statistics.median(plain), "ratio": statistics.median(ours) / statistics.median(plain),
+            "repeats": self.args.single,
+        }
+
+    async def burst(self) -> None:
+        n = self.args.burst
+        ns_ours, ns_plain = self.namespace("burst"), self.namespace("plain")
+        audit_from = now_utc()
+        ours, ours_total = await self.batch("adhoc", ns_ours, n, "run")
+        self.results["api"] = self.api_cost(ns_ours, n, audit_from)
+        plain, plain_total = await self.batch("job", ns_plain, n, "job")
+        lat_ours, lat_plain = ours.latencies(), plain.latencies()
+        self.results["burst"] = {
+            "count": n, "ours_total_s": ours_total, "plain_total_s": plain_total,
+            "total_ratio": ours_total / plain_total,
+            "ours_p50_s": percentile(lat_ours, 50), "ours_p99_s": percentile(lat_ours, 99),
+            "plain_p50_s": percentile(lat_plain, 50), "plain_p99_s": percentile(lat_plain, 99),
+            "p50_ratio": percentile(lat_ours, 50) / percentile(lat_plain, 50),
+            "p99_ratio": percentile(lat_ours, 99) / percentile(lat_plain, 99),
+            "ours_to_job_p50_s": percentile(ours.job_latencies(), 50),
+        }
+        self.latencies = {"AdhocCommand (operator)": lat_ours, "plain Job": lat_plain}
+        self.populated = {ns_ours: n}
+
+    def api_cost(self, namespace: str, runs: int, since: str) -> dict[str, Any]:
+        """The operator's requests on the namespace's objects, per run, from the apiserver's audit log."""
+        deadline = time.monotonic() + 30
+        previous = -1
+        while True:  # events are posted a moment after the status they tell of
+            entries = self.audit(since, namespace)
+            if len(entries) == previous or time.monotonic() > deadline:
+                break
+            previous = len(entries)
+            time.sleep(2)
+        writes = Counter(_what(e) for e in entries if e["verb"] in WRITE_VERBS)
+        reads = Counter(_what(e) for e in entries if e["verb"] not in WRITE_VERBS)
+        return {"writes_per_run": sum(writes.values()) / runs, "reads_per_run": sum(reads.values()) / runs,
+                "writes": {k: v / runs for k, v in sorted(writes.items())},
+                "reads": {k: v / runs for k, v in sorted(reads.items())}}
+
+    def audit(self, since: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        entries = []
+        with AUDIT_LOG.open() as log:
+            for line in log:
+                entry = json.loads(line)
+                if entry.get("stage") != "ResponseComplete" or entry["user"]["username"] != OPERATOR_USER:
+                    continue
+                if entry["requestReceivedTimestamp"] < since[:26]:
+                    continue
+                if namespace and (entry.get("objectRef") or {}).get("namespace") != namespace:
+                    continue
+                entries.append(entry)
+        return entries
+
+    async def populate(self, total: int) -> None:
+        """Makes `total` finished AdhocCommands exist (runs the missing ones through the operator)."""
+        have = sum(self.populated.values())
+        if have >= total:
+            return
+        ns = self.namespace(f"pop{total}")
+        await self.batch("adhoc", ns, total - have, "pop")
+        self.populated[ns] = total - have
+
+    def restart(self, population: int) -> dict[str, Any]:
+        """Restarts the operator with `population` AdhocCommands present: time to idle, memory, writes."""
+        assert self.operator is not None
+        self.operator.stop()
+        since = now_utc()
+        started = time.monotonic()
+        self.operator.start()
+        pid = self.operator.process.pid
+        idle_after = wait_idle(pid, started, self.args.timeout)
+        peak_mib = peak_rss_mib(pid)
+        writes = [e for e in self.audit(since) if e["verb"] in WRITE_VERBS
+                  and _what(e) in ("create jobs", "patch adhoccommands/status", "patch configmaps")]
+        return {"population": population, "restart_to_idle_s": idle_after, "peak_rss_mib": peak_mib,
+                "writes_after_restart": len(writes)}
+
+    async def restart_only(self) -> None:
+        """Restarts the operator with whatever AdhocCommands exist (for profiling the restart)."""
+        self.start_operator()
+        try:
+            present = len((await self.client.list("/apis/orchestrator.dev/v1alpha1/adhoccommands"))["items"])
+            self.results["restart"] = [self.restart(present)]
+        finally:
+            if self.operator:
+                self.operator.stop()
+            await self.client.close()
+
+    async def run(self) -> None:
+        self.install()
+        self.start_operator()
+        try:
+            await self.single()
+            await self.burst()
+            self.results["restart"] = []
+            for population in self.args.populations:
+                await self.populate(population)
+                self.results["restart"].append(self.restart(population))
+        finally:
+            if self.operator:
+                self.operator.stop()
+            await self.client.close()
+
+
+def _what(entry: dict[str, Any]) -> str:
+    ref = entry.get("objectRef") or {}
+    sub = f"/{ref['subresource']}" if ref.get("subresource") else ""
+    return f"{entry['verb']} {ref.get('resource')}{sub}"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, started: float, timeout: float, window: float = 2.0) -> float:
+    """Seconds from start until the process used under 2% of a core for `window` seconds."""
+    samples: list[tuple[float, float]] = []
+    while time.monotonic() - started < timeout:
+        samples.append((time.monotonic(), cpu_seconds(pid)))
+        recent = [s for s in samples if s[0] >= samples[-1][0] - window]
+        if samples[-1][0] - samples[0][0] >= window and recent[-1][0] - recent[0][0] >= window * 0.9:
+            used = recent[-1][1] - recent[0][1]
+            if used < 0.02 * (recent[-1][0] - recent[0][0]):
+                return recent[0][0] - started
+        time.sleep(0.1)
+    raise RuntimeError(f"the operator did not become idle within {timeout}s")
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def machine() -> dict[str, str]:
+    mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+    kube = subprocess.run([str(bin_dir() / "kubectl"), "version", "--client", "-o", "json"],
+                          capture_output=True, text=True).stdout
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": str(os.cpu_count()), "memory": f"{int(mem) / 2**20:.0f} GiB",
+        "kernel": platform.release(), "python": platform.python_version(),
+        "kubernetes": json.loads(kube)["clientVersion"]["gitVersion"] if kube else "?",
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                 cwd=REPO).stdout.strip(),
+    }
+
+
+TARGETS = {"overhead": 1.20, "writes": 5, "rss": 150, "idle": 30}
+
+
+def table(results: dict[str, Any]) -> str:
+    s, b, api = results["single"], results["burst"], results["api"]
+    rows = [
+        ("one command: AdhocCommand created -> Job created", f"{s['adhoc_to_job_s']:.2f} s", ""),
+        ("one command: AdhocCommand created -> Succeeded, output stored", f"{s['adhoc_to_succeeded_s']:.2f} s", ""),
+        ("one command: plain Job created -> Complete", f"{s['job_to_complete_s']:.2f} s", ""),
+        ("one command: ratio", f"{s['ratio']:.2f}", ""),
+        (f"burst of {b['count']}: all finished, ours", f"{b['ours_total_s']:.1f} s", ""),
+        (f"burst of {b['count']}: all finished, plain Jobs", f"{b['plain_total_s']:.1f} s", ""),
+        (f"burst of {b['count']}: ratio (target <= {TARGETS['overhead']:.2f})", f"{b['total_ratio']:.2f}",
+         _mark(b["total_ratio"] <= TARGETS["overhead"])),
+        ("burst: per-run latency p50, ours / plain", f"{b['ours_p50_s']:.1f} s / {b['plain_p50_s']:.1f} s",
+         f"ratio {b['p50_ratio']:.2f}"),
+        ("burst: per-run latency p99, ours / plain", f"{b['ours_p99_s']:.1f} s / {b['plain_p99_s']:.1f} s",
+         f"ratio {b['p99_ratio']:.2f}"),
+        (f"API writes per run (target <= {TARGETS['writes']})", f"{api['writes_per_run']:.2f}",
+         _mark(api["writes_per_run"] <= TARGETS["writes"])),
+        ("API reads per run", f"{api['reads_per_run']:.2f}", ""),
+    ]
+    for r in results["restart"]:
+        rows.append((f"{r['population']} present: peak RSS (target <= {TARGETS['rss']} MiB)",
+                     f"{r['peak_rss_mib']:.0f} MiB", _mark(r["peak_rss_mib"] <= TARGETS["rss"])))
+        rows.append((f"{r['population']} present: restart to idle (target <= {TARGETS['idle']} s)",
+                     f"{r['restart_to_idle_s']:.1f} s", _mark(r["restart_to_idle_s"] <= TARGETS["idle"])))
+        rows.append((f"{r['population']} present: Jobs created / statuses changed on restart",
+                     str(r["writes_after_restart"]), _mark(r["writes_after_restart"] == 0)))
+    width = max(len(r[0]) for r in rows)
+    lines = [f"| {'measure':<{width}} | value | |", f"|{'-' * (width + 2)}|---|---|"]
+    lines += [f"| {name:<{width}} | {value} | {note} |" for name, value, note in rows]
+    lines.append("")
+    lines.append("API writes per run, by request: " + ", ".join(f"{k} {v:.2f}" for k, v in api["writes"].items()))
+    lines.append("API reads per run, by request: " + ", ".join(f"{k} {v:.2f}" for k, v in api["reads"].items()))
+    return "\n".join(lines)
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def plot(latencies: dict[str, list[float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for label, values in latencies.items():
+        ordered = sorted(values)
+        ax.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], label=label)
+    ax.set_xlabel("seconds from create to done (Succeeded with output stored / Complete)")
+    ax.set_ylabel("fraction of runs")
+    ax.set_title("Per-run latency in a burst, simulated node")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--burst", type=int, default=1000, help="runs created at once")
+    parser.add_argument("--populations", default="1000,10000",
+                        help="comma-separated counts of finished AdhocCommands to restart the operator with")
+    parser.add_argument("--single", type=int, default=5, help="repeats of the one-command measurement")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds any one step may take")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results go")
+    parser.add_argument("--restart-only", action="store_true",
+                        help="only restart the operator with the AdhocCommands that exist, and report that")
+    args = parser.parse_args()
+    args.populations = sorted(int(p) for p in str(args.populations).split(",") if p)
+
+    bench = Bench(args)
+    if args.restart_only:
+        asyncio.run(bench.restart_only())
+        print(json.dumps(bench.results["restart"], indent=2))
+        return 0
+    asyncio.run(bench.run())
+    info = machine()
+    text = table(bench.results)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot(bench.latencies, args.out / "latency.png")
+    header = "\n".join(f"- {k}: {v}" for k, v in info.items())
+    command = "bench/bench.py " + " ".join(sys.argv[1:])
+    (args.out / "results.md").write_text(
+        f"# Benchmark results\n\n`{command}`\n\n{header}\n\n{text}\n\n![latency](latency.png)\n")
+    (args.out / "results.json").write_text(json.dumps({"machine": info, "args": sys.argv[1:], **bench.results},
+                                                      indent=2) + "\n")
+    print(f"\nwritten: {args.out / 'results.md'}, results.json, latency.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

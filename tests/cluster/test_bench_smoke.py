@@ -1,0 +1,30 @@
+"""A small run of the benchmark: it measures, prints its table and writes its results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO, Cluster, Operator
+
+
+def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path):
+    operator.stop()  # the benchmark runs its own operator: never two at once
+    try:
+        result = subprocess.run(
+            [sys.executable, str(REPO / "bench/bench.py"), "--burst", "10", "--populations", "30", "--single", "1",
+             "--timeout", "300", "--out", str(tmp_path)],
+            capture_output=True, text=True, timeout=900, cwd=REPO,
+        )
+    finally:
+        operator.start()
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "burst of 10: all finished, ours" in result.stdout
+    assert "30 present: restart to idle" in result.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["burst"]["count"] == 10 and results["api"]["writes_per_run"] > 0
+    assert results["restart"][0]["writes_after_restart"] == 0  # a restart changes nothing
+    assert (tmp_path / "latency.png").stat().st_size > 1000
+    assert "| measure" in (tmp_path / "results.md").read_text()

@@ -1,0 +1,45 @@
+from orchestrator.cache import Cache
+from orchestrator.output import configmap_for
+
+from .factories import adhoc, job, pod, terminated
+
+
+def labelled(obj, owner_uid="uid-cmd"):
+    obj["metadata"].setdefault("labels", {})["orchestrator.dev/adhoccommand-uid"] = owner_uid
+    return obj
+
+
+def test_world_gathers_an_adhoccommands_objects():
+    cache = Cache()
+    owner = adhoc()
+    assert cache.observe("adhoc", owner) == "uid-cmd"
+    assert cache.observe("job", job(owner)) == "uid-cmd"  # Jobs carry the uid label already
+    assert cache.observe("pod", labelled(pod(phase="Succeeded", state=terminated(0)))) == "uid-cmd"
+    cm = configmap_for(owner, pod(), 1, 1, b"out", 3, False)
+    cm["metadata"]["uid"] = "cm-uid"  # as the API server returns it
+    assert cache.observe("configmap", cm) == "uid-cmd"
+    world = cache.world("uid-cmd")
+    assert world.adhoc["metadata"]["name"] == "cmd"
+    assert [j["metadata"]["name"] for j in world.jobs] == ["cmd-1"]
+    assert world.pods[0]["status"]["phase"] == "Succeeded"
+    assert world.stored is not None and world.stored.bytes == 3
+
+
+def test_updates_replace_and_deletions_remove():
+    cache = Cache()
+    owner = adhoc()
+    cache.observe("adhoc", owner)
+    first = labelled(pod())
+    cache.observe("pod", first)
+    cache.observe("pod", labelled(pod(phase="Succeeded", state=terminated(0))))  # same uid: replaced
+    assert [p["status"]["phase"] for p in cache.world("uid-cmd").pods] == ["Succeeded"]
+    cache.observe("pod", first, deleted=True)
+    assert cache.world("uid-cmd").pods == []
+    cache.observe("adhoc", owner, deleted=True)
+    assert cache.world("uid-cmd").adhoc is None and len(cache) == 0
+
+
+def test_objects_without_our_label_are_ignored():
+    cache = Cache()
+    assert cache.observe("pod", pod()) is None
+    assert cache.observe("configmap", {"metadata": {"name": "x", "uid": "u"}}) is None

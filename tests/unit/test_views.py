@@ -1,0 +1,29 @@
+from orchestrator.views import adhoc_view, job_view, pack, pod_view, unpack
+
+from .factories import adhoc, job, pod, terminated
+
+
+def test_views_keep_what_reconciling_reads_and_survive_packing():
+    owner = adhoc({"command": "x", "suspend": True}, status={"phase": "Pending"})
+    owner["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    view = unpack(pack(adhoc_view(owner)))
+    assert view["spec"] == {"command": "x", "suspend": True} and view["status"] == {"phase": "Pending"}
+    assert "managedFields" not in view["metadata"] and view["metadata"]["generation"] == 1
+
+    j = job(owner, active=1)
+    jv = unpack(pack(job_view(j)))
+    assert jv["metadata"]["labels"] == {"orchestrator.dev/generation": "1"}
+    assert jv["metadata"]["annotations"].keys() == {"orchestrator.dev/spec-hash"}
+    assert jv["spec"] == {"suspend": False} and jv["status"]["active"] == 1
+    assert "template" not in jv["spec"]
+
+    p = pod(phase="Succeeded", state=terminated(0))
+    p["status"]["containerStatuses"].append({"name": "sidecar", "state": {}})
+    pv = unpack(pack(pod_view(p)))
+    assert [c["name"] for c in pv["status"]["containerStatuses"]] == ["command"]
+    assert pv["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+
+
+def test_packed_views_are_compact():
+    owner = adhoc()
+    assert len(pack(adhoc_view(owner))) < 400
