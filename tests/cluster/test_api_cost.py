@@ -12,7 +12,10 @@ from tests.conftest import Cluster, wait_until
 
 AUDIT_LOG = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster")) / "audit.log"
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
-WRITES_PER_RUN_LIMIT = 5  # measured: 5 on the simulated node (README)
+# By design: 1 Job, 1 ConfigMap, 2 events, and one status patch for each state the run is seen
+# in (pending, running, finished): 5 when the pod ends before the operator looks (usual on the
+# simulated node), 7 at most.
+STATUS_PATCHES_LIMIT = 3
 
 
 def requests_in(namespace: str) -> list[dict]:
@@ -44,5 +47,7 @@ def test_writes_per_successful_run(simulated: Cluster, operator, namespace: str,
     reads = Counter(what(e) for e in entries if e["verb"] not in WRITE_VERBS)
     total = sum(writes.values())
     print(f"\nAPI writes for one successful run: {total} {dict(writes)}; reads: {dict(reads)}")
-    assert writes["create jobs"] == 1 and writes["patch configmaps"] == 1
-    assert total <= WRITES_PER_RUN_LIMIT
+    assert writes["create jobs"] == 1 and writes["patch configmaps"] == 1 and writes["create events"] == 2
+    assert 1 <= writes["patch adhoccommands/status"] <= STATUS_PATCHES_LIMIT
+    assert total == 4 + writes["patch adhoccommands/status"]  # nothing else is written
+    assert reads == Counter({"get pods/log": 1})
