@@ -39,8 +39,11 @@ install: build
 	$(KUBECTL) apply -k crds/
 	$(KUBECTL) wait --for=condition=Established crd/adhoccommands.orchestrator.dev --timeout=60s
 
+# In the local cluster, commands run in the real node's runner image (python3 inside).
+RUNNER_IMAGE := $(shell source hack/versions.sh && echo $$RUNNER_IMAGE)
 run: deps
-	$(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
+	@if [ "$$KUBECONFIG" = "$(LOCAL_KUBECONFIG)" ]; then export ORCHESTRATOR_DEFAULT_IMAGE=$${ORCHESTRATOR_DEFAULT_IMAGE:-$(RUNNER_IMAGE)}; fi; \
+	  $(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
 
 api: deps
 	$(VENV)/bin/uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080

@@ -442,8 +442,10 @@ def main() -> int:
     plot(bench.latencies, args.out / "latency.png")
     header = "\n".join(f"- {k}: {v}" for k, v in info.items())
     command = "bench/bench.py " + " ".join(sys.argv[1:])
+    notes_file = REPO / "bench" / "notes.md"
+    notes = f"\n{notes_file.read_text()}" if notes_file.exists() else ""
     (args.out / "results.md").write_text(
-        f"# Benchmark results\n\n`{command}`\n\n{header}\n\n{text}\n\n![latency](latency.png)\n")
+        f"# Benchmark results\n\n`{command}`\n\n{header}\n\n{text}\n\n![latency](latency.png)\n{notes}")
     (args.out / "results.json").write_text(json.dumps({"machine": info, "args": sys.argv[1:], **bench.results},
                                                       indent=2) + "\n")
     print(f"\nwritten: {args.out / 'results.md'}, results.json, latency.png")

@@ -1,0 +1,38 @@
+"""The manifests in kubernetes/ are accepted by the real API server as one `kubectl apply -k`."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.conftest import REPO, Cluster
+
+
+def test_kubectl_apply_k_kubernetes_is_valid(installed: Cluster):
+    result = installed.kubectl("apply", "--dry-run=server", "-k", str(REPO / "kubernetes"))
+    applied = result.stdout
+    for thing in ("customresourcedefinition.apiextensions.k8s.io/adhoccommands.orchestrator.dev",
+                  "namespace/orchestrator", "serviceaccount/orchestrator", "clusterrole.rbac.authorization.k8s.io/"
+                  "orchestrator", "deployment.apps/orchestrator", "deployment.apps/orchestrator-api",
+                  "service/orchestrator-svc"):
+        assert thing in applied, applied
+
+
+def test_samples_are_valid_adhoccommands(installed: Cluster, namespace: str):
+    result = installed.kubectl("-n", namespace, "apply", "--dry-run=server", "-k", str(REPO / "kubernetes/samples"))
+    assert result.stdout.count("adhoccommand.orchestrator.dev/") == 3
+
+
+def test_operator_and_api_pods_would_meet_the_restricted_standard(installed: Cluster):
+    # The orchestrator namespace enforces restricted: a server-side dry run of the Deployments'
+    # pod templates as pods would be refused if they did not meet it.
+    for path in ("kubernetes/deployment.yaml", "kubernetes/api.yaml"):
+        for doc in yaml.safe_load_all((REPO / path).read_text()):
+            if doc and doc["kind"] == "Deployment":
+                template = doc["spec"]["template"]
+                pod = {"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": f"check-{doc['metadata']['name']}", "namespace": "orchestrator",
+                                    "labels": template["metadata"]["labels"]},
+                       "spec": template["spec"]}
+                result = installed.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(pod),
+                                           check=False)
+                assert result.returncode == 0 and "violate" not in result.stderr, result.stderr
