@@ -26,8 +26,12 @@ def test_operator_and_api_pods_would_meet_the_restricted_standard(installed: Clu
     # The orchestrator namespace enforces restricted: a server-side dry run of the Deployments'
     # pod templates as pods would be refused if they did not meet it.
     for path in ("kubernetes/deployment.yaml", "kubernetes/api.yaml"):
-        for doc in yaml.safe_load_all((REPO / path).read_text()):
-            if doc and doc["kind"] == "Deployment":
+        docs = [d for d in yaml.safe_load_all((REPO / path).read_text()) if d]
+        for doc in docs:
+            if doc["kind"] == "ServiceAccount":  # pods are admitted only with their ServiceAccount
+                installed.apply(doc)
+        for doc in docs:
+            if doc["kind"] == "Deployment":
                 template = doc["spec"]["template"]
                 pod = {"apiVersion": "v1", "kind": "Pod",
                        "metadata": {"name": f"check-{doc['metadata']['name']}", "namespace": "orchestrator",
