@@ -13,7 +13,7 @@ from orchestrator.config import Config
 from orchestrator.jobs import CONTAINER
 from orchestrator.kube import ApiError, Kube
 from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
-from orchestrator.runs import job_generation, plan_for
+from orchestrator.runs import is_finished, job_generation, plan_for
 from orchestrator.status import (
     is_terminated,
     keep_transition_times,
@@ -157,10 +157,7 @@ class Reconciler:
     ) -> StoredOutput | None:
         """Stores the output of the latest pod that ended, unless it is stored already."""
         ordered = sorted_pods(pods)
-        finished = any(
-            c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
-            for c in (job.get("status") or {}).get("conditions") or []
-        )
+        finished = is_finished(job)
         target, attempt = None, 0
         for index, pod in enumerate(ordered):
             last = index == len(ordered) - 1

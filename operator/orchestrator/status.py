@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.jobs import CONTAINER
 from orchestrator.output import StoredOutput
+from orchestrator.runs import is_finished
 
 MIRRORED_CONDITIONS = ("Complete", "Failed", "Suspended", "FailureTarget", "SuccessCriteriaMet")
 MESSAGE_LIMIT = 1024
@@ -234,10 +235,7 @@ def settling(job: Obj | None, pods: list[Obj]) -> bool:
     The Job controller is bound to update the Job next (finished, or another attempt), and that
     update brings a final status; a status written in between would be stale at once.
     """
-    if not job or not pods:
-        return False
-    conditions = (job.get("status") or {}).get("conditions") or []
-    if any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True" for c in conditions):
+    if not job or not pods or is_finished(job):
         return False
     return is_terminated(sorted_pods(pods)[-1])
 
