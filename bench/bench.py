@@ -126,11 +126,7 @@ class Bench:
         return name
 
     def install(self) -> None:
-        self.cluster.kubectl("apply", "-k", str(REPO / "crds"))
-        for part in ("namespace.yaml", "rbac.yaml"):
-            self.cluster.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
-        self.cluster.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev",
-                             "--timeout=60s")
+        self.cluster.install_operator_prerequisites()
         # Old benchmark namespaces go in the background: their objects would weigh on the watches.
         for ns in self.cluster.kubectl("get", "ns", "-o", "name").stdout.split():
             if ns.startswith("namespace/bench-"):

@@ -41,10 +41,7 @@ def step(text: str) -> None:
 def main() -> int:
     cluster = Cluster(LOCAL_KUBECONFIG, str(bin_dir() / "kubectl"), local=True)
     step("installing the CRD, namespace and RBAC (kubernetes/)")
-    cluster.kubectl("apply", "-k", str(REPO / "crds"))
-    for part in ("namespace.yaml", "rbac.yaml"):
-        cluster.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
+    cluster.install_operator_prerequisites()
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {
         "pod-security.kubernetes.io/enforce": "restricted"}}})
 

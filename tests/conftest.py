@@ -96,6 +96,13 @@ class Cluster:
         ns = ["-n", namespace] if namespace else []
         return self.kubectl("apply", *ns, "-f", "-", input=text)
 
+    def install_operator_prerequisites(self) -> None:
+        """The CRD, namespace and RBAC from the repository, applied as a user would."""
+        self.kubectl("apply", "-k", str(REPO / "crds"))
+        for part in ("namespace.yaml", "rbac.yaml"):
+            self.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
+        self.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
+
 
 def _existing_cluster() -> Path | None:
     """A cluster the user pointed the suite at (ORCH_TEST_KUBECONFIG), e.g. kind or minikube."""
@@ -228,9 +235,7 @@ def service_account_kubeconfig(cluster: Cluster, path: Path) -> Path:
 @pytest.fixture(scope="session")
 def installed(cluster: Cluster) -> Cluster:
     """The CRD, namespace and RBAC from the repository, applied as a user would."""
-    for part in ("crds", "kubernetes/namespace.yaml", "kubernetes/rbac.yaml"):
-        cluster.kubectl("apply", "-f" if part.endswith(".yaml") else "-k", str(REPO / part))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
+    cluster.install_operator_prerequisites()
     return cluster
 
 
