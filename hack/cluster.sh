@@ -203,7 +203,8 @@ up() {
     --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --controllers '*' --leader-elect=false \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --use-service-account-credentials --cluster-signing-cert-file "$pki/ca.crt" \
-    --cluster-signing-key-file "$pki/ca.key" --profiling=false
+    --cluster-signing-key-file "$pki/ca.key" --profiling=false \
+    --kube-api-qps 200 --kube-api-burst 400 --concurrent-job-syncs 20
   start kube-scheduler --kubeconfig "$STATE/kube-scheduler.kubeconfig" \
     --authentication-kubeconfig "$STATE/kube-scheduler.kubeconfig" \
     --authorization-kubeconfig "$STATE/kube-scheduler.kubeconfig" \
