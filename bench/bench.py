@@ -127,10 +127,26 @@ class Bench:
 
     def install(self) -> None:
         self.cluster.install_operator_prerequisites()
-        # Old benchmark namespaces go in the background: their objects would weigh on the watches.
-        for ns in self.cluster.kubectl("get", "ns", "-o", "name").stdout.split():
-            if ns.startswith("namespace/bench-"):
-                self.cluster.kubectl("delete", ns, "--wait=false", check=False)
+        if self.args.keep:
+            return
+        # Old benchmark namespaces go first: their objects would weigh on the watches and memory.
+        old = [ns for ns in self.cluster.kubectl("get", "ns", "-o", "name").stdout.split()
+               if ns.startswith("namespace/bench-")]
+        if old:
+            print(f"deleting {len(old)} namespaces of earlier benchmark runs", flush=True)
+            self.cluster.kubectl("delete", *old, f"--timeout={self.args.timeout:.0f}s", check=False)
+
+    async def finished_present(self) -> int:
+        """Finished AdhocCommands in benchmark namespaces that are not being deleted."""
+        namespaces = (await self.client.list("/api/v1/namespaces"))["items"]
+        count = 0
+        for ns in namespaces:
+            name = ns["metadata"]["name"]
+            if not name.startswith("bench-") or ns.get("status", {}).get("phase") != "Active":
+                continue
+            items = (await self.client.list(ADHOC_PATH.format(ns=name)))["items"]
+            count += sum(1 for item in items if adhoc_done(item))
+        return count
 
     def start_operator(self) -> Operator:
         kubeconfig = service_account_kubeconfig(self.cluster, STATE / "operator-bench.kubeconfig")
@@ -222,7 +238,6 @@ class Bench:
             "ours_to_job_p50_s": percentile(ours.job_latencies(), 50),
         }
         self.latencies = {"AdhocCommand (operator)": lat_ours, "plain Job": lat_plain}
-        self.populated = {ns_ours: n}
 
     def api_cost(self, namespace: str, runs: int, since: str) -> dict[str, Any]:
         """The operator's requests on the namespace's objects, per run, from the apiserver's audit log."""
@@ -256,12 +271,11 @@ class Bench:
 
     async def populate(self, total: int) -> None:
         """Makes `total` finished AdhocCommands exist (runs the missing ones through the operator)."""
-        have = sum(self.populated.values())
+        have = await self.finished_present()
         if have >= total:
             return
         ns = self.namespace(f"pop{total}")
         await self.batch("adhoc", ns, total - have, "pop")
-        self.populated[ns] = total - have
 
     def restart(self, population: int) -> dict[str, Any]:
         """Restarts the operator with `population` AdhocCommands present: time to idle, memory, writes."""
@@ -420,6 +434,8 @@ def main() -> int:
     parser.add_argument("--single", type=int, default=5, help="repeats of the one-command measurement")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one step may take")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results go")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the finished runs of earlier benchmark runs and count them towards --populations")
     parser.add_argument("--restart-only", action="store_true",
                         help="only restart the operator with the AdhocCommands that exist, and report that")
     args = parser.parse_args()
