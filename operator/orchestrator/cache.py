@@ -2,8 +2,9 @@
 
 kopf's own indexes make every object's first event wait for all the others during the initial
 listing, through a condition that wakes every waiter for every object: at thousands of objects
-that alone takes minutes of CPU. This cache is filled by one paged LIST per kind before the
-watches start, and kept current by the watch events after that.
+that alone takes minutes of CPU. This cache keeps small packed views instead, and says which
+AdhocCommand an event concerns only when something it keeps changed, so that the updates that
+change nothing the operator uses (a finalizer removed, a resync) cost no reconciliation.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class Cache:
         self._outputs: dict[str, StoredOutput] = {}  # adhoc uid -> what its logs ConfigMap says
 
     def observe(self, kind: str, body: Obj, deleted: bool = False) -> str | None:
-        """Takes in one object (or its deletion); returns the uid of the AdhocCommand it concerns."""
+        """Takes in one object (or its deletion); returns the uid of the AdhocCommand it concerns
+        when what the cache keeps of it changed, else None."""
         meta = body.get("metadata") or {}
         uid = meta.get("uid")
         if kind == "adhoc":
@@ -34,27 +36,63 @@ class Cache:
                 return None
             if deleted:
                 self._forget(uid)
-            else:
-                self._adhocs[uid] = pack(adhoc_view(body))
+                return uid
+            packed = pack(adhoc_view(body))
+            if self._adhocs.get(uid) == packed:
+                return None
+            self._adhocs[uid] = packed
             return uid
         owner = (meta.get("labels") or {}).get(LABEL_UID)
         if not owner or not uid:
             return None
         if kind == "configmap":
             stored = None if deleted else stored_output_from(body)
+            if self._outputs.get(owner) == stored:
+                return None
             if stored is None:
-                self._outputs.pop(owner, None)
+                del self._outputs[owner]
             else:
                 self._outputs[owner] = stored
             return owner
-        siblings = self._children[kind].setdefault(owner, {})
+        children = self._children[kind]
+        siblings = children.get(owner) or {}
         if deleted:
-            siblings.pop(uid, None)
+            if siblings.pop(uid, None) is None:
+                return None
             if not siblings:
-                del self._children[kind][owner]
-        else:
-            siblings[uid] = pack(job_view(body) if kind == "job" else pod_view(body))
+                del children[owner]
+            return owner
+        packed = pack(job_view(body) if kind == "job" else pod_view(body))
+        if siblings.get(uid) == packed:
+            return None
+        children.setdefault(owner, {})[uid] = packed
         return owner
+
+    def retain(self, kind: str, keys: set[str]) -> set[str]:
+        """Forgets what a fresh listing no longer holds; `keys` are the listed objects' keys (see
+        key_of). Returns the uids of the AdhocCommands concerned."""
+        if kind == "configmap":
+            gone = {owner for owner in self._outputs if owner not in keys}
+            for owner in gone:
+                del self._outputs[owner]
+            return gone
+        concerned = set()
+        children = self._children[kind]
+        for owner, siblings in list(children.items()):
+            for uid in [u for u in siblings if u not in keys]:
+                del siblings[uid]
+                concerned.add(owner)
+            if not siblings:
+                del children[owner]
+        return concerned
+
+    @staticmethod
+    def key_of(kind: str, body: Obj) -> str:
+        """What retain() knows an object by: its uid, or for a ConfigMap its AdhocCommand's uid."""
+        meta = body.get("metadata") or {}
+        if kind == "configmap":
+            return (meta.get("labels") or {}).get(LABEL_UID, "")
+        return meta.get("uid", "")
 
     def world(self, uid: str) -> World:
         packed = self._adhocs.get(uid)

@@ -1,10 +1,15 @@
-"""The kopf operator: watches wired to the cache and the reconciler.
+"""The kopf operator: AdhocCommands watched by kopf, their Jobs, Pods and ConfigMaps by the
+operator's own informers, all feeding the cache and the reconciler.
+
+kopf keeps a worker and a memory record for every object it watches; the children outnumber
+the AdhocCommands three to one and need neither, so they go straight into the cache.
 
 Run: kopf run --all-namespaces -m orchestrator.handlers
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from typing import Any
@@ -13,27 +18,44 @@ import kopf
 
 from orchestrator import GROUP, PLURAL, VERSION, config
 from orchestrator.cache import Cache
-from orchestrator.kube import ApiError, Kube
+from orchestrator.kube import ApiError, Informer, Kube, path
 from orchestrator.names import LABEL_UID
 from orchestrator.reconcile import Queue, Reconciler
 
 log = logging.getLogger(__name__)
 ADHOC = (GROUP, VERSION, PLURAL)
-OURS = {LABEL_UID: kopf.PRESENT}
-# What the cache is primed with: (kind, API base, version, plural, label selector).
-LISTS = (
-    ("adhoc", f"/apis/{GROUP}", VERSION, PLURAL, ""),
-    ("job", "/apis/batch", "v1", "jobs", LABEL_UID),
-    ("pod", "", "v1", "pods", LABEL_UID),
-    ("configmap", "", "v1", "configmaps", LABEL_UID),
+# The children the operator informs itself of: (kind, API path, only the metadata?).
+CHILDREN = (
+    ("job", path("/apis/batch", "v1", "jobs"), False),
+    ("pod", path("", "v1", "pods"), False),
+    ("configmap", path("", "v1", "configmaps"), True),  # its annotations say all; its data is large
 )
 
 
-def _post_event(adhoc: dict[str, Any], type_: str, reason: str, message: str) -> None:
-    meta = adhoc["metadata"]
-    ref = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "AdhocCommand",
-           "metadata": {k: meta[k] for k in ("name", "namespace", "uid")}}
-    kopf.event(ref, type=type_, reason=reason, message=message)
+class Events:
+    """Posts Events in the background, so a status write never waits for the event about it;
+    failures are logged, never retried in a loop."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.pending: set[asyncio.Task[None]] = set()
+
+    def __call__(self, adhoc: dict[str, Any], type_: str, reason: str, message: str) -> None:
+        meta = adhoc["metadata"]
+        involved = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "AdhocCommand",
+                    **{k: meta[k] for k in ("name", "namespace", "uid")}}
+        task = asyncio.create_task(self._post(involved, type_, reason, message))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _post(self, involved: dict[str, Any], type_: str, reason: str, message: str) -> None:
+        try:
+            await self.kube.post_event(involved, type_, reason, message)
+        except ApiError as err:
+            log.warning("event %s about %s/%s not posted: %s", reason, involved["namespace"], involved["name"], err)
+
+    async def drain(self) -> None:
+        await asyncio.gather(*list(self.pending), return_exceptions=True)
 
 
 # kopf's per-event objects form reference cycles, which Python frees only in its rare full
@@ -52,25 +74,49 @@ class Runtime:
         self.settle = cfg.settle_seconds
         self.queue = Queue(self._reconcile, cfg.api_retries, self._give_up)
 
-    async def prime(self, kube: Kube) -> None:
-        """Fills the cache before any watch starts, so the first reconciliations see everything."""
-        for kind, base, version, plural, selector in LISTS:
-            async for item in kube.list_all(base, version, plural, selector):
-                self.cache.observe(kind, item)
+    async def start(self, kube: Kube) -> None:
+        """Lists the children into the cache before kopf's AdhocCommand watch starts (so the first
+        reconciliations see everything), then follows their changes in the background."""
+        self.kube = kube
+        self.informers = []
+        for kind, url, metadata_only in CHILDREN:
+            informer = Informer(
+                kube, url, LABEL_UID, metadata_only,
+                on_event=lambda event_type, body, kind=kind: self.observe(kind, event_type, body),
+                on_listed=lambda keys, kind=kind: self._listed(kind, keys),
+                key=lambda body, kind=kind: Cache.key_of(kind, body),
+            )
+            await informer.list()
+            self.informers.append(informer)
+        self.following = [asyncio.create_task(i.follow(), name=f"follow {i.url}") for i in self.informers]
         gc.collect()
-        log.info("primed the cache: %d AdhocCommands", len(self.cache))
+        log.info("listed the Jobs, Pods and ConfigMaps of AdhocCommands")
 
-    def observe(self, kind: str, event_type: str | None, body: kopf.Body) -> None:
+    async def stop(self) -> None:
+        await self.queue.drain()
+        if isinstance(self.reconciler.event, Events):
+            await self.reconciler.event.drain()
+        for task in self.following:
+            task.cancel()
+        await asyncio.gather(*self.following, return_exceptions=True)
+        await self.kube.close()
+
+    def observe(self, kind: str, event_type: str | None, body: kopf.Body | dict[str, Any]) -> None:
         self.events += 1
         if self.events % COLLECT_EVERY == 0:
             gc.collect()
         uid = self.cache.observe(kind, body, deleted=event_type == "DELETED")
         if uid is None or kind == "configmap":
-            return  # the operator wrote the ConfigMap itself: nothing to react to
+            return  # nothing it keeps changed, or the operator wrote the ConfigMap itself
         if kind == "adhoc":
             self.queue.submit(uid)
-        elif event_type is not None:  # a child's initial listing: its AdhocCommand's covers it
+        elif event_type is not None:  # a child's first listing: its AdhocCommand's covers it
             self.queue.submit(uid, self.settle)
+
+    def _listed(self, kind: str, keys: set[str]) -> None:
+        for uid in self.cache.retain(kind, keys):
+            if kind != "configmap":
+                self.queue.submit(uid, self.settle)
 
     async def _reconcile(self, uid: str) -> None:
         await self.reconciler.reconcile(self.cache.world(uid))
@@ -82,7 +128,7 @@ class Runtime:
         world = self.cache.world(uid)
         log.error("giving up on AdhocCommand %s until it changes again: %s", uid, err)
         if world.adhoc is not None:
-            _post_event(world.adhoc, "Warning", "APIError", f"giving up until the next change: {err}")
+            self.reconciler.event(world.adhoc, "Warning", "APIError", f"giving up until the next change: {err}")
 
 
 @kopf.on.startup()
@@ -97,49 +143,35 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.server_timeout = 300
     settings.watching.chunk_size = 500  # list large clusters in pages: a bounded memory peak
     settings.queueing.idle_timeout = 1.0  # per-object workers go soon after their last event
-    # Watch only our own Jobs, Pods and ConfigMaps, filtered by the API server.
-    for resource in (("batch", "v1", "jobs"), ("", "v1", "pods"), ("", "v1", "configmaps")):
-        settings.watching.label_selectors[resource] = LABEL_UID
-    # One line per handled event and per request is too much at thousands of objects.
+    # One line per handled event is too much at thousands of objects.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     cfg = config.from_env()
-    kube = await Kube.connect()
-    memo.runtime = Runtime(Reconciler(kube, cfg, _post_event), cfg)
-    await memo.runtime.prime(kube)
+    kube = await Kube.connect(lambda: _credentials(settings))
+    events = Events(kube)
+    memo.runtime = Runtime(Reconciler(kube, cfg, events), cfg)
+    await memo.runtime.start(kube)
     log.info("default image %s", cfg.image)
 
 
 @kopf.on.cleanup()
 async def drain(memo: kopf.Memo, **_: Any) -> None:
     """Lets reconciliations under way finish their writes before the operator exits."""
-    await memo.runtime.queue.drain()
+    await memo.runtime.stop()
+
+
+def _credentials(settings: kopf.OperatorSettings) -> kopf.ConnectionInfo | None:
+    """In a pod, the mounted ServiceAccount; elsewhere $KUBECONFIG (no API client library needed)."""
+    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
 
 
 @kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """In a pod, the mounted ServiceAccount; elsewhere $KUBECONFIG (no API client library needed)."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo | None:
+    return _credentials(settings)
 
 
-# Every change of an AdhocCommand or of one of its Jobs, Pods or ConfigMaps.
+# Every change of an AdhocCommand.
 
 @kopf.on.event(*ADHOC)
 async def adhoc_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo.runtime.observe("adhoc", type, body)
-
-
-@kopf.on.event("batch", "v1", "jobs", labels=OURS)
-async def job_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    memo.runtime.observe("job", type, body)
-
-
-@kopf.on.event("", "v1", "pods", labels=OURS)
-async def pod_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    memo.runtime.observe("pod", type, body)
-
-
-@kopf.on.event("", "v1", "configmaps", labels=OURS)
-async def output_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    memo.runtime.observe("configmap", type, body)

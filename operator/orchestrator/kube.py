@@ -1,23 +1,36 @@
-"""Every call the operator makes to the Kubernetes API (the one module that does I/O)."""
+"""Every call the operator makes to the Kubernetes API (the one module that does I/O).
+
+One aiohttp session (aiohttp is kopf's own HTTP client), built from the credentials kopf's
+login functions read from the ServiceAccount or $KUBECONFIG: no second client library.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-import kr8s
-import kr8s.asyncio
+import aiohttp
+import kopf
 
 from orchestrator import GROUP, PLURAL, VERSION
 from orchestrator.output import BoundedOutput
 
 FIELD_MANAGER = "orchestrator"
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
+REQUEST_TIMEOUT = 60.0
 LOG_READ_TIMEOUT = 60.0
+WATCH_TIMEOUT = 300  # the API server ends each watch after this long; it is then resumed
+RETRY_DELAY = 1.0
+EVENT_MESSAGE_MAX = 1024  # what the API server keeps of an event's message
 
 Obj = dict[str, Any]
+Login = Callable[[], kopf.ConnectionInfo | None]
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -39,94 +52,168 @@ class ApiError(Exception):
         return self.status in TRANSIENT_STATUS or self.status == 0
 
 
-def _error_from(exc: Exception) -> ApiError:
-    response = getattr(exc, "response", None)
-    if isinstance(response, httpx.Response):
-        try:
-            body = response.json()
-            return ApiError(response.status_code, body.get("message", ""), body.get("reason", ""))
-        except (ValueError, AttributeError, httpx.ResponseNotRead):
-            return ApiError(response.status_code, str(exc))
-    return ApiError(0, f"{type(exc).__name__}: {exc}")  # connection errors and time-outs
+class Expired(Exception):
+    """The resource version a watch resumes from is too old (410 Gone): list again."""
+
+
+def path(base: str, version: str, plural: str, namespace: str | None = None, name: str = "") -> str:
+    """An API path: base "" is the core group, else "/apis/<group>"."""
+    root = f"{base or '/api'}/{version}"
+    scope = f"/namespaces/{namespace}" if namespace else ""
+    return f"{root}{scope}/{plural}" + (f"/{name}" if name else "")
+
+
+# Only the metadata of objects whose annotations say all the operator needs (its ConfigMaps).
+METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+JOBS = ("/apis/batch", "v1", "jobs")
+ADHOCS = (f"/apis/{GROUP}", VERSION, PLURAL)
+
+
+async def _error_from(response: aiohttp.ClientResponse) -> ApiError:
+    text = await response.text(errors="replace")
+    try:
+        body = json.loads(text)
+        return ApiError(response.status, body.get("message", ""), body.get("reason", ""))
+    except (ValueError, AttributeError):
+        return ApiError(response.status, text[:500])
+
+
+async def _lines(stream: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The non-empty lines of a stream, however long (readline() refuses lines over 64 KiB)."""
+    buffer = b""
+    async for chunk in stream.iter_any():
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line
+    if buffer.strip():
+        yield buffer
 
 
 class Kube:
-    def __init__(self, api: Any) -> None:
-        self.api = api
+    def __init__(self, login: Login) -> None:
+        self._login = login
+        self._session: aiohttp.ClientSession | None = None
+        self._server = ""
 
     @classmethod
-    async def connect(cls) -> Kube:
-        return cls(await kr8s.asyncio.api())
+    async def connect(cls, login: Login) -> Kube:
+        kube = cls(login)
+        kube._open()
+        return kube
 
-    async def _call(
-        self,
-        method: str,
-        url: str,
-        *,
-        base: str = "",
-        version: str = "v1",
-        namespace: str | None = None,
-        body: Obj | None = None,
-        content_type: str = "application/json",
-        params: dict[str, str] | None = None,
-    ) -> Obj:
-        kwargs: dict[str, Any] = {}
+    def _open(self) -> None:
+        info = self._login()
+        if info is None:
+            raise RuntimeError("no Kubernetes credentials: neither a ServiceAccount nor $KUBECONFIG")
+        old = self._session
+        self._server = info.server.rstrip("/")
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ssl=info.as_ssl_context()),
+            headers={**info.as_http_headers(), "User-Agent": "orchestrator"},
+        )
+        if old is not None:
+            asyncio.get_running_loop().create_task(old.close())
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> Any:
+        assert self._session is not None
+        return self._session.request(method, f"{self._server}{url}", **kwargs)
+
+    async def _call(self, method: str, url: str, body: Obj | None = None, content_type: str = "application/json",
+                    params: dict[str, str] | None = None, accept: str = "application/json") -> Obj:
+        data = None if body is None else json.dumps(body)
+        headers = {"Accept": accept}
         if body is not None:
-            kwargs["content"] = json.dumps(body)
-            kwargs["headers"] = {"Content-Type": content_type}
-        if params:
-            kwargs["params"] = params
-        try:
-            async with self.api.call_api(
-                method, version=version, base=base, namespace=namespace, url=url, **kwargs
-            ) as response:
-                return response.json() if response.content else {}
-        except (kr8s.ServerError, httpx.HTTPError) as exc:
-            raise _error_from(exc) from exc
+            headers["Content-Type"] = content_type
+        for attempt in range(2):
+            try:
+                async with self._request(method, url, data=data, headers=headers, params=params,
+                                         timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as response:
+                    if response.status == 401 and attempt == 0:
+                        self._open()  # a rotated ServiceAccount token: read it again, once
+                        continue
+                    if response.status >= 400:
+                        raise await _error_from(response)
+                    return await response.json(content_type=None) if response.content_length != 0 else {}
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise ApiError(0, f"{type(exc).__name__}: {exc}") from exc
+        raise ApiError(401, "Unauthorized")
 
-    # Lists
+    # Lists and watches
 
-    async def list_all(self, base: str, version: str, plural: str, label_selector: str = "",
-                       page: int = 500) -> AsyncIterator[Obj]:
-        """Every object of a kind in all namespaces, a page at a time (bounded memory)."""
+    async def list_pages(self, url: str, label_selector: str = "", metadata_only: bool = False,
+                         page: int = 500) -> AsyncIterator[Obj]:
+        """Every object of a kind in all namespaces, a page at a time (bounded memory). Each page is
+        a list object: its items, and the resource version the list was taken at."""
         params = {"limit": str(page)}
         if label_selector:
             params["labelSelector"] = label_selector
+        accept = METADATA_LIST if metadata_only else "application/json"
         while True:
-            result = await self._call("GET", plural, base=base, version=version, params=params)
-            for item in result.get("items") or []:
-                yield item
+            result = await self._call("GET", url, params=params, accept=accept)
+            yield result
             cont = (result.get("metadata") or {}).get("continue")
             if not cont:
                 return
             params["continue"] = cont
 
+    async def watch(self, url: str, since: str, label_selector: str = "",
+                    metadata_only: bool = False) -> AsyncIterator[tuple[str, Obj]]:
+        """Changes from resource version `since` on, as (type, object); BOOKMARK objects carry only
+        the resource version. Ends when the server closes the watch; raises Expired on 410."""
+        params = {"watch": "1", "resourceVersion": since, "allowWatchBookmarks": "true",
+                  "timeoutSeconds": str(WATCH_TIMEOUT)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        headers = {"Accept": METADATA if metadata_only else "application/json"}
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=WATCH_TIMEOUT + 60)
+        try:
+            async with self._request("GET", url, params=params, headers=headers, timeout=timeout) as response:
+                if response.status == 410:
+                    raise Expired(since)
+                if response.status == 401:
+                    self._open()
+                if response.status >= 400:
+                    raise await _error_from(response)
+                async for line in _lines(response.content):
+                    event = json.loads(line)
+                    obj = event.get("object") or {}
+                    if event.get("type") == "ERROR":
+                        if obj.get("code") == 410:
+                            raise Expired(since)
+                        raise ApiError(int(obj.get("code") or 0), obj.get("message", ""), obj.get("reason", ""))
+                    yield event["type"], obj
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ApiError(0, f"{type(exc).__name__}: {exc}") from exc
+
     # Jobs
 
     async def create_job(self, job: Obj) -> Obj:
-        return await self._call(
-            "POST", "jobs", base="/apis/batch", namespace=job["metadata"]["namespace"], body=job
-        )
+        return await self._call("POST", path(*JOBS, job["metadata"]["namespace"]), body=job)
 
     async def get_job(self, namespace: str, name: str) -> Obj | None:
         try:
-            return await self._call("GET", f"jobs/{name}", base="/apis/batch", namespace=namespace)
+            return await self._call("GET", path(*JOBS, namespace, name))
         except ApiError as err:
             if err.status == 404:
                 return None
             raise
 
     async def patch_job(self, namespace: str, name: str, patch: Obj) -> Obj:
-        return await self._call(
-            "PATCH", f"jobs/{name}", base="/apis/batch", namespace=namespace, body=patch,
-            content_type="application/merge-patch+json",
-        )
+        return await self._call("PATCH", path(*JOBS, namespace, name), body=patch,
+                                content_type="application/merge-patch+json")
 
     async def delete_job(self, namespace: str, name: str, uid: str) -> None:
         """Deletes one Job (only that exact object) and lets the garbage collector take its pods."""
         options = {"propagationPolicy": "Background", "preconditions": {"uid": uid}}
         try:
-            await self._call("DELETE", f"jobs/{name}", base="/apis/batch", namespace=namespace, body=options)
+            await self._call("DELETE", path(*JOBS, namespace, name), body=options)
         except ApiError as err:
             if err.status not in (404, 409):  # gone already, or a different object by now
                 raise
@@ -134,41 +221,120 @@ class Kube:
     # AdhocCommands
 
     async def patch_status(self, namespace: str, name: str, patch: Obj) -> Obj:
-        return await self._call(
-            "PATCH", f"{PLURAL}/{name}/status", base=f"/apis/{GROUP}", version=VERSION,
-            namespace=namespace, body={"status": patch}, content_type="application/merge-patch+json",
-        )
+        return await self._call("PATCH", path(*ADHOCS, namespace, name) + "/status", body={"status": patch},
+                                content_type="application/merge-patch+json")
 
     async def delete_adhoc(self, namespace: str, name: str, uid: str) -> None:
         options = {"propagationPolicy": "Background", "preconditions": {"uid": uid}}
         try:
-            await self._call(
-                "DELETE", f"{PLURAL}/{name}", base=f"/apis/{GROUP}", version=VERSION,
-                namespace=namespace, body=options,
-            )
+            await self._call("DELETE", path(*ADHOCS, namespace, name), body=options)
         except ApiError as err:
             if err.status not in (404, 409):
                 raise
+
+    # Events
+
+    async def post_event(self, involved: Obj, type_: str, reason: str, message: str) -> None:
+        """One core/v1 Event about `involved` (apiVersion, kind, name, namespace, uid)."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": f"{involved['name']}.", "namespace": involved["namespace"]},
+            "involvedObject": involved, "type": type_, "reason": reason, "message": message[:EVENT_MESSAGE_MAX],
+            "source": {"component": FIELD_MANAGER}, "reportingComponent": FIELD_MANAGER,
+            "reportingInstance": socket.gethostname()[:128], "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        }
+        await self._call("POST", path("", "v1", "events", involved["namespace"]), body=event)
 
     # Output
 
     async def read_log(self, namespace: str, pod: str, container: str, sink: BoundedOutput) -> None:
         """Streams a container's whole log into `sink`, which keeps only a bounded part."""
+        url = path("", "v1", "pods", namespace, pod) + "/log"
+        timeout = aiohttp.ClientTimeout(total=LOG_READ_TIMEOUT)
         try:
-            async with self.api.call_api(
-                "GET", version="v1", namespace=namespace, url=f"pods/{pod}/log",
-                params={"container": container}, stream=True, timeout=LOG_READ_TIMEOUT,
-            ) as response:
-                async for chunk in response.aiter_bytes():
+            async with self._request("GET", url, params={"container": container}, timeout=timeout) as response:
+                if response.status >= 400:
+                    raise await _error_from(response)
+                async for chunk in response.content.iter_chunked(65536):
                     sink.feed(chunk)
-        except (kr8s.ServerError, httpx.HTTPError) as exc:
-            raise _error_from(exc) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ApiError(0, f"{type(exc).__name__}: {exc}") from exc
 
     async def apply_configmap(self, configmap: Obj) -> Obj:
         """Creates or replaces the ConfigMap in one request (server-side apply)."""
         meta = configmap["metadata"]
         return await self._call(
-            "PATCH", f"configmaps/{meta['name']}", namespace=meta["namespace"], body=configmap,
-            content_type="application/apply-patch+yaml",
-            params={"fieldManager": FIELD_MANAGER, "force": "true"},
+            "PATCH", path("", "v1", "configmaps", meta["namespace"], meta["name"]), body=configmap,
+            content_type="application/apply-patch+yaml", params={"fieldManager": FIELD_MANAGER, "force": "true"},
         )
+
+
+class Informer:
+    """Keeps a callback told of every object of one kind: a paged LIST, then a WATCH from the list's
+    resource version, resumed after disconnects and listed again when the version expired.
+
+    on_event(type, object): type None for the first listing, "LISTED" for a later one (objects that
+    may have changed unseen), else the watch event's type. on_listed(keys) after each listing, with
+    key(object) of every object it held: the rest are gone.
+    """
+
+    def __init__(self, kube: Kube, url: str, label_selector: str, metadata_only: bool,
+                 on_event: Callable[[str | None, Obj], None], on_listed: Callable[[set[str]], None],
+                 key: Callable[[Obj], str]) -> None:
+        self.kube = kube
+        self.key = key
+        self.url = url
+        self.selector = label_selector
+        self.metadata_only = metadata_only
+        self.on_event = on_event
+        self.on_listed = on_listed
+        self.version = ""
+        self.listings = 0
+
+    async def list(self) -> None:
+        event_type = None if self.listings == 0 else "LISTED"
+        seen: set[str] = set()
+        async for page in self.kube.list_pages(self.url, self.selector, self.metadata_only):
+            self.version = page["metadata"]["resourceVersion"]
+            for item in page.get("items") or []:
+                seen.add(self.key(item))
+                self.on_event(event_type, item)
+            del page  # keep one page in memory at a time
+        self.listings += 1
+        self.on_listed(seen)
+
+    async def follow(self) -> None:
+        """Runs until cancelled; list() must have run once."""
+        delay = RETRY_DELAY
+        while True:
+            try:
+                async for event_type, obj in self.kube.watch(self.url, self.version, self.selector,
+                                                             self.metadata_only):
+                    self.version = (obj.get("metadata") or {}).get("resourceVersion") or self.version
+                    if event_type != "BOOKMARK":
+                        self.on_event(event_type, obj)
+                    delay = RETRY_DELAY
+            except Expired:
+                log.info("watch of %s expired at %s: listing again", self.url, self.version)
+                await self._relist()
+            except ApiError as err:
+                log.warning("watch of %s failed, resuming in %.0fs: %s", self.url, delay, err)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            except Exception:  # a strange event must not end the watch for good: start afresh
+                log.exception("watch of %s broke: listing again in %.0fs", self.url, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                await self._relist()
+
+    async def _relist(self) -> None:
+        delay = RETRY_DELAY
+        while True:
+            try:
+                await self.list()
+                return
+            except ApiError as err:
+                log.warning("listing %s failed, again in %.0fs: %s", self.url, delay, err)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)

@@ -43,3 +43,34 @@ def test_objects_without_our_label_are_ignored():
     cache = Cache()
     assert cache.observe("pod", pod()) is None
     assert cache.observe("configmap", {"metadata": {"name": "x", "uid": "u"}}) is None
+
+
+def test_an_update_that_changes_nothing_kept_concerns_no_adhoccommand():
+    cache = Cache()
+    owner = adhoc()
+    assert cache.observe("adhoc", owner) == "uid-cmd"
+    assert cache.observe("adhoc", owner) is None  # e.g. a label added: nothing to reconcile
+    running = labelled(pod(phase="Running"))
+    assert cache.observe("pod", running) == "uid-cmd"
+    running["metadata"]["finalizers"] = []  # the Job controller drops its finalizer
+    assert cache.observe("pod", running) is None
+    assert cache.observe("pod", labelled(pod(phase="Succeeded", state=terminated(0)))) == "uid-cmd"
+    cache.observe("pod", running, deleted=True)
+    assert cache.observe("pod", running, deleted=True) is None  # already gone
+
+
+def test_a_fresh_listing_forgets_what_it_no_longer_holds():
+    cache = Cache()
+    owner = adhoc()
+    cache.observe("adhoc", owner)
+    kept, gone = labelled(pod(name="kept")), labelled(pod(name="gone"))
+    cache.observe("pod", kept)
+    cache.observe("pod", gone)
+    cm = configmap_for(owner, pod(), 1, 1, b"out", 3, False)
+    cm["metadata"]["uid"] = "cm-uid"
+    assert cache.observe("configmap", cm) == "uid-cmd"
+    assert cache.retain("pod", {Cache.key_of("pod", kept)}) == {"uid-cmd"}
+    assert [p["metadata"]["name"] for p in cache.world("uid-cmd").pods] == ["kept"]
+    assert cache.retain("configmap", {Cache.key_of("configmap", cm)}) == set()
+    assert cache.retain("configmap", set()) == {"uid-cmd"}
+    assert cache.world("uid-cmd").stored is None
