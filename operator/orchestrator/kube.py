@@ -26,6 +26,9 @@ REQUEST_TIMEOUT = 60.0
 LOG_READ_TIMEOUT = 60.0
 WATCH_TIMEOUT = 300  # the API server ends each watch after this long; it is then resumed
 RETRY_DELAY = 1.0
+# Requests beyond this many at once wait for a free connection: in a burst of thousands of runs,
+# a TLS connection each would cost the operator and the API server more than the waiting.
+CONNECTIONS = 32
 EVENT_MESSAGE_MAX = 1024  # what the API server keeps of an event's message
 
 Obj = dict[str, Any]
@@ -111,7 +114,7 @@ class Kube:
         old = self._session
         self._server = info.server.rstrip("/")
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ssl=info.as_ssl_context()),
+            connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=info.as_ssl_context()),
             headers={**info.as_http_headers(), "User-Agent": "orchestrator"},
         )
         if old is not None:
