@@ -118,8 +118,8 @@ class Runtime:
             if kind != "configmap":
                 self.queue.submit(uid, self.settle)
 
-    async def _reconcile(self, uid: str) -> None:
-        await self.reconciler.reconcile(self.cache.world(uid))
+    async def _reconcile(self, uid: str) -> float | None:
+        return await self.reconciler.reconcile(self.cache.world(uid))
 
     def _give_up(self, uid: str, err: Exception) -> None:
         if isinstance(err, ApiError) and err.namespace_ending:
@@ -131,13 +131,26 @@ class Runtime:
             self.reconciler.event(world.adhoc, "Warning", "APIError", f"giving up until the next change: {err}")
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """The operator has event handlers only, which need no diff, yet kopf builds one for every
+    event: a deep copy of the whole object. Nothing to build, store or fetch."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        pass
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Every kopf setting lives here."""
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration")
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.peering.standalone = True  # one replica (Recreate): no peering objects needed
     settings.posting.level = logging.WARNING  # only warnings of kopf itself become events
     settings.watching.server_timeout = 300
