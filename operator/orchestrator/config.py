@@ -21,6 +21,9 @@ class Config:
     settle_seconds: float = 0.2
     # Bounded retries of transient API errors for one reconciliation.
     api_retries: int = 6
+    # Least seconds between two status writes of a run still under way (the Job controller
+    # batches its own updates the same way); the final status is written at once.
+    status_interval_seconds: float = 1.0
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Config:
@@ -32,4 +35,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         run_as_user=int(env.get("ORCHESTRATOR_RUN_AS_USER") or base.run_as_user),
         settle_seconds=float(env.get("ORCHESTRATOR_SETTLE_SECONDS") or base.settle_seconds),
         api_retries=int(env.get("ORCHESTRATOR_API_RETRIES") or base.api_retries),
+        status_interval_seconds=float(env.get("ORCHESTRATOR_STATUS_INTERVAL_SECONDS")
+                                      or base.status_interval_seconds),
     )

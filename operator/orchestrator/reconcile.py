@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -55,17 +56,21 @@ def _finished(status: Obj | None) -> bool:
 
 
 class Reconciler:
-    def __init__(self, kube: Kube, config: Config, event: EventSink, clock: Callable[[], str] = now_iso):
+    def __init__(self, kube: Kube, config: Config, event: EventSink, clock: Callable[[], str] = now_iso,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.kube = kube
         self.config = config
         self.event = event
         self.clock = clock
+        self.monotonic = monotonic
+        self._written_at: dict[str, float] = {}  # adhoc uid -> when its last in-progress status was written
         # What this process wrote and its watches may not show yet; dropped once they do.
         self._created: dict[str, Obj] = {}  # adhoc uid -> Job created
         self._stored: dict[str, StoredOutput] = {}  # adhoc uid -> output stored
         self._status: dict[str, Obj] = {}  # adhoc uid -> status written
 
-    async def reconcile(self, world: World) -> None:
+    async def reconcile(self, world: World) -> float | None:
+        """Does what is due; returns in how many seconds to come back, if a status write waits."""
         adhoc = world.adhoc
         if adhoc is None or adhoc["metadata"].get("deletionTimestamp"):
             return  # owner references take the Job, pods and ConfigMap with it
@@ -121,7 +126,14 @@ class Reconciler:
         status = keep_transition_times(status, old_status)
         patch = merge_patch(status, old_status)
         if patch is None:
-            return
+            return None
+        if _finished(status):
+            self._written_at.pop(uid, None)
+        else:
+            wait = self._written_at.get(uid, -1e9) + self.config.status_interval_seconds - self.monotonic()
+            if wait > 0:
+                return wait  # a run under way: its next state is written a moment later, with any after it
+            self._written_at[uid] = self.monotonic()
         log.debug("status of %s/%s: %s", namespace, name, {k: v for k, v in patch.items() if k != "conditions"})
         await self.kube.patch_status(namespace, name, patch)
         self._status[uid] = status
@@ -229,11 +241,11 @@ class Reconciler:
         return seen
 
     def _forget(self, uid: str) -> None:
-        for cache in (self._created, self._stored, self._status):
+        for cache in (self._created, self._stored, self._status, self._written_at):
             cache.pop(uid, None)
 
 
-Reconcile = Callable[[str], Awaitable[None]]
+Reconcile = Callable[[str], Awaitable[float | None]]  # returns: seconds until it wants to run again
 
 
 class Queue:
@@ -269,7 +281,10 @@ class Queue:
                 await asyncio.sleep(settle)
             while True:
                 self._dirty.discard(key)
-                await self._attempt(key)
+                again = await self._attempt(key)
+                if again:
+                    await asyncio.sleep(again)  # changes meanwhile fold into the next run
+                    continue
                 if key not in self._dirty:
                     return
         except Exception as err:  # never lose the task silently: say what broke
@@ -278,16 +293,15 @@ class Queue:
         finally:
             self._tasks.pop(key, None)
 
-    async def _attempt(self, key: str) -> None:
+    async def _attempt(self, key: str) -> float | None:
         delay = 0.5
         for attempt in range(self.retries + 1):
             try:
-                await self.work(key)
-                return
+                return await self.work(key)
             except ApiError as err:
                 if not err.transient or attempt == self.retries:
                     self.on_give_up(key, err)
-                    return
+                    return None
                 log.info("retrying %s in %.1fs after %s", key, delay, err)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)

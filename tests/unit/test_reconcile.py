@@ -210,3 +210,41 @@ async def test_queue_survives_a_bug_in_the_work():
     queue.submit("a")
     await queue.drain()
     assert isinstance(given_up[0], KeyError)
+
+
+async def test_a_run_under_way_gets_a_status_write_at_most_once_per_interval_and_its_end_at_once():
+    owner = adhoc()
+    kube = FakeKube()
+    now = [100.0]
+    r = Reconciler(kube, Config(status_interval_seconds=1.0), lambda *_: None,
+                   clock=lambda: "2026-01-01T00:00:00Z", monotonic=lambda: now[0])
+    assert await r.reconcile(World(owner, [job(owner, active=1)], [pod(phase="Pending")], None)) is None
+    assert kube.status["phase"] == "Pending"
+    now[0] += 0.25
+    running = World(owner, [job(owner, active=1)], [pod(phase="Running")], None)
+    assert await r.reconcile(running) == pytest.approx(0.75)  # held back: the queue comes back then
+    assert kube.names() == ["patch_status"]
+    now[0] += 0.75
+    assert await r.reconcile(running) is None
+    assert kube.status["phase"] == "Running"
+    now[0] += 0.1
+    done = pod(phase="Succeeded", state=terminated(0))
+    finished = World(owner, [job(owner, succeeded=1, conditions=[condition("Complete")])], [done], None)
+    assert await r.reconcile(finished) is None  # the end is never held back
+    assert kube.status["phase"] == "Succeeded"
+
+
+async def test_queue_comes_back_when_the_work_asks_and_folds_what_came_meanwhile():
+    runs: list[float] = []
+    answers = iter([0.05, None])
+
+    async def work(key: str) -> float | None:
+        runs.append(key)
+        return next(answers)
+
+    queue = Queue(work, retries=0, on_give_up=lambda *_: pytest.fail("gave up"))
+    queue.submit("a")
+    await asyncio.sleep(0.01)
+    queue.submit("a")  # while it waits: no extra run
+    await queue.drain()
+    assert runs == ["a", "a"]
