@@ -21,8 +21,9 @@ class Config:
     settle_seconds: float = 0.2
     # Bounded retries of transient API errors for one reconciliation.
     api_retries: int = 6
-    # Least seconds between two status writes of a run still under way (the Job controller
-    # batches its own updates the same way); the final status is written at once.
+    # Least seconds between a run's start and its first status write, and between two status
+    # writes of a run under way (ten times this when only counts or times changed); the Job
+    # controller batches its own updates the same way. The final status is written at once.
     status_interval_seconds: float = 1.0
 
 

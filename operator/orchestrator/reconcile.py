@@ -27,6 +27,10 @@ from orchestrator.status import (
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 262144
+# What a user watches a run for (kubectl get's STATUS, a reason to act on) is written after the
+# status interval; counts, times, pod names and the reasons every pod passes through wait ten.
+MINOR_CHANGE_FACTOR = 10
+PASSING_REASONS = frozenset({"ContainerCreating", "PodInitializing"})
 
 
 class EventSink(Protocol):
@@ -51,6 +55,15 @@ def _owned_by(obj: Obj, uid: str) -> bool:
     return any(o.get("uid") == uid for o in obj["metadata"].get("ownerReferences") or [])
 
 
+def _significant(new: Obj, old: Obj) -> bool:
+    """Whether a status change of a run under way is one a user acts on or watches for."""
+    if any(new.get(k) != old.get(k) for k in ("phase", "observedGeneration", "jobName")):
+        return True
+    if (new.get("reason"), new.get("message")) == (old.get("reason"), old.get("message")):
+        return False
+    return bool(new.get("reason")) and new.get("reason") not in PASSING_REASONS
+
+
 def _finished(status: Obj | None) -> bool:
     return (status or {}).get("phase") in ("Succeeded", "Failed")
 
@@ -63,7 +76,8 @@ class Reconciler:
         self.event = event
         self.clock = clock
         self.monotonic = monotonic
-        self._written_at: dict[str, float] = {}  # adhoc uid -> when its last in-progress status was written
+        # adhoc uid -> when its run last told of itself (Job created, or an in-progress status written)
+        self._written_at: dict[str, float] = {}
         # What this process wrote and its watches may not show yet; dropped once they do.
         self._created: dict[str, Obj] = {}  # adhoc uid -> Job created
         self._stored: dict[str, StoredOutput] = {}  # adhoc uid -> output stored
@@ -130,9 +144,12 @@ class Reconciler:
         if _finished(status):
             self._written_at.pop(uid, None)
         else:
-            wait = self._written_at.get(uid, -1e9) + self.config.status_interval_seconds - self.monotonic()
+            interval = self.config.status_interval_seconds
+            if not _significant(status, old_status):
+                interval *= MINOR_CHANGE_FACTOR
+            wait = self._written_at.get(uid, -1e9) + interval - self.monotonic()
             if wait > 0:
-                return wait  # a run under way: its next state is written a moment later, with any after it
+                return wait  # a run under way: this state is written a moment later, with any after it
             self._written_at[uid] = self.monotonic()
         log.debug("status of %s/%s: %s", namespace, name, {k: v for k, v in patch.items() if k != "conditions"})
         await self.kube.patch_status(namespace, name, patch)
@@ -161,6 +178,7 @@ class Reconciler:
             self.event(adhoc, "Warning", "JobRejected", message)
             return None, ("JobRejected", message)
         self._created[uid] = created
+        self._written_at[uid] = self.monotonic()  # a run that ends within the interval gets one status write
         self.event(adhoc, "Normal", "JobCreated", f"created Job {job_name}")
         return created, None
 

@@ -4,6 +4,7 @@ tests/cluster); each case is one a real API server produces only rarely or by ac
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -76,7 +77,13 @@ async def test_first_reconcile_creates_the_job_and_the_jobs_event_reports_it():
     await r.reconcile(World(owner, [], [], None))
     assert kube.names() == ["create_job"]  # the status waits for the Job's own watch event
     assert events == [("Normal", "JobCreated")]
-    await r.reconcile(World(owner, [], [pod(phase="Pending")], None))  # before the Job's watch event
+    # Before the Job's watch event; a run that ends within the status interval gets one status
+    # write, so its pending state waits that long.
+    waiting = World(owner, [], [pod(phase="Pending")], None)
+    assert 0 < await r.reconcile(waiting) <= Config().status_interval_seconds
+    assert kube.names() == ["create_job"]
+    r.monotonic = lambda: time.monotonic() + Config().status_interval_seconds
+    assert await r.reconcile(waiting) is None
     assert kube.names() == ["create_job", "patch_status"]
     assert kube.status["phase"] == "Pending" and kube.status["jobName"] == "cmd-1"
 
@@ -227,6 +234,9 @@ async def test_a_run_under_way_gets_a_status_write_at_most_once_per_interval_and
     now[0] += 0.75
     assert await r.reconcile(running) is None
     assert kube.status["phase"] == "Running"
+    now[0] += 1.0
+    ready = World(owner, [job(owner, active=1, ready=1)], [pod(phase="Running")], None)
+    assert await r.reconcile(ready) == pytest.approx(9.0)  # a count alone waits ten intervals
     now[0] += 0.1
     done = pod(phase="Succeeded", state=terminated(0))
     finished = World(owner, [job(owner, succeeded=1, conditions=[condition("Complete")])], [done], None)
@@ -248,3 +258,18 @@ async def test_queue_comes_back_when_the_work_asks_and_folds_what_came_meanwhile
     queue.submit("a")  # while it waits: no extra run
     await queue.drain()
     assert runs == ["a", "a"]
+
+
+async def test_a_reason_to_act_on_is_written_after_the_interval_a_passing_one_waits_longer():
+    owner = adhoc()
+    kube = FakeKube()
+    now = [100.0]
+    r = Reconciler(kube, Config(status_interval_seconds=1.0), lambda *_: None,
+                   clock=lambda: "2026-01-01T00:00:00Z", monotonic=lambda: now[0])
+    await r.reconcile(World(owner, [job(owner, active=1)], [pod(phase="Pending")], None))
+    now[0] += 2
+    creating = pod(phase="Pending", state={"waiting": {"reason": "ContainerCreating"}})
+    assert await r.reconcile(World(owner, [job(owner, active=1)], [creating], None)) == pytest.approx(8.0)
+    pulling = pod(phase="Pending", state={"waiting": {"reason": "ImagePullBackOff", "message": "not found"}})
+    assert await r.reconcile(World(owner, [job(owner, active=1)], [pulling], None)) is None
+    assert kube.status["reason"] == "ImagePullBackOff"
