@@ -9,6 +9,7 @@ change nothing the operator uses (a finalizer removed, a resync) cost no reconci
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from orchestrator.names import LABEL_UID
@@ -22,8 +23,8 @@ KINDS = ("adhoc", "job", "pod", "configmap")
 
 class Cache:
     def __init__(self) -> None:
-        self._adhocs: dict[str, str] = {}  # uid -> packed view
-        self._children: dict[str, dict[str, dict[str, str]]] = {"job": {}, "pod": {}}  # adhoc uid -> uid -> view
+        self._adhocs: dict[str, bytes] = {}  # uid -> packed view
+        self._children: dict[str, dict[str, dict[str, bytes]]] = {"job": {}, "pod": {}}  # adhoc uid -> uid -> view
         self._outputs: dict[str, StoredOutput] = {}  # adhoc uid -> what its logs ConfigMap says
 
     def observe(self, kind: str, body: Obj, deleted: bool = False) -> str | None:
@@ -34,6 +35,7 @@ class Cache:
         if kind == "adhoc":
             if not uid:
                 return None
+            uid = sys.intern(uid)  # one copy for the cache's keys and its children's owner keys
             if deleted:
                 self._forget(uid)
                 return uid
@@ -45,6 +47,7 @@ class Cache:
         owner = (meta.get("labels") or {}).get(LABEL_UID)
         if not owner or not uid:
             return None
+        owner = sys.intern(owner)
         if kind == "configmap":
             stored = None if deleted else stored_output_from(body)
             if self._outputs.get(owner) == stored:
