@@ -169,8 +169,14 @@ class Bench:
 
         async def follow(watch_path: str, on_event: Any) -> None:
             listing = await self.client.list(watch_path, limit=1)
-            async for _type, obj in self.client.watch(watch_path, listing["metadata"]["resourceVersion"]):
-                on_event(obj)
+            while True:
+                async for _type, obj in self.client.watch(watch_path, listing["metadata"]["resourceVersion"]):
+                    on_event(obj)
+                # The API server ended the watch (it does so to slow watchers): catch up and go on.
+                print(f"the watch of {watch_path} ended: listing and watching again", file=sys.stderr, flush=True)
+                listing = await self.client.list(watch_path)
+                for obj in listing["items"]:
+                    on_event(obj)
 
         def on_main(obj: dict[str, Any]) -> None:
             name = obj["metadata"]["name"]
@@ -206,9 +212,11 @@ class Bench:
         return runs, time.monotonic() - start
 
     async def single(self) -> None:
-        ours, plain, to_job = [], [], []
+        ours, plain, to_job, namespaces = [], [], [], []
+        audit_from = now_utc()
         for i in range(self.args.single):
             ns = self.namespace(f"one{i}")
+            namespaces.append(ns)
             runs, _ = await self.batch("adhoc", ns, 1, "one")
             ours += runs.latencies()
             to_job += runs.job_latencies()
@@ -219,13 +227,14 @@ class Bench:
             "job_to_complete_s": statistics.median(plain), "ratio": statistics.median(ours) / statistics.median(plain),
             "repeats": self.args.single,
         }
+        self.results["api_single"] = self.api_cost(namespaces, self.args.single, audit_from)
 
     async def burst(self) -> None:
         n = self.args.burst
         ns_ours, ns_plain = self.namespace("burst"), self.namespace("plain")
         audit_from = now_utc()
         ours, ours_total = await self.batch("adhoc", ns_ours, n, "run")
-        self.results["api"] = self.api_cost(ns_ours, n, audit_from)
+        self.results["api"] = self.api_cost([ns_ours], n, audit_from)
         plain, plain_total = await self.batch("job", ns_plain, n, "job")
         lat_ours, lat_plain = ours.latencies(), plain.latencies()
         self.results["burst"] = {
@@ -239,12 +248,12 @@ class Bench:
         }
         self.latencies = {"AdhocCommand (operator)": lat_ours, "plain Job": lat_plain}
 
-    def api_cost(self, namespace: str, runs: int, since: str) -> dict[str, Any]:
-        """The operator's requests on the namespace's objects, per run, from the apiserver's audit log."""
+    def api_cost(self, namespaces: list[str], runs: int, since: str) -> dict[str, Any]:
+        """The operator's requests on the namespaces' objects, per run, from the apiserver's audit log."""
         deadline = time.monotonic() + 30
         previous = -1
         while True:  # events are posted a moment after the status they tell of
-            entries = self.audit(since, namespace)
+            entries = self.audit(since, set(namespaces))
             if len(entries) == previous or time.monotonic() > deadline:
                 break
             previous = len(entries)
@@ -255,7 +264,7 @@ class Bench:
                 "writes": {k: v / runs for k, v in sorted(writes.items())},
                 "reads": {k: v / runs for k, v in sorted(reads.items())}}
 
-    def audit(self, since: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    def audit(self, since: str, namespaces: set[str] | None = None) -> list[dict[str, Any]]:
         entries = []
         with AUDIT_LOG.open() as log:
             for line in log:
@@ -264,7 +273,7 @@ class Bench:
                     continue
                 if entry["requestReceivedTimestamp"] < since[:26]:
                     continue
-                if namespace and (entry.get("objectRef") or {}).get("namespace") != namespace:
+                if namespaces and (entry.get("objectRef") or {}).get("namespace") not in namespaces:
                     continue
                 entries.append(entry)
         return entries
@@ -383,10 +392,15 @@ def table(results: dict[str, Any]) -> str:
          f"ratio {b['p50_ratio']:.2f}"),
         ("burst: per-run latency p99, ours / plain", f"{b['ours_p99_s']:.1f} s / {b['plain_p99_s']:.1f} s",
          f"ratio {b['p99_ratio']:.2f}"),
-        (f"API writes per run (target <= {TARGETS['writes']})", f"{api['writes_per_run']:.2f}",
+        (f"API writes per run, burst (target <= {TARGETS['writes']})", f"{api['writes_per_run']:.2f}",
          _mark(api["writes_per_run"] <= TARGETS["writes"])),
-        ("API reads per run", f"{api['reads_per_run']:.2f}", ""),
+        ("API reads per run, burst", f"{api['reads_per_run']:.2f}", ""),
     ]
+    if "api_single" in results:
+        one = results["api_single"]
+        rows += [(f"API writes per run, one command alone (target <= {TARGETS['writes']})",
+                  f"{one['writes_per_run']:.2f}", _mark(one["writes_per_run"] <= TARGETS["writes"])),
+                 ("API reads per run, one command alone", f"{one['reads_per_run']:.2f}", "")]
     for r in results["restart"]:
         rows.append((f"{r['population']} present: peak RSS (target <= {TARGETS['rss']} MiB)",
                      f"{r['peak_rss_mib']:.0f} MiB", _mark(r["peak_rss_mib"] <= TARGETS["rss"])))
@@ -400,6 +414,9 @@ def table(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append("API writes per run, by request: " + ", ".join(f"{k} {v:.2f}" for k, v in api["writes"].items()))
     lines.append("API reads per run, by request: " + ", ".join(f"{k} {v:.2f}" for k, v in api["reads"].items()))
+    if "api_single" in results:
+        lines.append("API writes per run alone, by request: "
+                     + ", ".join(f"{k} {v:.2f}" for k, v in results["api_single"]["writes"].items()))
     return "\n".join(lines)
 
 
