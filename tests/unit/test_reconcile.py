@@ -70,6 +70,12 @@ def reconciler(kube: FakeKube) -> tuple[Reconciler, list[tuple[str, str]]]:
     return r, events
 
 
+def clocked_reconciler(kube: FakeKube, now: list[float]) -> Reconciler:
+    """A reconciler whose monotonic clock reads now[0], with a status interval of 1 s."""
+    return Reconciler(kube, Config(status_interval_seconds=1.0), lambda *_: None,
+                      clock=lambda: "2026-01-01T00:00:00Z", monotonic=lambda: now[0])
+
+
 async def test_first_reconcile_creates_the_job_and_the_jobs_event_reports_it():
     owner = adhoc()
     kube = FakeKube()
@@ -221,10 +227,8 @@ async def test_queue_survives_a_bug_in_the_work():
 
 async def test_a_run_under_way_gets_a_status_write_at_most_once_per_interval_and_its_end_at_once():
     owner = adhoc()
-    kube = FakeKube()
-    now = [100.0]
-    r = Reconciler(kube, Config(status_interval_seconds=1.0), lambda *_: None,
-                   clock=lambda: "2026-01-01T00:00:00Z", monotonic=lambda: now[0])
+    kube, now = FakeKube(), [100.0]
+    r = clocked_reconciler(kube, now)
     assert await r.reconcile(World(owner, [job(owner, active=1)], [pod(phase="Pending")], None)) is None
     assert kube.status["phase"] == "Pending"
     now[0] += 0.25
@@ -262,10 +266,8 @@ async def test_queue_comes_back_when_the_work_asks_and_folds_what_came_meanwhile
 
 async def test_a_reason_to_act_on_is_written_after_the_interval_a_passing_one_waits_longer():
     owner = adhoc()
-    kube = FakeKube()
-    now = [100.0]
-    r = Reconciler(kube, Config(status_interval_seconds=1.0), lambda *_: None,
-                   clock=lambda: "2026-01-01T00:00:00Z", monotonic=lambda: now[0])
+    kube, now = FakeKube(), [100.0]
+    r = clocked_reconciler(kube, now)
     await r.reconcile(World(owner, [job(owner, active=1)], [pod(phase="Pending")], None))
     now[0] += 2
     creating = pod(phase="Pending", state={"waiting": {"reason": "ContainerCreating"}})
