@@ -297,7 +297,8 @@ class Bench:
         idle_after = wait_idle(pid, started, self.args.timeout)
         peak_mib = peak_rss_mib(pid)
         writes = [e for e in self.audit(since) if e["verb"] in WRITE_VERBS
-                  and _what(e) in ("create jobs", "patch adhoccommands/status", "patch configmaps")]
+                  and _what(e) in ("create jobs", "patch adhoccommands/status", "create configmaps",
+                                        "update configmaps")]
         return {"population": population, "restart_to_idle_s": idle_after, "peak_rss_mib": peak_mib,
                 "writes_after_restart": len(writes)}
 

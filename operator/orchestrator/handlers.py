@@ -126,9 +126,10 @@ class Runtime:
             log.info("AdhocCommand %s: its namespace is being deleted", uid)
             return
         world = self.cache.world(uid)
-        log.error("giving up on AdhocCommand %s until it changes again: %s", uid, err)
+        again = "again in a minute" if isinstance(err, ApiError) and err.transient else "at its next change"
+        log.error("AdhocCommand %s failed, trying %s: %s", uid, again, err)
         if world.adhoc is not None:
-            self.reconciler.event(world.adhoc, "Warning", "APIError", f"giving up until the next change: {err}")
+            self.reconciler.event(world.adhoc, "Warning", "APIError", f"trying {again}: {err}")
 
 
 class NoDiffBase(kopf.DiffBaseStorage):

@@ -20,7 +20,7 @@ import kopf
 from orchestrator import GROUP, PLURAL, VERSION
 from orchestrator.output import BoundedOutput
 
-FIELD_MANAGER = "orchestrator"
+COMPONENT = "orchestrator"  # in its events, and as its user agent
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
 REQUEST_TIMEOUT = 60.0
 LOG_READ_TIMEOUT = 60.0
@@ -29,6 +29,9 @@ RETRY_DELAY = 1.0
 # Requests beyond this many at once wait for a free connection: in a burst of thousands of runs,
 # a TLS connection each would cost the operator and the API server more than the waiting.
 CONNECTIONS = 32
+# Time-outs of the connection and of each read, not of the whole call: waiting for one of the
+# connections above is not a failure of the API server.
+CALL_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=REQUEST_TIMEOUT)
 EVENT_MESSAGE_MAX = 1024  # what the API server keeps of an event's message
 
 Obj = dict[str, Any]
@@ -115,7 +118,7 @@ class Kube:
         self._server = info.server.rstrip("/")
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=info.as_ssl_context()),
-            headers={**info.as_http_headers(), "User-Agent": "orchestrator"},
+            headers={**info.as_http_headers(), "User-Agent": COMPONENT},
         )
         if old is not None:
             asyncio.get_running_loop().create_task(old.close())
@@ -137,7 +140,7 @@ class Kube:
         for attempt in range(2):
             try:
                 async with self._request(method, url, data=data, headers=headers, params=params,
-                                         timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as response:
+                                         timeout=CALL_TIMEOUT) as response:
                     if response.status == 401 and attempt == 0:
                         self._open()  # a rotated ServiceAccount token: read it again, once
                         continue
@@ -244,7 +247,7 @@ class Kube:
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"generateName": f"{involved['name']}.", "namespace": involved["namespace"]},
             "involvedObject": involved, "type": type_, "reason": reason, "message": message[:EVENT_MESSAGE_MAX],
-            "source": {"component": FIELD_MANAGER}, "reportingComponent": FIELD_MANAGER,
+            "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
             "reportingInstance": socket.gethostname()[:128], "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
         await self._call("POST", path("", "v1", "events", involved["namespace"]), body=event)
@@ -254,7 +257,7 @@ class Kube:
     async def read_log(self, namespace: str, pod: str, container: str, sink: BoundedOutput) -> None:
         """Streams a container's whole log into `sink`, which keeps only a bounded part."""
         url = path("", "v1", "pods", namespace, pod) + "/log"
-        timeout = aiohttp.ClientTimeout(total=LOG_READ_TIMEOUT)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=LOG_READ_TIMEOUT)
         try:
             async with self._request("GET", url, params={"container": container}, timeout=timeout) as response:
                 if response.status >= 400:
@@ -264,13 +267,18 @@ class Kube:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ApiError(0, f"{type(exc).__name__}: {exc}") from exc
 
-    async def apply_configmap(self, configmap: Obj) -> Obj:
-        """Creates or replaces the ConfigMap in one request (server-side apply)."""
+    async def store_configmap(self, configmap: Obj) -> Obj:
+        """Creates the ConfigMap, or replaces the one a retry or an earlier attempt left.
+
+        A plain create, not server-side apply: it costs the API server far less for an object
+        that is written whole by one writer, and its output can be near a megabyte."""
         meta = configmap["metadata"]
-        return await self._call(
-            "PATCH", path("", "v1", "configmaps", meta["namespace"], meta["name"]), body=configmap,
-            content_type="application/apply-patch+yaml", params={"fieldManager": FIELD_MANAGER, "force": "true"},
-        )
+        try:
+            return await self._call("POST", path("", "v1", "configmaps", meta["namespace"]), body=configmap)
+        except ApiError as err:
+            if err.status != 409:
+                raise
+        return await self._call("PUT", path("", "v1", "configmaps", meta["namespace"], meta["name"]), body=configmap)
 
 
 class Informer:

@@ -212,7 +212,7 @@ class Reconciler:
             self.event(adhoc, "Warning", "OutputUnavailable", f"pod {target['metadata']['name']}: {error}")
         data, truncated = sink.result()
         configmap = configmap_for(adhoc, target, attempt, job_generation(job), data, sink.total, truncated, error)
-        await self.kube.apply_configmap(configmap)
+        await self.kube.store_configmap(configmap)
         result = stored_output_from(configmap)
         if result is not None:
             self._stored[adhoc["metadata"]["uid"]] = result
@@ -266,6 +266,10 @@ class Reconciler:
 Reconcile = Callable[[str], Awaitable[float | None]]  # returns: seconds until it wants to run again
 
 
+WORKERS = 32  # reconciliations at once; the rest wait their turn (as many as the API connections)
+RETRY_LATER = 60.0  # seconds before trying again after the retries of a transient error ran out
+
+
 class Queue:
     """Runs reconcile(key) once at a time per key, in the background; events that come meanwhile
     fold into one rerun. Transient API errors are retried with a bounded exponential backoff.
@@ -274,10 +278,13 @@ class Queue:
     one status write instead of one each. Only keys with work under way hold a task.
     """
 
-    def __init__(self, work: Reconcile, retries: int, on_give_up: Callable[[str, Exception], None]) -> None:
+    def __init__(self, work: Reconcile, retries: int, on_give_up: Callable[[str, Exception], None],
+                 workers: int = WORKERS, retry_later: float = RETRY_LATER) -> None:
         self.work = work
+        self.retry_later = retry_later
         self.retries = retries
         self.on_give_up = on_give_up
+        self._workers = asyncio.Semaphore(workers)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
 
@@ -315,11 +322,15 @@ class Queue:
         delay = 0.5
         for attempt in range(self.retries + 1):
             try:
-                return await self.work(key)
+                async with self._workers:
+                    return await self.work(key)
             except ApiError as err:
-                if not err.transient or attempt == self.retries:
+                if not err.transient:
                     self.on_give_up(key, err)
                     return None
+                if attempt == self.retries:  # say so, and keep coming back: the run must not be lost
+                    self.on_give_up(key, err)
+                    return self.retry_later
                 log.info("retrying %s in %.1fs after %s", key, delay, err)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)

@@ -47,7 +47,7 @@ def test_writes_per_successful_run(simulated: Cluster, operator, namespace: str,
     reads = Counter(what(e) for e in entries if e["verb"] not in WRITE_VERBS)
     total = sum(writes.values())
     print(f"\nAPI writes for one successful run: {total} {dict(writes)}; reads: {dict(reads)}")
-    assert writes["create jobs"] == 1 and writes["patch configmaps"] == 1 and writes["create events"] == 2
+    assert writes["create jobs"] == 1 and writes["create configmaps"] == 1 and writes["create events"] == 2
     assert 1 <= writes["patch adhoccommands/status"] <= STATUS_PATCHES_LIMIT
     assert total == 4 + writes["patch adhoccommands/status"]  # nothing else is written
     assert reads == Counter({"get pods/log": 1})

@@ -55,8 +55,8 @@ class FakeKube:
             raise self.log_error
         sink.feed(self.log)
 
-    async def apply_configmap(self, body):
-        self.calls.append(("apply_configmap", body["metadata"]["name"]))
+    async def store_configmap(self, body):
+        self.calls.append(("store_configmap", body["metadata"]["name"]))
         self.configmap = body
 
     def names(self) -> list[str]:
@@ -138,7 +138,7 @@ async def test_output_is_stored_once_before_the_status_says_finished():
     r, _ = reconciler(kube)
     # The pod ended, the Job has not counted it yet: store the output, hold the status.
     await r.reconcile(World(owner, [job(owner, active=1)], [done], None))
-    assert kube.names() == ["read_log", "apply_configmap"]
+    assert kube.names() == ["read_log", "store_configmap"]
     assert kube.configmap["data"] == {"output": "hello\n"}
     kube.calls.clear()
     finished = job(owner, succeeded=1, conditions=[condition("Complete")])
@@ -275,3 +275,36 @@ async def test_a_reason_to_act_on_is_written_after_the_interval_a_passing_one_wa
     pulling = pod(phase="Pending", state={"waiting": {"reason": "ImagePullBackOff", "message": "not found"}})
     assert await r.reconcile(World(owner, [job(owner, active=1)], [pulling], None)) is None
     assert kube.status["reason"] == "ImagePullBackOff"
+
+
+async def test_queue_keeps_coming_back_after_the_retries_of_a_transient_error_ran_out():
+    given_up: list[Exception] = []
+    outcomes = iter([ApiError(0, "TimeoutError"), ApiError(503, "busy"), None])
+
+    async def work(key: str) -> None:
+        error = next(outcomes)
+        if error:
+            raise error
+
+    queue = Queue(work, retries=0, on_give_up=lambda _k, e: given_up.append(e), retry_later=0.01)
+    queue.submit("a")
+    await queue.drain()
+    assert [e.status for e in given_up] == [0, 503]  # said each time, and the third try went through
+    assert next(outcomes, "spent") == "spent"
+
+
+async def test_queue_runs_a_bounded_number_of_reconciliations_at_once():
+    running, most = 0, 0
+
+    async def work(key: str) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+
+    queue = Queue(work, retries=0, on_give_up=lambda *_: pytest.fail("gave up"), workers=3)
+    for i in range(20):
+        queue.submit(f"k{i}")
+    await queue.drain()
+    assert most == 3
