@@ -93,7 +93,7 @@ class Runtime:
         log.info("listed the Jobs, Pods and ConfigMaps of AdhocCommands")
 
     async def stop(self) -> None:
-        await self.queue.drain()
+        await self.queue.close()
         if isinstance(self.reconciler.event, Events):
             await self.reconciler.event.drain()
         for task in self.following:

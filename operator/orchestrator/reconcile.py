@@ -272,7 +272,8 @@ RETRY_LATER = 60.0  # seconds before trying again after the retries of a transie
 
 class Queue:
     """Runs reconcile(key) once at a time per key, in the background; events that come meanwhile
-    fold into one rerun. Transient API errors are retried with a bounded exponential backoff.
+    fold into one rerun. Transient API errors are retried with a bounded exponential backoff,
+    then again every minute.
 
     A settle time lets a burst of Job and Pod updates (created, running, ended, counted) become
     one status write instead of one each. Only keys with work under way hold a task.
@@ -287,6 +288,7 @@ class Queue:
         self._workers = asyncio.Semaphore(workers)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
+        self._closing = asyncio.Event()
 
     def submit(self, key: str, settle: float = 0.0) -> None:
         """Reconciles `key` soon, after `settle` seconds in which further submits fold into this one."""
@@ -300,15 +302,30 @@ class Queue:
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
+    async def close(self) -> None:
+        """Lets the writes under way finish and drops what only waits (a status held back, a
+        retry later): at shutdown, the next start reconciles everything anyway."""
+        self._closing.set()
+        await self.drain()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleeps; False when the queue closed meanwhile."""
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
+
     async def _run(self, key: str, settle: float) -> None:
         try:
-            if settle:
-                await asyncio.sleep(settle)
-            while True:
+            if settle and not await self._pause(settle):
+                return
+            while not self._closing.is_set():
                 self._dirty.discard(key)
                 again = await self._attempt(key)
                 if again:
-                    await asyncio.sleep(again)  # changes meanwhile fold into the next run
+                    if not await self._pause(again):  # changes meanwhile fold into the next run
+                        return
                     continue
                 if key not in self._dirty:
                     return
@@ -332,5 +349,7 @@ class Queue:
                     self.on_give_up(key, err)
                     return self.retry_later
                 log.info("retrying %s in %.1fs after %s", key, delay, err)
-            await asyncio.sleep(delay)
+            if not await self._pause(delay):
+                return None
             delay = min(delay * 2, 30.0)
+        return None

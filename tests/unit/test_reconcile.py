@@ -308,3 +308,19 @@ async def test_queue_runs_a_bounded_number_of_reconciliations_at_once():
         queue.submit(f"k{i}")
     await queue.drain()
     assert most == 3
+
+
+async def test_closing_the_queue_finishes_the_work_under_way_and_drops_the_waits():
+    finished: list[str] = []
+
+    async def work(key: str) -> float | None:
+        await asyncio.sleep(0.01)
+        finished.append(key)
+        return 3600.0  # e.g. a status held back: it would come back in an hour
+
+    queue = Queue(work, retries=0, on_give_up=lambda *_: pytest.fail("gave up"))
+    queue.submit("a")
+    queue.submit("b", settle=3600.0)
+    await asyncio.sleep(0)
+    await asyncio.wait_for(queue.close(), timeout=5)
+    assert finished == ["a"]
