@@ -85,6 +85,17 @@ async def _error_from(response: aiohttp.ClientResponse) -> ApiError:
         return ApiError(response.status, text[:500])
 
 
+def _unreachable(exc: Exception) -> ApiError:
+    """A connection error or time-out, as a transient ApiError (status 0)."""
+    return ApiError(0, f"{type(exc).__name__}: {exc}")
+
+
+async def _backoff(delay: float) -> float:
+    """Sleeps `delay` seconds; returns the next delay (doubling, at most 30 s)."""
+    await asyncio.sleep(delay)
+    return min(delay * 2, 30.0)
+
+
 async def _lines(stream: aiohttp.StreamReader) -> AsyncIterator[bytes]:
     """The non-empty lines of a stream, however long (readline() refuses lines over 64 KiB)."""
     buffer = b""
@@ -148,7 +159,7 @@ class Kube:
                         raise await _error_from(response)
                     return await response.json(content_type=None) if response.content_length != 0 else {}
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise ApiError(0, f"{type(exc).__name__}: {exc}") from exc
+                raise _unreachable(exc) from exc
         raise ApiError(401, "Unauthorized")
 
     # Lists and watches
@@ -196,7 +207,7 @@ class Kube:
                         raise ApiError(int(obj.get("code") or 0), obj.get("message", ""), obj.get("reason", ""))
                     yield event["type"], obj
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ApiError(0, f"{type(exc).__name__}: {exc}") from exc
+            raise _unreachable(exc) from exc
 
     # Jobs
 
@@ -265,7 +276,7 @@ class Kube:
                 async for chunk in response.content.iter_chunked(65536):
                     sink.feed(chunk)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ApiError(0, f"{type(exc).__name__}: {exc}") from exc
+            raise _unreachable(exc) from exc
 
     async def store_configmap(self, configmap: Obj) -> Obj:
         """Creates the ConfigMap, or replaces the one a retry or an earlier attempt left.
@@ -331,12 +342,10 @@ class Informer:
                 await self._relist()
             except ApiError as err:
                 log.warning("watch of %s failed, resuming in %.0fs: %s", self.url, delay, err)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = await _backoff(delay)
             except Exception:  # a strange event must not end the watch for good: start afresh
                 log.exception("watch of %s broke: listing again in %.0fs", self.url, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = await _backoff(delay)
                 await self._relist()
 
     async def _relist(self) -> None:
@@ -347,5 +356,4 @@ class Informer:
                 return
             except ApiError as err:
                 log.warning("listing %s failed, again in %.0fs: %s", self.url, delay, err)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = await _backoff(delay)
