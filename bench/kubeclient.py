@@ -1,27 +1,24 @@
-"""A small async Kubernetes client for the benchmark: admin client certificate, raw JSON, watches."""
+"""A small async Kubernetes client for the benchmark: raw JSON and watches, logged in through the
+operator's own credentials module (any kubeconfig)."""
 
 from __future__ import annotations
 
 import json
-import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
+
+from orchestrator import credentials
 
 
 class KubeClient:
     def __init__(self, kubeconfig: Path) -> None:
-        config = yaml.safe_load(kubeconfig.read_text())
-        context = next(c for c in config["contexts"] if c["name"] == config["current-context"])["context"]
-        cluster = next(c for c in config["clusters"] if c["name"] == context["cluster"])["cluster"]
-        user = next(u for u in config["users"] if u["name"] == context["user"])["user"]
-        ctx = ssl.create_default_context(cafile=cluster["certificate-authority"])
-        ctx.load_cert_chain(user["client-certificate"], user["client-key"])
+        info = credentials.login(credentials.Source(kubeconfig=str(kubeconfig)))
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        self.http = httpx.AsyncClient(base_url=cluster["server"], verify=ctx, timeout=120, limits=limits)
+        self.http = httpx.AsyncClient(base_url=info.server, verify=info.as_ssl_context(), timeout=120,
+                                      limits=limits, headers=info.as_http_headers())
 
     async def close(self) -> None:
         await self.http.aclose()

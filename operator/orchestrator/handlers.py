@@ -16,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from orchestrator import GROUP, PLURAL, VERSION, config
+from orchestrator import GROUP, PLURAL, VERSION, config, credentials
 from orchestrator.cache import Cache
 from orchestrator.kube import ApiError, Informer, Kube, path
 from orchestrator.names import LABEL_UID
@@ -160,28 +160,32 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # One line per handled event is too much at thousands of objects.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
 
-    cfg = config.from_env()
-    kube = await Kube.connect(lambda: _credentials(settings))
+    try:
+        cfg = config.from_env()
+    except config.ConfigError as err:
+        raise kopf.PermanentError(f"bad configuration: {err}") from None
+    kube = await Kube.connect(credentials.login)
     events = Events(kube)
     memo.runtime = Runtime(Reconciler(kube, cfg, events), cfg)
     await memo.runtime.start(kube)
-    log.info("default image %s", cfg.image)
+    log.info("default image %s; pod defaults %s", cfg.image, dict(cfg.pod_defaults) or "none")
 
 
 @kopf.on.cleanup()
 async def drain(memo: kopf.Memo, **_: Any) -> None:
     """Lets reconciliations under way finish their writes before the operator exits."""
-    await memo.runtime.stop()
-
-
-def _credentials(settings: kopf.OperatorSettings) -> kopf.ConnectionInfo | None:
-    """In a pod, the mounted ServiceAccount; elsewhere $KUBECONFIG (no API client library needed)."""
-    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
+    if hasattr(memo, "runtime"):
+        await memo.runtime.stop()
 
 
 @kopf.on.login()
-def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo | None:
-    return _credentials(settings)
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """kopf's own watch and calls log in as the operator's do: in a pod its ServiceAccount,
+    elsewhere $KUBECONFIG with exec plugins and the rest (kopf calls this again after a 401)."""
+    try:
+        return credentials.login()
+    except credentials.CredentialsError as err:
+        raise kopf.LoginError(str(err)) from None
 
 
 # Every change of an AdhocCommand.

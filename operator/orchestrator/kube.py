@@ -1,7 +1,8 @@
 """Every call the operator makes to the Kubernetes API (the one module that does I/O).
 
-One aiohttp session (aiohttp is kopf's own HTTP client), built from the credentials kopf's
-login functions read from the ServiceAccount or $KUBECONFIG: no second client library.
+One aiohttp session (aiohttp is kopf's own HTTP client, and fast), built from the connection
+`credentials.login` finds (the `kubernetes` package's kubeconfig and in-cluster loading). When the
+API server rejects the credential (expired, revoked), it is fetched again and the call retried.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import aiohttp
 import kopf
 
 from orchestrator import GROUP, PLURAL, VERSION
-from orchestrator.output import BoundedOutput
 
 COMPONENT = "orchestrator"  # in its events, and as its user agent
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
@@ -35,7 +35,7 @@ CALL_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, s
 EVENT_MESSAGE_MAX = 1024  # what the API server keeps of an event's message
 
 Obj = dict[str, Any]
-Login = Callable[[], kopf.ConnectionInfo | None]
+Login = Callable[[], kopf.ConnectionInfo]
 log = logging.getLogger(__name__)
 
 
@@ -113,26 +113,42 @@ class Kube:
     def __init__(self, login: Login) -> None:
         self._login = login
         self._session: aiohttp.ClientSession | None = None
+        self._tls: tuple[Any, ...] = ()
         self._server = ""
+        self._headers: dict[str, str] = {}
+        self._relogin = asyncio.Lock()
+        self.logins = 0
 
     @classmethod
     async def connect(cls, login: Login) -> Kube:
         kube = cls(login)
-        kube._open()
+        await kube._open()
         return kube
 
-    def _open(self) -> None:
-        info = self._login()
-        if info is None:
-            raise RuntimeError("no Kubernetes credentials: neither a ServiceAccount nor $KUBECONFIG")
-        old = self._session
+    async def _open(self) -> None:
+        # In a thread: an exec credential plugin may take a while, and must not stall the loop.
+        info = await asyncio.to_thread(self._login)
         self._server = info.server.rstrip("/")
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=info.as_ssl_context()),
-            headers={**info.as_http_headers(), "User-Agent": COMPONENT},
-        )
-        if old is not None:
-            asyncio.get_running_loop().create_task(old.close())
+        self._headers = {**info.as_http_headers(), "User-Agent": COMPONENT}
+        tls = (info.server, info.ca_path, info.ca_data, info.insecure, info.certificate_path,
+               info.certificate_data, info.private_key_path, info.private_key_data)
+        if self._session is None or tls != self._tls:
+            old, self._tls = self._session, tls
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=info.as_ssl_context()))
+            if old is not None:
+                # Watches under way on the old session go on until the server ends them.
+                asyncio.get_running_loop().call_later(WATCH_TIMEOUT + 2 * REQUEST_TIMEOUT,
+                                                      lambda: asyncio.ensure_future(old.close()))
+        self.logins += 1
+
+    async def relogin(self, rejected: int) -> None:
+        """Fetches the credential again after the API server rejected it (401): once for all the
+        calls that were made with login number `rejected`."""
+        async with self._relogin:
+            if self.logins == rejected:
+                log.info("the API server rejected the credential: fetching it again")
+                await self._open()
 
     async def close(self) -> None:
         if self._session is not None:
@@ -140,7 +156,8 @@ class Kube:
 
     def _request(self, method: str, url: str, **kwargs: Any) -> Any:
         assert self._session is not None
-        return self._session.request(method, f"{self._server}{url}", **kwargs)
+        headers = {**self._headers, **kwargs.pop("headers", {})}
+        return self._session.request(method, f"{self._server}{url}", headers=headers, **kwargs)
 
     async def _call(self, method: str, url: str, body: Obj | None = None, content_type: str = "application/json",
                     params: dict[str, str] | None = None, accept: str = "application/json") -> Obj:
@@ -149,11 +166,12 @@ class Kube:
         if body is not None:
             headers["Content-Type"] = content_type
         for attempt in range(2):
+            login = self.logins
             try:
                 async with self._request(method, url, data=data, headers=headers, params=params,
                                          timeout=CALL_TIMEOUT) as response:
                     if response.status == 401 and attempt == 0:
-                        self._open()  # a rotated ServiceAccount token: read it again, once
+                        await self.relogin(login)  # expired, rotated or revoked: fetch it again, once
                         continue
                     if response.status >= 400:
                         raise await _error_from(response)
@@ -190,12 +208,13 @@ class Kube:
             params["labelSelector"] = label_selector
         headers = {"Accept": METADATA if metadata_only else "application/json"}
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=WATCH_TIMEOUT + 60)
+        login = self.logins
         try:
             async with self._request("GET", url, params=params, headers=headers, timeout=timeout) as response:
                 if response.status == 410:
                     raise Expired(since)
                 if response.status == 401:
-                    self._open()
+                    await self.relogin(login)  # the caller resumes the watch with the new one
                 if response.status >= 400:
                     raise await _error_from(response)
                 async for line in _lines(response.content):
@@ -265,18 +284,24 @@ class Kube:
 
     # Output
 
-    async def read_log(self, namespace: str, pod: str, container: str, sink: BoundedOutput) -> None:
-        """Streams a container's whole log into `sink`, which keeps only a bounded part."""
+    async def read_log(self, namespace: str, pod: str, container: str, sink: Callable[[bytes], None]) -> None:
+        """Streams a container's whole log, chunk by chunk, into `sink`."""
         url = path("", "v1", "pods", namespace, pod) + "/log"
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=LOG_READ_TIMEOUT)
-        try:
-            async with self._request("GET", url, params={"container": container}, timeout=timeout) as response:
-                if response.status >= 400:
-                    raise await _error_from(response)
-                async for chunk in response.content.iter_chunked(65536):
-                    sink.feed(chunk)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _unreachable(exc) from exc
+        for attempt in range(2):
+            login = self.logins
+            try:
+                async with self._request("GET", url, params={"container": container}, timeout=timeout) as response:
+                    if response.status == 401 and attempt == 0:
+                        await self.relogin(login)
+                        continue
+                    if response.status >= 400:
+                        raise await _error_from(response)
+                    async for chunk in response.content.iter_chunked(65536):
+                        sink(chunk)
+                    return
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise _unreachable(exc) from exc
 
     async def store_configmap(self, configmap: Obj) -> Obj:
         """Creates the ConfigMap, or replaces the one a retry or an earlier attempt left.

@@ -204,7 +204,7 @@ class Reconciler:
         sink = BoundedOutput(max_bytes)
         error = ""
         try:
-            await self.kube.read_log(adhoc["metadata"]["namespace"], target["metadata"]["name"], CONTAINER, sink)
+            await self.kube.read_log(adhoc["metadata"]["namespace"], target["metadata"]["name"], CONTAINER, sink.feed)
         except ApiError as err:
             if err.transient:
                 raise

@@ -53,7 +53,7 @@ class FakeKube:
         self.calls.append(("read_log", pod_name))
         if self.log_error:
             raise self.log_error
-        sink.feed(self.log)
+        sink(self.log)
 
     async def store_configmap(self, body):
         self.calls.append(("store_configmap", body["metadata"]["name"]))

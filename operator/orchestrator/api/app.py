@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestrator import credentials
 from orchestrator.api.models import DNS_LABEL, Error, JobList, NewJob, adhoc_from, summary_of, with_id
-from orchestrator.api.upstream import Upstream, UpstreamError, target_from_env
+from orchestrator.api.upstream import Upstream, UpstreamError
 from orchestrator.output import OUTPUT_KEY
 
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -56,7 +57,7 @@ def create_app(default_namespace: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.upstream = Upstream(target_from_env())
+        app.state.upstream = Upstream(credentials.target())
         yield
         await app.state.upstream.close()
 

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import os
-import ssl
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from orchestrator import GROUP, PLURAL, VERSION
-
-IN_CLUSTER_CA = Path("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt")
-ROOT_CA_MOUNT = Path("/etc/orchestrator/kube-root-ca/ca.crt")  # the kube-root-ca.crt ConfigMap
+from orchestrator import GROUP, PLURAL, VERSION, credentials
 
 
 class UpstreamError(Exception):
@@ -25,39 +16,8 @@ class UpstreamError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where the API server is and how to trust it; never whose credentials to use."""
-
-    server: str
-    ssl_context: ssl.SSLContext | bool
-
-
-def target_from_env() -> Target:
-    """In a pod: the kubernetes service and the cluster's root CA; else the current kubeconfig cluster."""
-    host = os.environ.get("KUBERNETES_SERVICE_HOST")
-    if host:
-        port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        ca = ROOT_CA_MOUNT if ROOT_CA_MOUNT.exists() else IN_CLUSTER_CA
-        return Target(f"https://{host}:{port}", ssl.create_default_context(cafile=str(ca)))
-    path = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]).expanduser()
-    config = yaml.safe_load(path.read_text())
-    context_name = config.get("current-context")
-    context = next(c["context"] for c in config["contexts"] if c["name"] == context_name)
-    cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
-    if cluster.get("insecure-skip-tls-verify"):
-        return Target(cluster["server"], False)
-    ctx = ssl.create_default_context()
-    if cluster.get("certificate-authority-data"):
-        ctx.load_verify_locations(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
-    elif cluster.get("certificate-authority"):
-        ca = Path(cluster["certificate-authority"])
-        ctx.load_verify_locations(cafile=str(ca if ca.is_absolute() else path.parent / ca))
-    return Target(cluster["server"], ctx)
-
-
 class Upstream:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: credentials.Target) -> None:
         self.client = httpx.AsyncClient(base_url=target.server, verify=target.ssl_context, timeout=30.0)
 
     async def close(self) -> None:
