@@ -1,13 +1,26 @@
-"""The operator's configuration, read once from the environment at startup."""
+"""The operator's configuration, read once from the environment at startup (pure: it is given
+the environment)."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import yaml
 
 DEFAULT_IMAGE = "python:3.13-slim"
 DEFAULT_RUN_AS_USER = 65532  # the "nonroot" uid of distroless images; any non-zero uid works
+# Fields of a command's pod that a cluster admin may default (e.g. to a batch node pool): the
+# ones a command does not set come from here.
+POD_DEFAULT_FIELDS = ("nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets", "resources")
+POD_DEFAULTS_ENV = "ORCHESTRATOR_POD_DEFAULTS"
+
+
+class ConfigError(ValueError):
+    """A setting the operator cannot use; the message names it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +38,8 @@ class Config:
     # writes of a run under way (ten times this when only counts or times changed); the Job
     # controller batches its own updates the same way. The final status is written at once.
     status_interval_seconds: float = 1.0
+    # Defaults for the pods of commands that do not set these fields (POD_DEFAULT_FIELDS).
+    pod_defaults: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Config:
@@ -33,9 +48,100 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     return Config(
         image=env.get("ORCHESTRATOR_DEFAULT_IMAGE") or base.image,
         image_pull_policy=env.get("ORCHESTRATOR_IMAGE_PULL_POLICY") or base.image_pull_policy,
-        run_as_user=int(env.get("ORCHESTRATOR_RUN_AS_USER") or base.run_as_user),
-        settle_seconds=float(env.get("ORCHESTRATOR_SETTLE_SECONDS") or base.settle_seconds),
-        api_retries=int(env.get("ORCHESTRATOR_API_RETRIES") or base.api_retries),
-        status_interval_seconds=float(env.get("ORCHESTRATOR_STATUS_INTERVAL_SECONDS")
-                                      or base.status_interval_seconds),
+        run_as_user=_number(env, "ORCHESTRATOR_RUN_AS_USER", int, base.run_as_user),
+        settle_seconds=_number(env, "ORCHESTRATOR_SETTLE_SECONDS", float, base.settle_seconds),
+        api_retries=_number(env, "ORCHESTRATOR_API_RETRIES", int, base.api_retries),
+        status_interval_seconds=_number(env, "ORCHESTRATOR_STATUS_INTERVAL_SECONDS", float,
+                                        base.status_interval_seconds),
+        pod_defaults=pod_defaults_from(env.get(POD_DEFAULTS_ENV) or ""),
     )
+
+
+def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float], default: Any) -> Any:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{name}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
+
+
+def pod_defaults_from(text: str) -> Mapping[str, Any]:
+    """Parses ORCHESTRATOR_POD_DEFAULTS (YAML or JSON), e.g.
+
+        nodeSelector: {pool: batch}
+        tolerations: [{key: pool, value: batch, effect: NoSchedule}]
+        priorityClassName: low
+        imagePullSecrets: [registry-creds]
+        resources: {requests: {cpu: 100m, memory: 128Mi}}
+    """
+    if not text.strip():
+        return MappingProxyType({})
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{POD_DEFAULTS_ENV}: not YAML or JSON: {' '.join(str(err).split())}") from None
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{POD_DEFAULTS_ENV}: must be a mapping of {', '.join(POD_DEFAULT_FIELDS)}")
+    unknown = sorted(set(value) - set(POD_DEFAULT_FIELDS))
+    if unknown:
+        raise ConfigError(f"{POD_DEFAULTS_ENV}: unknown field {unknown[0]!r} (known: {', '.join(POD_DEFAULT_FIELDS)})")
+    checks = {
+        "nodeSelector": _string_map,
+        "tolerations": _tolerations,
+        "priorityClassName": _string,
+        "imagePullSecrets": _pull_secrets,
+        "resources": _resources,
+    }
+    return MappingProxyType({k: checks[k](v, f"{POD_DEFAULTS_ENV}.{k}") for k, v in value.items() if v is not None})
+
+
+def _string(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{field}: must be a non-empty string")
+    return value
+
+
+def _string_map(value: Any, field: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ConfigError(f"{field}: must be a map of strings to strings")
+    return dict(value)
+
+
+TOLERATION_FIELDS = {"key", "operator", "value", "effect", "tolerationSeconds"}
+
+
+def _tolerations(value: Any, field: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ConfigError(f"{field}: must be a list of tolerations")
+    for index, toleration in enumerate(value):
+        unknown = sorted(set(toleration) - TOLERATION_FIELDS)
+        if unknown:
+            raise ConfigError(f"{field}[{index}]: unknown field {unknown[0]!r}")
+    return [dict(t) for t in value]
+
+
+def _pull_secrets(value: Any, field: str) -> list[dict[str, str]]:
+    """A list of Secret names, or of {name: ...} as in a PodSpec."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{field}: must be a list of Secret names")
+    secrets = []
+    for index, item in enumerate(value):
+        name = item.get("name") if isinstance(item, dict) else item
+        secrets.append({"name": _string(name, f"{field}[{index}]")})
+    return secrets
+
+
+def _resources(value: Any, field: str) -> dict[str, dict[str, str]]:
+    if not isinstance(value, dict) or set(value) - {"requests", "limits"}:
+        raise ConfigError(f"{field}: must have only requests and limits")
+    return {k: {name: str(q) for name, q in _quantities(v, f"{field}.{k}").items()} for k, v in value.items()}
+
+
+def _quantities(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(q, str | int | float) for q in value.values()):
+        raise ConfigError(f"{field}: must map resource names to quantities")
+    return value

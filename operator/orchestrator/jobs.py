@@ -109,6 +109,8 @@ def job_for(adhoc: dict[str, Any], config: Config) -> dict[str, Any]:
     for field in ("env", "envFrom", "workingDir", "resources"):
         if spec.get(field) is not None:
             container[field] = copy.deepcopy(spec[field])
+    if "resources" not in container and "resources" in config.pod_defaults:
+        container["resources"] = copy.deepcopy(config.pod_defaults["resources"])
 
     pod_meta = spec.get("podMetadata") or {}
     if not isinstance(pod_meta, dict):
@@ -128,11 +130,16 @@ def job_for(adhoc: dict[str, Any], config: Config) -> dict[str, Any]:
     else:
         # No identity was asked for: do not hand the command the namespace's default token.
         pod_spec["automountServiceAccountToken"] = False
-    node_selector = _string_map(spec.get("nodeSelector"), "spec.nodeSelector")
-    if node_selector:
-        pod_spec["nodeSelector"] = node_selector
+    if spec.get("nodeSelector") is not None:
+        pod_spec["nodeSelector"] = _string_map(spec.get("nodeSelector"), "spec.nodeSelector")
     if spec.get("tolerations") is not None:
         pod_spec["tolerations"] = copy.deepcopy(spec["tolerations"])
+    # The operator's defaults, for what the command does not say (a cluster's batch node pool).
+    for field in ("nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets"):
+        if field not in pod_spec and field in config.pod_defaults:
+            pod_spec[field] = copy.deepcopy(config.pod_defaults[field])
+    if not pod_spec.get("nodeSelector"):
+        pod_spec.pop("nodeSelector", None)
 
     job_spec: dict[str, Any] = {
         "backoffLimit": _int(spec, "retries", 0) or 0,

@@ -109,3 +109,44 @@ def test_run_hash_ignores_suspend_ttl_and_logs_only():
     assert run_hash(base) == run_hash({**base, "suspend": True, "ttlSecondsAfterFinished": 5, "logs": {"maxBytes": 9}})
     assert run_hash(base) != run_hash({"command": "b"})
     assert run_hash(base) != run_hash({**base, "retries": 1})
+
+
+DEFAULTS = Config(image="default:1", pod_defaults={
+    "nodeSelector": {"pool": "batch"},
+    "tolerations": [{"key": "pool", "value": "batch", "effect": "NoSchedule"}],
+    "priorityClassName": "low",
+    "imagePullSecrets": [{"name": "registry"}],
+    "resources": {"requests": {"cpu": "100m"}},
+})
+
+
+@pytest.mark.parametrize(("spec", "field", "expected"), [
+    # Commands that say nothing get the operator's defaults.
+    ({}, "nodeSelector", {"pool": "batch"}),
+    ({}, "tolerations", [{"key": "pool", "value": "batch", "effect": "NoSchedule"}]),
+    ({}, "priorityClassName", "low"),
+    ({}, "imagePullSecrets", [{"name": "registry"}]),
+    ({}, "resources", {"requests": {"cpu": "100m"}}),
+    # What a command sets wins, whole (no merging with the default).
+    ({"nodeSelector": {"zone": "a"}}, "nodeSelector", {"zone": "a"}),
+    ({"nodeSelector": {}}, "nodeSelector", None),  # an explicit empty selector leaves the pool
+    ({"tolerations": []}, "tolerations", []),
+    ({"resources": {"limits": {"memory": "1Gi"}}}, "resources", {"limits": {"memory": "1Gi"}}),
+])
+def test_operator_pod_defaults_fill_what_the_command_leaves_out(spec, field, expected):
+    job = job_for(adhoc({"command": "true", **spec}), DEFAULTS)
+    pod = job["spec"]["template"]["spec"]
+    where = container(job) if field == "resources" else pod
+    assert where.get(field) == expected
+
+
+def test_defaults_are_copied_not_shared():
+    first = job_for(adhoc({"command": "true"}), DEFAULTS)
+    first["spec"]["template"]["spec"]["tolerations"].append({"key": "x"})
+    second = job_for(adhoc({"command": "true"}), DEFAULTS)
+    assert len(second["spec"]["template"]["spec"]["tolerations"]) == 1
+
+
+def test_no_defaults_no_placement():
+    pod = job_for(adhoc({"command": "true"}), CONFIG)["spec"]["template"]["spec"]
+    assert not {"nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets"} & set(pod)
