@@ -6,8 +6,11 @@ KWOK_VERSION=v0.7.0    # sigs.k8s.io/kwok
 ORCH_CACHE=${ORCH_CACHE:-$HOME/.cache/orchestrator}
 BIN_DIR=$ORCH_CACHE/k8s-$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin
 # Images of the real node, built from Debian packages (nothing can be pulled from a registry).
-IMAGES_VERSION=bookworm-1   # bump to rebuild the images
+IMAGES_VERSION=bookworm-2   # bump to rebuild the images
 IMAGE_DIR=$ORCH_CACHE/images-$IMAGES_VERSION
 PAUSE_IMAGE=localhost/orchestrator/pause:1
 RUNNER_IMAGE=localhost/orchestrator/runner:bookworm
+PYTHON_BASE_IMAGE=localhost/orchestrator/python:3.11-bookworm  # stands in for python:3.11-slim
+# The operator's image, built from Dockerfile by `make image` (hack/image.sh).
+OPERATOR_IMAGE=orchestrator:0.1.0
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+EPOCH = "1970-01-01T00:00:00Z"  # reproducible archives: the layer's mtimes are 0 too
 
 
 def blob(data: bytes) -> tuple[str, int]:
@@ -39,9 +40,11 @@ def main() -> None:
         layer = layer_path.read_bytes()
     layer_digest, layer_size = blob(layer)
     config = json.dumps({
-        "architecture": "amd64", "os": "linux",
+        "architecture": "amd64", "os": "linux", "created": EPOCH,
         "config": {"Env": [f"PATH={PATH}"], "Cmd": args.cmd, "WorkingDir": "/"},
         "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+        # One entry per layer: buildah refuses to build FROM an image whose history and layers differ.
+        "history": [{"created": EPOCH, "created_by": "hack/images/oci_image.py"}],
     }, sort_keys=True).encode()
     config_digest, config_size = blob(config)
     manifest = json.dumps({
