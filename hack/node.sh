@@ -3,14 +3,22 @@
 # BIN_DIR, start, wait_for, log, die and kubectl_admin.
 #
 # What the node changes on the host, and node_clean undoes: sysctls (saved before, restored
-# after), iptables chains KUBE-*, kubepods cgroups, mounts under $STATE and /run/netns, the
-# cni0 bridge, /var/lib/kubelet/{device-plugins,pod-resources}, /var/log/containers links,
-# /run/containerd/s, and every process in the node's pods, shims included.
+# after), iptables chains KUBE-* and ORCH-APISERVER, kubepods cgroups, mounts under $STATE and
+# /run/netns, the cni0 bridge, /var/lib/kubelet/{device-plugins,pod-resources},
+# /var/log/containers links, /run/containerd/s, and every process in the node's pods, shims
+# included.
+#
+# Pods reach the API server as on any cluster, at the kubernetes Service's IP (10.96.0.1:443,
+# KUBERNETES_SERVICE_HOST/PORT in every pod): there is no kube-proxy, so one DNAT rule sends
+# it to the API server on 127.0.0.1, and pods get a default route through cni0.
 
 REAL_NODE=real-node-0
 CTD=$STATE/containerd
 CTD_SOCK=$CTD/containerd.sock
 SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward)
+POD_GATEWAY=10.244.0.1/24
+SERVICE_IP=10.96.0.1  # the first of the API server's --service-cluster-ip-range: Service kubernetes
+APISERVER_CHAIN=ORCH-APISERVER
 
 node_config() {
   local pki=$STATE/pki
@@ -41,7 +49,7 @@ state = "$CTD/state"
 TOML
   cat >"$STATE/cni/net.d/10-orchestrator.conflist" <<JSON
 {"cniVersion": "1.0.0", "name": "orchestrator", "plugins": [
-  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+  {"type": "bridge", "bridge": "cni0", "isGateway": true, "isDefaultGateway": true, "ipMasq": false, "hairpinMode": true,
    "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]], "dataDir": "$STATE/cni/ipam"}}
 ]}
 JSON
@@ -88,6 +96,7 @@ node_up() {
   "$here/images.sh"
   for s in "${SYSCTLS[@]}"; do echo "$s=$(sysctl -n "$s")"; done >"$STATE/sysctls.saved"
   node_config
+  node_network
   start_cmd containerd /usr/bin/containerd --config "$CTD/config.toml"
   wait_for 30 ctr --address "$CTD_SOCK" version || die "containerd did not start: see .cluster/logs/containerd.log"
   local image
@@ -99,6 +108,19 @@ node_up() {
     --root-dir "$STATE/kubelet" --cert-dir "$STATE/pki" --hostname-override "$REAL_NODE" \
     --node-labels "orchestrator.dev/node=real" \
     --register-with-taints "orchestrator.dev/node=real:NoSchedule"
+}
+
+# The path from pods to the API server (see the top of this file). The bridge exists before the
+# first pod, so that 127.0.0.1 may be routed to it (route_localnet) for the DNAT's replies.
+node_network() {
+  ip link add cni0 type bridge 2>/dev/null || true
+  ip addr replace "$POD_GATEWAY" dev cni0
+  ip link set cni0 up
+  sysctl -qw net.ipv4.conf.cni0.route_localnet=1
+  iptables -t nat -N "$APISERVER_CHAIN"
+  iptables -t nat -A "$APISERVER_CHAIN" -d "$SERVICE_IP/32" -p tcp --dport 443 \
+    -j DNAT --to-destination "127.0.0.1:$APISERVER_PORT"
+  iptables -t nat -A PREROUTING -j "$APISERVER_CHAIN"
 }
 
 node_wait() {
@@ -113,7 +135,8 @@ node_clean() {
   for f in $(find /sys/fs/cgroup/*/kubepods -name cgroup.procs 2>/dev/null); do
     for pid in $(cat "$f" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
   done
-  for pid in $(pgrep -f "containerd-shim-runc-v2 -namespace k8s.io -address $CTD_SOCK" 2>/dev/null); do
+  # A shim's command line: containerd-shim-runc-v2 -namespace k8s.io -id <id> -address <socket>
+  for pid in $(pgrep -f "containerd-shim-runc-v2 -namespace k8s.io -id [0-9a-f]+ -address $CTD_SOCK" 2>/dev/null); do
     kill -9 "$pid" 2>/dev/null || true
   done
   for pid in $(pgrep -f "^/usr/bin/containerd --config $CTD/config.toml" 2>/dev/null); do stop_pid "$pid"; done
@@ -128,6 +151,9 @@ node_clean() {
   done
   for f in $(find /sys/fs/cgroup/*/kubepods -depth -type d 2>/dev/null); do rmdir "$f" 2>/dev/null || true; done
   ip link show cni0 >/dev/null 2>&1 && ip link delete cni0 2>/dev/null || true
+  while iptables -t nat -D PREROUTING -j "$APISERVER_CHAIN" 2>/dev/null; do :; done
+  iptables -t nat -F "$APISERVER_CHAIN" 2>/dev/null || true
+  iptables -t nat -X "$APISERVER_CHAIN" 2>/dev/null || true
   local tool table rule chain
   for tool in iptables ip6tables; do
     command -v "$tool" >/dev/null || continue
