@@ -7,7 +7,8 @@ KUBECTL := $(BIN_DIR)/kubectl
 LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 
-.PHONY: help deps build cluster-up cluster-down cluster-status install run api demo bench test unit lint crd
+.PHONY: help deps build cluster-up cluster-down cluster-status install run api demo bench test unit lint crd \
+  image deploy undeploy manifests
 BENCH_ARGS ?= --burst 1000 --populations 1000,10000
 
 help:
@@ -19,6 +20,10 @@ help:
 	@echo "make run           run the operator in the foreground against \$$KUBECONFIG"
 	@echo "make api           run the REST API on http://127.0.0.1:8080 against \$$KUBECONFIG"
 	@echo "make bench         benchmark the operator against plain Jobs (BENCH_ARGS=... for sizes)"
+	@echo "make image         build the operator's image from Dockerfile (buildah; loaded into the local cluster)"
+	@echo "make deploy        install it in the local cluster as users do (kubectl apply -k), operator and API as pods"
+	@echo "make undeploy      remove the in-cluster operator and API (the CRD, RBAC and runs stay)"
+	@echo "make manifests     render kubernetes/orchestrator.yml (kubectl kustomize kubernetes/)"
 
 deps:
 	@hack/install-deps.sh
@@ -39,11 +44,11 @@ install: build
 	$(KUBECTL) apply -k crds/
 	$(KUBECTL) wait --for=condition=Established crd/adhoccommands.orchestrator.dev --timeout=60s
 
-# In the local cluster, commands run in the real node's runner image (python3 inside).
-RUNNER_IMAGE := $(shell source hack/versions.sh && echo $$RUNNER_IMAGE)
+# Against the local cluster, the operator takes its settings from hack/deploy/config.yaml (as
+# make deploy does): commands run on the real node, in its runner image (python3 inside).
+LOCAL_SETTINGS = if [ "$$KUBECONFIG" = "$(LOCAL_KUBECONFIG)" ]; then eval "$$($(PY) hack/local_settings.py)"; fi
 run: deps
-	@if [ "$$KUBECONFIG" = "$(LOCAL_KUBECONFIG)" ]; then export ORCHESTRATOR_DEFAULT_IMAGE=$${ORCHESTRATOR_DEFAULT_IMAGE:-$(RUNNER_IMAGE)}; fi; \
-	  $(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
+	@$(LOCAL_SETTINGS); $(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
 
 api: deps
 	$(VENV)/bin/uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080
@@ -59,6 +64,20 @@ unit: deps
 
 lint: deps
 	$(VENV)/bin/ruff check .
+
+image:
+	@hack/image.sh
+
+deploy: cluster-up
+	@hack/deploy.sh
+
+undeploy: build
+	$(KUBECTL) -n orchestrator delete deployment orchestrator orchestrator-api --ignore-not-found --wait=true
+
+manifests: build
+	@{ echo "# orchestrator: CRD, namespace, RBAC, operator and REST API. Rendered from kubernetes/ by"; \
+	   echo "# make manifests (kubectl kustomize kubernetes/); edit those files, not this one."; \
+	   $(KUBECTL) kustomize kubernetes/; } > kubernetes/orchestrator.yml
 
 test: deps build lint
 	$(VENV)/bin/pytest -q -ra --durations=10

@@ -61,14 +61,19 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
+# Both variants name the simulated node: the local cluster's operator defaults (hack/deploy/)
+# send commands to the real node, which must not take a benchmark's thousands of pods.
+SIMULATED = {"orchestrator.dev/node": "simulated"}
+
+
 def adhoc(name: str) -> dict[str, Any]:
     return {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "metadata": {"name": name},
-            "spec": {"command": "echo bench"}}
+            "spec": {"command": "echo bench", "nodeSelector": SIMULATED}}
 
 
 def plain_job(name: str) -> dict[str, Any]:
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": {
-        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{
+        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "nodeSelector": SIMULATED, "containers": [{
             "name": "command", "image": "localhost/orchestrator/runner:bookworm", "command": ["sh", "-c", "echo bench"],
             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                 "runAsNonRoot": True, "runAsUser": 65532,

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""make demo: the operator (as its own ServiceAccount) runs the Zen of Python sample on the local
-cluster's real node and shows its status and the output read back from its logs ConfigMap.
+"""make demo: the operator (as its own ServiceAccount, with the local cluster's settings from
+hack/deploy/config.yaml) runs the Zen of Python sample, unchanged, on the local cluster's real
+node and shows its status and the output read back from its logs ConfigMap.
 Expects `make cluster-up` to have run."""
 
 from __future__ import annotations
@@ -17,21 +18,16 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from hack.local_settings import local_settings  # noqa: E402
 from tests.conftest import (  # noqa: E402  (the demo reuses the test harness)
     LOCAL_KUBECONFIG,
     Cluster,
     Operator,
     bin_dir,
-    runner_image,
     service_account_kubeconfig,
 )
 
 NAMESPACE = "demo"
-# The local cluster's real node is tainted, so that only commands that ask for it run there.
-ON_REAL_NODE = {
-    "nodeSelector": {"orchestrator.dev/node": "real"},
-    "tolerations": [{"key": "orchestrator.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}],
-}
 
 
 def step(text: str) -> None:
@@ -48,13 +44,11 @@ def main() -> int:
     state = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
     step("starting the operator as ServiceAccount orchestrator/orchestrator (log: .cluster/logs/operator-demo.log)")
     kubeconfig = service_account_kubeconfig(cluster, state / "operator-demo.kubeconfig")
-    operator = Operator(cluster, kubeconfig, REPO / ".cluster/logs/operator-demo.log",
-                        {"ORCHESTRATOR_DEFAULT_IMAGE": runner_image()})
+    operator = Operator(cluster, kubeconfig, REPO / ".cluster/logs/operator-demo.log", local_settings())
     operator.start()
     try:
-        step("kubectl apply -f kubernetes/samples/zen.yaml, placed on the real node (real-node-0)")
+        step("kubectl apply -f kubernetes/samples/zen.yaml (the operator's defaults put it on real-node-0)")
         sample = yaml.safe_load((REPO / "kubernetes/samples/zen.yaml").read_text())
-        sample["spec"].update(ON_REAL_NODE)
         print(yaml.safe_dump(sample, sort_keys=False), end="")
         cluster.kubectl("-n", NAMESPACE, "delete", "adhoc", "zen", "--ignore-not-found", "--wait=true")
         print(cluster.apply(sample, NAMESPACE).stdout, end="")
@@ -63,6 +57,8 @@ def main() -> int:
                               "--timeout=300s").stdout, end="")
         step("kubectl get adhoc -o wide")
         print(cluster.kubectl("-n", NAMESPACE, "get", "adhoc", "-o", "wide").stdout, end="")
+        print(cluster.kubectl("-n", NAMESPACE, "get", "pods", "-l", "orchestrator.dev/adhoccommand=zen",
+                              "-o", "wide").stdout, end="")
         status = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "adhoc", "zen", "-o", "json").stdout)["status"]
         step("status")
         for key in ("phase", "exitCode", "reason", "jobName", "podName", "duration", "logs"):
