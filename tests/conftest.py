@@ -33,7 +33,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "real_node" in fixtures:
             item.add_marker(pytest.mark.cluster)
             item.add_marker(pytest.mark.real_node)
-    items.sort(key=lambda item: item.get_closest_marker("lifecycle") is not None)
+    # The in-cluster install runs first, before the host-run operator of the other tests starts
+    # (two operators must never act at once); the lifecycle tests last (they stop the cluster).
+    items.sort(key=lambda item: (item.get_closest_marker("lifecycle") is not None,
+                                 item.get_closest_marker("in_cluster") is None))
 
 
 def bin_dir() -> Path:
@@ -220,16 +223,78 @@ class Operator:
 def service_account_kubeconfig(cluster: Cluster, path: Path) -> Path:
     """A kubeconfig holding a token of the operator's ServiceAccount (nothing more)."""
     token = cluster.kubectl("-n", "orchestrator", "create", "token", "orchestrator", "--duration=24h").stdout.strip()
+    return _kubeconfig(cluster, path, {"token": token})
+
+
+def _kubeconfig(cluster: Cluster, path: Path, user: dict[str, Any]) -> Path:
+    """A kubeconfig for the test cluster's server, logging in as `user` (a kubeconfig user entry)."""
     admin = yaml.safe_load(cluster.kubeconfig.read_text())
     context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
     server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
     path.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "clusters": [server],
-        "users": [{"name": "orchestrator", "user": {"token": token}}],
+        "users": [{"name": "orchestrator", "user": user}],
         "contexts": [{"name": "orchestrator", "context": {"cluster": server["name"], "user": "orchestrator"}}],
         "current-context": "orchestrator",
     }))
     return path
+
+
+PLUGIN = """#!/bin/sh
+# An exec credential plugin, as cloud kubeconfigs log in (gke-gcloud-auth-plugin, aws eks
+# get-token, kubelogin): prints an ExecCredential with the token in the file beside it.
+dir=$(dirname "$0")
+echo call >>"$dir/calls"
+printf '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": "%s"}}' \
+  "$(cat "$dir/token")"
+"""
+
+
+class ExecCredential:
+    """A kubeconfig whose user is an exec credential plugin handing out tokens of the operator's
+    ServiceAccount, each bound to a Secret of its own: deleting that Secret revokes the token."""
+
+    def __init__(self, cluster: Cluster, directory: Path) -> None:
+        self.cluster, self.directory = cluster, directory
+        self.secrets: list[str] = []
+        plugin = directory / "plugin.sh"
+        plugin.write_text(PLUGIN)
+        plugin.chmod(0o755)
+        self.kubeconfig = _kubeconfig(cluster, directory / "kubeconfig", {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin), "interactiveMode": "Never"}})
+        self.mint()
+
+    @property
+    def token(self) -> str:
+        return (self.directory / "token").read_text()
+
+    @property
+    def calls(self) -> int:
+        path = self.directory / "calls"
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+    def mint(self) -> str:
+        """A new token, which the plugin hands out from now on."""
+        secret = f"operator-credential-{uuid.uuid4().hex[:8]}"
+        self.cluster.kubectl("-n", "orchestrator", "create", "secret", "generic", secret)
+        token = self.cluster.kubectl("-n", "orchestrator", "create", "token", "orchestrator", "--duration=24h",
+                                     "--bound-object-kind=Secret", f"--bound-object-name={secret}").stdout.strip()
+        (self.directory / "token").write_text(token)
+        self.secrets.append(secret)
+        return token
+
+    def accepted(self, token: str) -> bool:
+        result = self.cluster.kubectl("--token", token, "get", "--raw", "/apis", check=False,
+                                      kubeconfig=self.kubeconfig_without_user())
+        return result.returncode == 0
+
+    def kubeconfig_without_user(self) -> Path:
+        return _kubeconfig(self.cluster, self.directory / "anonymous.kubeconfig", {})
+
+    def revoke(self, token: str, secret: str) -> None:
+        """Revokes `token` (deletes the Secret it is bound to) and waits until the API server refuses it."""
+        self.cluster.kubectl("-n", "orchestrator", "delete", "secret", secret)
+        wait_until(lambda: not self.accepted(token), 60, "the API server to refuse the revoked token")
 
 
 @pytest.fixture(scope="session")
@@ -240,14 +305,20 @@ def installed(cluster: Cluster) -> Cluster:
 
 
 @pytest.fixture(scope="session")
-def operator(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+def operator_credential(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> ExecCredential:
+    """How the tests' operator logs in: an exec credential plugin, as a cloud kubeconfig does."""
+    return ExecCredential(installed, tmp_path_factory.mktemp("credential"))
+
+
+@pytest.fixture(scope="session")
+def operator(installed: Cluster, operator_credential: ExecCredential) -> Iterator[Operator]:
     logs = REPO / ".cluster" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     (logs / "operator-test.log").unlink(missing_ok=True)
-    kubeconfig = service_account_kubeconfig(installed, tmp_path_factory.mktemp("sa") / "kubeconfig")
     # In the local cluster the default image is the real node's runner image (python3 inside).
     image = os.environ.get("ORCH_TEST_IMAGE") or (runner_image() if installed.local else "python:3.13-slim")
-    op = Operator(installed, kubeconfig, logs / "operator-test.log", {"ORCHESTRATOR_DEFAULT_IMAGE": image})
+    op = Operator(installed, operator_credential.kubeconfig, logs / "operator-test.log",
+                  {"ORCHESTRATOR_DEFAULT_IMAGE": image})
     op.start()
     yield op
     op.stop()

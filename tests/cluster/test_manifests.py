@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.conftest import REPO, Cluster
+from tests.conftest import REPO, Cluster, runner_image
 
 
 def test_kubectl_apply_k_kubernetes_is_valid(installed: Cluster):
@@ -40,3 +40,18 @@ def test_operator_and_api_pods_would_meet_the_restricted_standard(installed: Clu
                 result = installed.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(pod),
                                            check=False)
                 assert result.returncode == 0 and "violate" not in result.stderr, result.stderr
+
+
+def test_the_one_file_install_is_kubernetes_rendered(cluster: Cluster):
+    """kubernetes/orchestrator.yml (kubectl apply -f) is what kubectl kustomize makes of kubernetes/."""
+    rendered = list(yaml.safe_load_all(cluster.kubectl("kustomize", str(REPO / "kubernetes")).stdout))
+    shipped = list(yaml.safe_load_all((REPO / "kubernetes/orchestrator.yml").read_text()))
+    assert shipped == rendered, "kubernetes/orchestrator.yml is stale: run make manifests"
+
+
+def test_local_settings_name_the_runner_image_the_node_has():
+    """hack/deploy/config.yaml (make deploy, make run, make demo) names the image hack/images.sh builds."""
+    config = yaml.safe_load((REPO / "hack/deploy/config.yaml").read_text())
+    assert config["data"]["defaultImage"] == runner_image()
+    placement = yaml.safe_load(config["data"]["podDefaults"])
+    assert placement["nodeSelector"] == {"orchestrator.dev/node": "real"}

@@ -1,0 +1,132 @@
+"""The path a user walks: the image built from Dockerfile, `make deploy` (kubectl apply -k of
+kubernetes/ through the local overlay), the operator and the REST API as pods on the real node
+under their own ServiceAccounts, a sample that really runs, and the original curl flow through
+`kubectl port-forward`. Runs before the host-run operator of the other tests starts, and removes
+its Deployments after, so that two operators never act at once."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.cluster.helpers import stored_output, wait_phase
+from tests.conftest import REPO, Cluster, wait_until
+
+pytestmark = pytest.mark.in_cluster
+ZEN = "Beautiful is better than ugly."
+PODS = {"orchestrator": "orchestrator", "orchestrator-api": "orchestrator-api"}  # Deployment: ServiceAccount
+
+
+@pytest.fixture(scope="module")
+def deployed(real_node: Cluster) -> Iterator[Cluster]:
+    if not real_node.local:
+        pytest.fail("make deploy installs into the local cluster: unset ORCH_TEST_KUBECONFIG")
+    subprocess.run(["make", "deploy"], cwd=REPO, check=True)
+    yield real_node
+    real_node.kubectl("-n", "orchestrator", "delete", "deployment", *PODS, "--ignore-not-found", "--wait=true")
+    wait_until(lambda: not real_node.list("pods", "orchestrator"), 120, "the in-cluster pods to go")
+
+
+def pod_of(cluster: Cluster, deployment: str) -> dict[str, Any]:
+    [pod] = [p for p in cluster.list("pods", "orchestrator", f"app.kubernetes.io/name={deployment}")
+             if not p["metadata"].get("deletionTimestamp")]
+    return pod
+
+
+@pytest.mark.parametrize("deployment", PODS)
+def test_operator_and_api_run_as_pods_from_our_image(deployed: Cluster, deployment: str):
+    pod = pod_of(deployed, deployment)
+    spec, status = pod["spec"], pod["status"]
+    assert spec["nodeName"] == "real-node-0"
+    assert spec["serviceAccountName"] == PODS[deployment]
+    [container] = spec["containers"]
+    assert container["image"] == "orchestrator:0.1.0"
+    assert container["readinessProbe"]["httpGet"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] == 10001
+    [state] = status["containerStatuses"]
+    # Ready and never restarted: the Dockerfile's entrypoint runs as uid 10001 (no passwd entry).
+    assert state["ready"] is True and state["restartCount"] == 0, state
+
+
+def test_a_sample_runs_on_the_real_node_under_the_in_cluster_operator(deployed: Cluster, namespace: str):
+    deployed.kubectl("-n", namespace, "apply", "-f", str(REPO / "kubernetes/samples/zen.yaml"))
+    status = wait_phase(deployed, namespace, "zen", timeout=120)
+    assert status["phase"] == "Succeeded" and status["exitCode"] == 0, status
+    assert ZEN in stored_output(deployed, namespace, "zen").decode()
+    [pod] = deployed.list("pods", namespace, "orchestrator.dev/adhoccommand=zen")
+    assert pod["spec"]["nodeName"] == "real-node-0"  # placed by the operator's defaults alone
+    logs = deployed.kubectl("-n", "orchestrator", "logs", "deployment/orchestrator").stdout
+    assert "Traceback" not in logs and "cannot" not in logs, logs[-2000:]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def port_forward(deployed: Cluster) -> Iterator[str]:
+    """kubectl port-forward to the API's Service, as a user reaches it from a laptop."""
+    port = free_port()
+    process = subprocess.Popen(
+        [deployed.kubectl_path, "--kubeconfig", str(deployed.kubeconfig), "-n", "orchestrator",
+         "port-forward", "svc/orchestrator-svc", f"{port}:80"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        try:
+            with urllib.request.urlopen(url + "/", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    wait_until(up, 30, "kubectl port-forward to orchestrator-svc")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def call(url: str, token: str, method: str = "GET", body: dict[str, Any] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_the_original_curl_flow_through_port_forward(deployed: Cluster, namespace: str, port_forward: str):
+    # A user of the namespace: a ServiceAccount bound to the built-in edit role.
+    deployed.kubectl("-n", namespace, "create", "serviceaccount", "user")
+    deployed.kubectl("-n", namespace, "create", "rolebinding", "user", "--clusterrole=edit",
+                     f"--serviceaccount={namespace}:user")
+    token = deployed.kubectl("-n", namespace, "create", "token", "user").stdout.strip()
+
+    code, body = call(f"{port_forward}/jobs?namespace={namespace}", token, "POST",
+                      {"cmd": 'python3 -c "import this"', "namespace": namespace})
+    assert code == 201, body
+    job_id = json.loads(body)["id"]
+
+    def finished() -> dict[str, Any] | None:
+        code, body = call(f"{port_forward}/jobs/{job_id}/status?namespace={namespace}", token)
+        assert code == 200, body
+        status = json.loads(body)
+        return status if status.get("phase") in ("Succeeded", "Failed") else None
+
+    status = wait_until(finished, 120, f"job {job_id} to finish")
+    assert status["phase"] == "Succeeded", status
+    code, output = call(f"{port_forward}/jobs/{job_id}/logs?namespace={namespace}", token)
+    assert code == 200 and ZEN in output.decode(), output[:500]
+    code, body = call(f"{port_forward}/jobs?namespace={namespace}", token)
+    assert code == 200 and job_id in body.decode()
