@@ -86,6 +86,8 @@ def test_cluster_down_undoes_everything(simulated: Cluster, real_node: Cluster):
     assert subprocess.run(["ip", "link", "show", "cni0"], capture_output=True).returncode != 0
     chains = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
     assert "KUBE-" not in chains
+    nat = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True).stdout
+    assert "KUBE-" not in nat and "ORCH-APISERVER" not in nat  # the pods' path to the API server
     assert "orchestrator local cluster" not in Path("/etc/hosts").read_text()
     assert not Path("/var/lib/kubelet").exists() and not list(Path("/run/netns").glob("cni-*"))
     assert cluster_sh("status").returncode != 0
