@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from orchestrator import spec as rules
+
 QUANTITY = {
     "anyOf": [{"type": "integer"}, {"type": "string"}],
     # The quantity grammar of k8s.io/apimachinery's resource.Quantity.
@@ -34,9 +36,6 @@ KEEP = {
     "maximum", "minimum", "maxLength", "minLength", "maxItems", "minItems", "pattern",
     "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type",
 }
-
-LOGS_MAX_BYTES_DEFAULT = 262144
-LOGS_MAX_BYTES_LIMIT = 900000
 
 
 def inline(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
@@ -85,16 +84,16 @@ def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
         "properties": {
             "command": described(
                 'Shell command, run as /bin/sh -c "<command>". Exactly one of command and args.',
-                {"type": "string", "minLength": 1, "maxLength": 65536},
+                {"type": "string", "minLength": 1, "maxLength": rules.COMMAND_MAX_LENGTH},
             ),
             "args": described(
                 "Exec form: the program and its arguments, no shell. Exactly one of command and args.",
-                {"type": "array", "minItems": 1, "maxItems": 1024,
-                 "items": {"type": "string", "maxLength": 65536}},
+                {"type": "array", "minItems": 1, "maxItems": rules.ARGS_MAX_ITEMS,
+                 "items": {"type": "string", "maxLength": rules.COMMAND_MAX_LENGTH}},
             ),
             "image": described(
                 "Container image. Defaults to the operator's configured image.",
-                {"type": "string", "minLength": 1, "maxLength": 1024},
+                {"type": "string", "minLength": 1, "maxLength": rules.IMAGE_MAX_LENGTH},
             ),
             "env": described(
                 "Environment variables, as in a core/v1 Container.",
@@ -113,7 +112,7 @@ def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
             ),
             "serviceAccountName": described(
                 "ServiceAccount the pod runs as.",
-                {"type": "string", "maxLength": 253},
+                {"type": "string", "maxLength": rules.SERVICE_ACCOUNT_MAX_LENGTH},
             ),
             "securityContext": described(
                 "Container security context. The default meets the restricted Pod Security Standard.",
@@ -134,11 +133,12 @@ def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
             ),
             "timeoutSeconds": described(
                 "Seconds the run may take; becomes the Job's activeDeadlineSeconds.",
-                {"type": "integer", "format": "int64", "minimum": 1},
+                {"type": "integer", "format": "int64", "minimum": rules.TIMEOUT_MIN, "maximum": rules.TIMEOUT_MAX},
             ),
             "retries": described(
                 "Retries after a failure; becomes the Job's backoffLimit.",
-                {"type": "integer", "format": "int32", "minimum": 0, "maximum": 100, "default": 0},
+                {"type": "integer", "format": "int32", "minimum": rules.RETRIES_MIN, "maximum": rules.RETRIES_MAX,
+                 "default": 0},
             ),
             "suspend": described(
                 "Suspends the run's Job (queue-friendly). Toggling it does not start a new run.",
@@ -146,7 +146,7 @@ def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
             ),
             "ttlSecondsAfterFinished": described(
                 "Delete this AdhocCommand (and so its Job and logs) this long after it finished.",
-                {"type": "integer", "format": "int64", "minimum": 0},
+                {"type": "integer", "format": "int64", "minimum": rules.TTL_MIN},
             ),
             "logs": described(
                 "How the command's output is stored.",
@@ -154,7 +154,7 @@ def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
                     "maxBytes": described(
                         "Bytes of output stored; longer output keeps its head and tail.",
                         {"type": "integer", "format": "int64", "minimum": 1,
-                         "maximum": LOGS_MAX_BYTES_LIMIT, "default": LOGS_MAX_BYTES_DEFAULT},
+                         "maximum": rules.LOGS_MAX_BYTES_LIMIT, "default": rules.LOGS_MAX_BYTES_DEFAULT},
                     ),
                 }},
             ),
@@ -182,7 +182,7 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
         "properties": {
             "phase": described(
                 "Pending, Running, Succeeded, Failed or Suspended.",
-                {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed", "Suspended"]},
+                {"type": "string", "enum": list(rules.PHASES)},
             ),
             "observedGeneration": described(
                 "The metadata.generation this status describes.",

@@ -14,8 +14,8 @@ from typing import Any
 
 from orchestrator.names import LABEL_UID
 from orchestrator.output import StoredOutput, stored_output_from
-from orchestrator.reconcile import World
 from orchestrator.views import adhoc_view, job_view, pack, pod_view, unpack
+from orchestrator.world import World
 
 Obj = dict[str, Any]
 KINDS = ("adhoc", "job", "pod", "configmap")

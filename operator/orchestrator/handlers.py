@@ -20,7 +20,8 @@ from orchestrator import GROUP, PLURAL, VERSION, config, credentials
 from orchestrator.cache import Cache
 from orchestrator.kube import ApiError, Informer, Kube, path
 from orchestrator.names import LABEL_UID
-from orchestrator.reconcile import Queue, Reconciler
+from orchestrator.reconcile import Reconciler
+from orchestrator.workqueue import Queue
 
 log = logging.getLogger(__name__)
 ADHOC = (GROUP, VERSION, PLURAL)

@@ -10,11 +10,17 @@ from typing import Any
 from orchestrator import API_VERSION, GROUP, KIND
 from orchestrator.config import Config
 from orchestrator.names import job_name, labels_for
+from orchestrator.spec import (
+    CONTAINER,
+    RESTRICTED_POD_SECURITY_CONTEXT,
+    RETRIES_MIN,
+    RUN_NEUTRAL_FIELDS,
+    TIMEOUT_MIN,
+    TTL_MIN,
+    restricted_security_context,
+)
 
-CONTAINER = "command"
 ANNOTATION_SPEC_HASH = f"{GROUP}/spec-hash"
-# Fields of spec that do not change what runs: toggling them keeps the current run.
-RUN_NEUTRAL_FIELDS = ("suspend", "ttlSecondsAfterFinished", "logs")
 
 
 class InvalidSpec(ValueError):
@@ -25,17 +31,6 @@ def run_hash(spec: dict[str, Any]) -> str:
     """A digest of what runs: equal for two specs that differ only in run-neutral fields."""
     relevant = {k: v for k, v in spec.items() if k not in RUN_NEUTRAL_FIELDS}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def restricted_security_context(config: Config) -> dict[str, Any]:
-    """A container security context that meets the restricted Pod Security Standard."""
-    return {
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "runAsNonRoot": True,
-        "runAsUser": config.run_as_user,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
 
 
 def container_command(spec: dict[str, Any]) -> list[str]:
@@ -89,14 +84,28 @@ def job_for(adhoc: dict[str, Any], config: Config) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise InvalidSpec("spec must be an object")
     name, uid, generation = meta["name"], meta["uid"], int(meta.get("generation", 1))
+    ours = labels_for(name, uid, generation)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(name, generation),
+            "namespace": meta["namespace"],
+            "labels": ours,
+            "annotations": {ANNOTATION_SPEC_HASH: run_hash(spec)},
+            "ownerReferences": [owner_reference(adhoc)],
+        },
+        "spec": _job_spec(spec, _pod_template(spec, config, ours)),
+    }
 
-    security = restricted_security_context(config)
+
+def _container(spec: dict[str, Any], config: Config) -> dict[str, Any]:
+    security = restricted_security_context(config.run_as_user)
     user_security = spec.get("securityContext")
     if user_security is not None:
         if not isinstance(user_security, dict):
             raise InvalidSpec("spec.securityContext must be an object")
         security.update(copy.deepcopy(user_security))
-
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": spec.get("image") or config.image,
@@ -111,18 +120,19 @@ def job_for(adhoc: dict[str, Any], config: Config) -> dict[str, Any]:
             container[field] = copy.deepcopy(spec[field])
     if "resources" not in container and "resources" in config.pod_defaults:
         container["resources"] = copy.deepcopy(config.pod_defaults["resources"])
+    return container
 
+
+def _pod_template(spec: dict[str, Any], config: Config, ours: dict[str, str]) -> dict[str, Any]:
     pod_meta = spec.get("podMetadata") or {}
     if not isinstance(pod_meta, dict):
         raise InvalidSpec("spec.podMetadata must be an object")
-    ours = labels_for(name, uid, generation)
-    pod_labels = {**_string_map(pod_meta.get("labels"), "spec.podMetadata.labels"), **ours}
-    pod_annotations = _string_map(pod_meta.get("annotations"), "spec.podMetadata.annotations")
-
+    labels = {**_string_map(pod_meta.get("labels"), "spec.podMetadata.labels"), **ours}
+    annotations = _string_map(pod_meta.get("annotations"), "spec.podMetadata.annotations")
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
-        "containers": [container],
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [_container(spec, config)],
+        "securityContext": copy.deepcopy(RESTRICTED_POD_SECURITY_CONTEXT),
         "enableServiceLinks": False,
     }
     if spec.get("serviceAccountName"):
@@ -130,43 +140,37 @@ def job_for(adhoc: dict[str, Any], config: Config) -> dict[str, Any]:
     else:
         # No identity was asked for: do not hand the command the namespace's default token.
         pod_spec["automountServiceAccountToken"] = False
+    _place(pod_spec, spec, config)
+    return {"metadata": {"labels": labels, **({"annotations": annotations} if annotations else {})},
+            "spec": pod_spec}
+
+
+def _place(pod_spec: dict[str, Any], spec: dict[str, Any], config: Config) -> None:
+    """Node selector and tolerations from the spec, else the operator's defaults (a cluster's
+    batch node pool), with its priority class and pull secrets."""
     if spec.get("nodeSelector") is not None:
         pod_spec["nodeSelector"] = _string_map(spec.get("nodeSelector"), "spec.nodeSelector")
     if spec.get("tolerations") is not None:
         pod_spec["tolerations"] = copy.deepcopy(spec["tolerations"])
-    # The operator's defaults, for what the command does not say (a cluster's batch node pool).
     for field in ("nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets"):
         if field not in pod_spec and field in config.pod_defaults:
             pod_spec[field] = copy.deepcopy(config.pod_defaults[field])
     if not pod_spec.get("nodeSelector"):
         pod_spec.pop("nodeSelector", None)
 
+
+def _job_spec(spec: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
     job_spec: dict[str, Any] = {
-        "backoffLimit": _int(spec, "retries", 0) or 0,
+        "backoffLimit": _int(spec, "retries", RETRIES_MIN) or 0,
         "suspend": bool(spec.get("suspend", False)),
-        "template": {
-            "metadata": {"labels": pod_labels, **({"annotations": pod_annotations} if pod_annotations else {})},
-            "spec": pod_spec,
-        },
+        "template": template,
     }
-    timeout = _int(spec, "timeoutSeconds", 1)
+    timeout = _int(spec, "timeoutSeconds", TIMEOUT_MIN)
     if timeout is not None:
         job_spec["activeDeadlineSeconds"] = timeout
-    ttl = _int(spec, "ttlSecondsAfterFinished", 0)
+    ttl = _int(spec, "ttlSecondsAfterFinished", TTL_MIN)
     if ttl is not None:
         # The cluster's TTL controller deletes the Job when the AdhocCommand's TTL is up; the
         # operator sees the deletion and deletes the AdhocCommand: no timer of our own.
         job_spec["ttlSecondsAfterFinished"] = ttl
-
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": job_name(name, generation),
-            "namespace": meta["namespace"],
-            "labels": ours,
-            "annotations": {ANNOTATION_SPEC_HASH: run_hash(spec)},
-            "ownerReferences": [owner_reference(adhoc)],
-        },
-        "spec": job_spec,
-    }
+    return job_spec

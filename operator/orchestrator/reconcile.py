@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from orchestrator.config import Config
-from orchestrator.jobs import CONTAINER
 from orchestrator.kube import ApiError, Kube
 from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
 from orchestrator.runs import is_finished, job_generation, plan_for
+from orchestrator.spec import CONTAINER, is_finished_phase, max_bytes
 from orchestrator.status import (
     is_terminated,
     keep_transition_times,
@@ -23,10 +21,10 @@ from orchestrator.status import (
     sorted_pods,
     status_from,
 )
+from orchestrator.world import World
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
-DEFAULT_MAX_BYTES = 262144
 # What a user watches a run for (kubectl get's STATUS, a reason to act on) is written after the
 # status interval; counts, times, pod names and the reasons every pod passes through wait ten.
 MINOR_CHANGE_FACTOR = 10
@@ -35,16 +33,6 @@ PASSING_REASONS = frozenset({"ContainerCreating", "PodInitializing"})
 
 class EventSink(Protocol):
     def __call__(self, adhoc: Obj, type_: str, reason: str, message: str) -> None: ...
-
-
-@dataclasses.dataclass
-class World:
-    """What the operator knows of one AdhocCommand: from its watches, not from new reads."""
-
-    adhoc: Obj | None
-    jobs: list[Obj]
-    pods: list[Obj]
-    stored: StoredOutput | None
 
 
 def now_iso() -> str:
@@ -62,10 +50,6 @@ def _significant(new: Obj, old: Obj) -> bool:
     if (new.get("reason"), new.get("message")) == (old.get("reason"), old.get("message")):
         return False
     return bool(new.get("reason")) and new.get("reason") not in PASSING_REASONS
-
-
-def _finished(status: Obj | None) -> bool:
-    return (status or {}).get("phase") in ("Succeeded", "Failed")
 
 
 class Reconciler:
@@ -123,7 +107,7 @@ class Reconciler:
                            f"Job {current['metadata']['name']} {'suspended' if suspended else 'resumed'}")
 
         if plan.job_gone:
-            if _finished(old_status):
+            if is_finished_phase(old_status):
                 return  # the finished run's status stays as it was
             current = await self.kube.get_job(namespace, old_status.get("jobName", ""))
             if current is None:
@@ -141,7 +125,7 @@ class Reconciler:
         patch = merge_patch(status, old_status)
         if patch is None:
             return None
-        if _finished(status):
+        if is_finished_phase(status):
             self._written_at.pop(uid, None)
         else:
             interval = self.config.status_interval_seconds
@@ -199,9 +183,7 @@ class Reconciler:
         if stored is not None and (stored.pod_uid == target_uid or stored.attempt > attempt):
             return stored
 
-        spec = adhoc.get("spec") or {}
-        max_bytes = int((spec.get("logs") or {}).get("maxBytes") or DEFAULT_MAX_BYTES)
-        sink = BoundedOutput(max_bytes)
+        sink = BoundedOutput(max_bytes(adhoc.get("spec") or {}))
         error = ""
         try:
             await self.kube.read_log(adhoc["metadata"]["namespace"], target["metadata"]["name"], CONTAINER, sink.feed)
@@ -219,8 +201,8 @@ class Reconciler:
         return result
 
     def _announce(self, adhoc: Obj, old: Obj, new: Obj, generation: int) -> None:
-        was_finished = _finished(old) and old.get("observedGeneration") == generation
-        if _finished(new) and not was_finished:
+        was_finished = is_finished_phase(old) and old.get("observedGeneration") == generation
+        if is_finished_phase(new) and not was_finished:
             detail = f"exit code {new['exitCode']}" if "exitCode" in new else new.get("reason", "")
             message = f"{new['phase']}: {detail}".rstrip(": ")
             if new.get("message"):
@@ -261,95 +243,3 @@ class Reconciler:
     def _forget(self, uid: str) -> None:
         for cache in (self._created, self._stored, self._status, self._written_at):
             cache.pop(uid, None)
-
-
-Reconcile = Callable[[str], Awaitable[float | None]]  # returns: seconds until it wants to run again
-
-
-WORKERS = 32  # reconciliations at once; the rest wait their turn (as many as the API connections)
-RETRY_LATER = 60.0  # seconds before trying again after the retries of a transient error ran out
-
-
-class Queue:
-    """Runs reconcile(key) once at a time per key, in the background; events that come meanwhile
-    fold into one rerun. Transient API errors are retried with a bounded exponential backoff,
-    then again every minute.
-
-    A settle time lets a burst of Job and Pod updates (created, running, ended, counted) become
-    one status write instead of one each. Only keys with work under way hold a task.
-    """
-
-    def __init__(self, work: Reconcile, retries: int, on_give_up: Callable[[str, Exception], None],
-                 workers: int = WORKERS, retry_later: float = RETRY_LATER) -> None:
-        self.work = work
-        self.retry_later = retry_later
-        self.retries = retries
-        self.on_give_up = on_give_up
-        self._workers = asyncio.Semaphore(workers)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._dirty: set[str] = set()
-        self._closing = asyncio.Event()
-
-    def submit(self, key: str, settle: float = 0.0) -> None:
-        """Reconciles `key` soon, after `settle` seconds in which further submits fold into this one."""
-        if key in self._tasks:
-            self._dirty.add(key)
-            return
-        self._tasks[key] = asyncio.create_task(self._run(key, settle), name=f"reconcile {key}")
-
-    async def drain(self) -> None:
-        """Waits until no work is under way (for tests and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
-
-    async def close(self) -> None:
-        """Lets the writes under way finish and drops what only waits (a status held back, a
-        retry later): at shutdown, the next start reconciles everything anyway."""
-        self._closing.set()
-        await self.drain()
-
-    async def _pause(self, seconds: float) -> bool:
-        """Sleeps; False when the queue closed meanwhile."""
-        try:
-            await asyncio.wait_for(self._closing.wait(), seconds)
-        except TimeoutError:
-            return True
-        return False
-
-    async def _run(self, key: str, settle: float) -> None:
-        try:
-            if settle and not await self._pause(settle):
-                return
-            while not self._closing.is_set():
-                self._dirty.discard(key)
-                again = await self._attempt(key)
-                if again:
-                    if not await self._pause(again):  # changes meanwhile fold into the next run
-                        return
-                    continue
-                if key not in self._dirty:
-                    return
-        except Exception as err:  # never lose the task silently: say what broke
-            log.exception("reconciling %s failed", key)
-            self.on_give_up(key, err)
-        finally:
-            self._tasks.pop(key, None)
-
-    async def _attempt(self, key: str) -> float | None:
-        delay = 0.5
-        for attempt in range(self.retries + 1):
-            try:
-                async with self._workers:
-                    return await self.work(key)
-            except ApiError as err:
-                if not err.transient:
-                    self.on_give_up(key, err)
-                    return None
-                if attempt == self.retries:  # say so, and keep coming back: the run must not be lost
-                    self.on_give_up(key, err)
-                    return self.retry_later
-                log.info("retrying %s in %.1fs after %s", key, delay, err)
-            if not await self._pause(delay):
-                return None
-            delay = min(delay * 2, 30.0)
-        return None

@@ -8,6 +8,7 @@ from typing import Any
 from orchestrator.config import Config
 from orchestrator.jobs import ANNOTATION_SPEC_HASH, InvalidSpec, job_for, run_hash
 from orchestrator.names import LABEL_GENERATION
+from orchestrator.spec import is_finished_phase
 
 Obj = dict[str, Any]
 
@@ -72,7 +73,7 @@ def plan_for(adhoc: Obj, jobs: list[Obj], config: Config) -> Plan:
     )
     if newest is None and ran_already:
         # This run's Job existed and is gone: after the TTL, or deleted by someone.
-        finished = status.get("phase") in ("Succeeded", "Failed")
+        finished = is_finished_phase(status)
         return Plan(
             job_gone=True,
             delete_adhoc=finished and spec.get("ttlSecondsAfterFinished") is not None,

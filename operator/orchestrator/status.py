@@ -10,9 +10,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from orchestrator.jobs import CONTAINER
 from orchestrator.output import StoredOutput
 from orchestrator.runs import is_finished
+from orchestrator.spec import CONTAINER
 
 MIRRORED_CONDITIONS = ("Complete", "Failed", "Suspended", "FailureTarget", "SuccessCriteriaMet")
 MESSAGE_LIMIT = 1024

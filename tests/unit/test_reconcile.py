@@ -11,7 +11,9 @@ import pytest
 
 from orchestrator.config import Config
 from orchestrator.kube import ApiError
-from orchestrator.reconcile import Queue, Reconciler, World
+from orchestrator.reconcile import Reconciler
+from orchestrator.workqueue import Queue
+from orchestrator.world import World
 
 from .factories import adhoc, condition, job, pod, terminated
 

@@ -19,10 +19,9 @@ from orchestrator import credentials
 from orchestrator.api.models import DNS_LABEL, Error, JobList, NewJob, adhoc_from, summary_of, with_id
 from orchestrator.api.upstream import Upstream, UpstreamError
 from orchestrator.output import OUTPUT_KEY
+from orchestrator.spec import FINISHED_PHASES, max_bytes
 
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-FINISHED = ("Succeeded", "Failed")
-LIVE_LOG_LIMIT = 900000
 
 bearer = HTTPBearer(auto_error=False, description="A Kubernetes bearer token; the API acts as its owner")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -130,16 +129,15 @@ def create_app(default_namespace: str | None = None) -> FastAPI:
         status = adhoc.get("status") or {}
         stored = (status.get("logs") or {}).get("configMap")
         data = b""
-        if stored and status.get("phase") in FINISHED:
+        if stored and status.get("phase") in FINISHED_PHASES:
             cm = await api.configmap(bearer_token, namespace, stored)
             if OUTPUT_KEY in (cm.get("binaryData") or {}):
                 data = base64.b64decode(cm["binaryData"][OUTPUT_KEY])
             else:
                 data = (cm.get("data") or {}).get(OUTPUT_KEY, "").encode()
         elif status.get("podName"):
-            limit = ((adhoc.get("spec") or {}).get("logs") or {}).get("maxBytes") or LIVE_LOG_LIMIT
             try:
-                data = await api.pod_log(bearer_token, namespace, status["podName"], int(limit))
+                data = await api.pod_log(bearer_token, namespace, status["podName"], max_bytes(adhoc.get("spec") or {}))
             except UpstreamError as err:
                 if err.status not in (400, 404):  # not started yet, or gone: no output to show
                     raise

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import API_VERSION, KIND
+from orchestrator import spec as rules
 
 NAME_PREFIX = "job-"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -17,12 +18,16 @@ class NewJob(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cmd: str = Field(min_length=1, max_length=65536, description='Shell command, run as /bin/sh -c "<cmd>"')
-    image: str | None = Field(default=None, min_length=1, max_length=1024, description="Container image")
+    cmd: str = Field(min_length=1, max_length=rules.COMMAND_MAX_LENGTH,
+                     description='Shell command, run as /bin/sh -c "<cmd>"')
+    image: str | None = Field(default=None, min_length=1, max_length=rules.IMAGE_MAX_LENGTH,
+                              description="Container image")
     namespace: str | None = Field(default=None, min_length=1, max_length=63, pattern=DNS_LABEL,
                                   description="Namespace (default: the service's)")
-    timeoutSeconds: int | None = Field(default=None, ge=1, le=2**31 - 1, description="Time limit of the run")
-    retries: int | None = Field(default=None, ge=0, le=100, description="Retries after a failure")
+    timeoutSeconds: int | None = Field(default=None, ge=rules.TIMEOUT_MIN, le=rules.TIMEOUT_MAX,
+                                       description="Time limit of the run")
+    retries: int | None = Field(default=None, ge=rules.RETRIES_MIN, le=rules.RETRIES_MAX,
+                                description="Retries after a failure")
     env: dict[str, str] | None = Field(default=None, description="Environment variables")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from orchestrator import GROUP, PLURAL, VERSION, credentials
+from orchestrator.spec import CONTAINER
 
 
 class UpstreamError(Exception):
@@ -65,6 +66,6 @@ class Upstream:
     async def pod_log(self, token: str, namespace: str, pod: str, limit_bytes: int) -> bytes:
         response = await self._request(
             token, "GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
-            params={"container": "command", "limitBytes": limit_bytes},
+            params={"container": CONTAINER, "limitBytes": limit_bytes},
         )
         return response.content

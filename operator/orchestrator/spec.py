@@ -1,0 +1,58 @@
+"""The rules and defaults of an AdhocCommand's spec and status, written once (pure).
+
+The CRD generator (hack/gen_crd.py), the Job builder, the reconciler, the status and the REST
+API's models read them from here; tests/unit/test_spec.py proves the CRD and the REST model agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# spec.command / spec.args
+COMMAND_MAX_LENGTH = 65536
+ARGS_MAX_ITEMS = 1024
+IMAGE_MAX_LENGTH = 1024
+SERVICE_ACCOUNT_MAX_LENGTH = 253
+# spec.timeoutSeconds becomes the Job's activeDeadlineSeconds: at least a second, at most what a
+# 32-bit signed integer holds (68 years), so that every client's integers carry it.
+TIMEOUT_MIN = 1
+TIMEOUT_MAX = 2**31 - 1
+# spec.retries becomes the Job's backoffLimit.
+RETRIES_MIN = 0
+RETRIES_MAX = 100
+TTL_MIN = 0
+# spec.logs.maxBytes: a ConfigMap holds at most 1 MiB, keys and metadata included.
+LOGS_MAX_BYTES_DEFAULT = 262144
+LOGS_MAX_BYTES_LIMIT = 900000
+
+# The one container of a run's pod.
+CONTAINER = "command"
+# Fields of spec that do not change what runs: toggling them keeps the current run.
+RUN_NEUTRAL_FIELDS = ("suspend", "ttlSecondsAfterFinished", "logs")
+
+PHASES = ("Pending", "Running", "Succeeded", "Failed", "Suspended")
+FINISHED_PHASES = ("Succeeded", "Failed")
+
+
+def is_finished_phase(status: dict[str, Any] | None) -> bool:
+    return (status or {}).get("phase") in FINISHED_PHASES
+
+
+def max_bytes(spec: dict[str, Any]) -> int:
+    """How many bytes of output a run stores (spec.logs.maxBytes, or its default)."""
+    return int(((spec or {}).get("logs") or {}).get("maxBytes") or LOGS_MAX_BYTES_DEFAULT)
+
+
+def restricted_security_context(run_as_user: int) -> dict[str, Any]:
+    """A container security context that meets the restricted Pod Security Standard."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "runAsUser": run_as_user,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+# The pod-level half of the same standard.
+RESTRICTED_POD_SECURITY_CONTEXT: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}

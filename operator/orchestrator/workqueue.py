@@ -1,0 +1,102 @@
+"""Runs one reconciliation at a time per AdhocCommand, in the background, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from orchestrator.kube import ApiError
+
+log = logging.getLogger(__name__)
+
+Reconcile = Callable[[str], Awaitable[float | None]]  # returns: seconds until it wants to run again
+
+
+WORKERS = 32  # reconciliations at once; the rest wait their turn (as many as the API connections)
+RETRY_LATER = 60.0  # seconds before trying again after the retries of a transient error ran out
+
+
+class Queue:
+    """Runs reconcile(key) once at a time per key, in the background; events that come meanwhile
+    fold into one rerun. Transient API errors are retried with a bounded exponential backoff,
+    then again every minute.
+
+    A settle time lets a burst of Job and Pod updates (created, running, ended, counted) become
+    one status write instead of one each. Only keys with work under way hold a task.
+    """
+
+    def __init__(self, work: Reconcile, retries: int, on_give_up: Callable[[str, Exception], None],
+                 workers: int = WORKERS, retry_later: float = RETRY_LATER) -> None:
+        self.work = work
+        self.retry_later = retry_later
+        self.retries = retries
+        self.on_give_up = on_give_up
+        self._workers = asyncio.Semaphore(workers)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()
+        self._closing = asyncio.Event()
+
+    def submit(self, key: str, settle: float = 0.0) -> None:
+        """Reconciles `key` soon, after `settle` seconds in which further submits fold into this one."""
+        if key in self._tasks:
+            self._dirty.add(key)
+            return
+        self._tasks[key] = asyncio.create_task(self._run(key, settle), name=f"reconcile {key}")
+
+    async def drain(self) -> None:
+        """Waits until no work is under way (for tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Lets the writes under way finish and drops what only waits (a status held back, a
+        retry later): at shutdown, the next start reconciles everything anyway."""
+        self._closing.set()
+        await self.drain()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleeps; False when the queue closed meanwhile."""
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _run(self, key: str, settle: float) -> None:
+        try:
+            if settle and not await self._pause(settle):
+                return
+            while not self._closing.is_set():
+                self._dirty.discard(key)
+                again = await self._attempt(key)
+                if again:
+                    if not await self._pause(again):  # changes meanwhile fold into the next run
+                        return
+                    continue
+                if key not in self._dirty:
+                    return
+        except Exception as err:  # never lose the task silently: say what broke
+            log.exception("reconciling %s failed", key)
+            self.on_give_up(key, err)
+        finally:
+            self._tasks.pop(key, None)
+
+    async def _attempt(self, key: str) -> float | None:
+        delay = 0.5
+        for attempt in range(self.retries + 1):
+            try:
+                async with self._workers:
+                    return await self.work(key)
+            except ApiError as err:
+                if not err.transient:
+                    self.on_give_up(key, err)
+                    return None
+                if attempt == self.retries:  # say so, and keep coming back: the run must not be lost
+                    self.on_give_up(key, err)
+                    return self.retry_later
+                log.info("retrying %s in %.1fs after %s", key, delay, err)
+            if not await self._pause(delay):
+                return None
+            delay = min(delay * 2, 30.0)
+        return None
