@@ -5,8 +5,10 @@ Runs on the local cluster's simulated node (pods end at once, so what is measure
 control plane's and the operator's work). Prints a table and writes it, with the machine, the
 versions and the date, to bench/results/, beside a plot of the latency distributions.
 
-  bench/bench.py --burst 1000 --populations 1000,10000     # the full run (make bench)
-  bench/bench.py --burst 20 --populations 50 --single 2    # a smoke run (about a minute)
+  python -m bench.bench --burst 1000 --populations 1000,10000     # the full run (make bench)
+  python -m bench.bench --burst 20 --populations 50 --single 2    # a smoke run (about a minute)
+
+(from the repository's root, which makes bench/ and tests/ importable)
 """
 
 from __future__ import annotations
@@ -27,23 +29,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.kubeclient import KubeClient  # noqa: E402
-from tests.conftest import (  # noqa: E402  (the benchmark runs the operator as the tests do)
+from bench.kubeclient import KubeClient
+from tests.harness import (  # the benchmark runs the operator as the tests do
     LOCAL_KUBECONFIG,
+    OPERATOR_USER,
+    REPO,
+    WRITE_VERBS,
     Cluster,
     Operator,
+    audit_entries,
     bin_dir,
     cri_log,
+    request_kind,
     service_account_kubeconfig,
 )
 
 STATE = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
-AUDIT_LOG = STATE / "audit.log"
-OPERATOR_USER = "system:serviceaccount:orchestrator:orchestrator"
-WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
 ADHOC_PATH = "/apis/orchestrator.dev/v1alpha1/namespaces/{ns}/adhoccommands"
 JOB_PATH = "/apis/batch/v1/namespaces/{ns}/jobs"
 CONCURRENCY = 32
@@ -163,6 +164,18 @@ class Bench:
 
     # Measurements
 
+    async def follow(self, watch_path: str, on_event: Any) -> None:
+        """Tells on_event of every change under watch_path, until cancelled."""
+        listing = await self.client.list(watch_path, limit=1)
+        while True:
+            async for _type, obj in self.client.watch(watch_path, listing["metadata"]["resourceVersion"]):
+                on_event(obj)
+            # The API server ended the watch (it does so to slow watchers): catch up and go on.
+            print(f"the watch of {watch_path} ended: listing and watching again", file=sys.stderr, flush=True)
+            listing = await self.client.list(watch_path)
+            for obj in listing["items"]:
+                on_event(obj)
+
     async def batch(self, kind: str, namespace: str, count: int, prefix: str) -> tuple[Runs, float]:
         """Creates `count` objects at once and times each until done; returns the runs and the wall time."""
         runs = Runs()
@@ -171,17 +184,6 @@ class Bench:
         jobs_path = JOB_PATH.format(ns=namespace)
         start = time.monotonic()
         all_done = asyncio.Event()
-
-        async def follow(watch_path: str, on_event: Any) -> None:
-            listing = await self.client.list(watch_path, limit=1)
-            while True:
-                async for _type, obj in self.client.watch(watch_path, listing["metadata"]["resourceVersion"]):
-                    on_event(obj)
-                # The API server ended the watch (it does so to slow watchers): catch up and go on.
-                print(f"the watch of {watch_path} ended: listing and watching again", file=sys.stderr, flush=True)
-                listing = await self.client.list(watch_path)
-                for obj in listing["items"]:
-                    on_event(obj)
 
         def on_main(obj: dict[str, Any]) -> None:
             name = obj["metadata"]["name"]
@@ -196,9 +198,9 @@ class Bench:
             if owner and owner not in runs.job_seen:
                 runs.job_seen[owner] = time.monotonic() - start
 
-        watchers = [asyncio.create_task(follow(path, on_main))]
+        watchers = [asyncio.create_task(self.follow(path, on_main))]
         if kind == "adhoc":
-            watchers.append(asyncio.create_task(follow(jobs_path, on_job)))
+            watchers.append(asyncio.create_task(self.follow(jobs_path, on_job)))
         await asyncio.sleep(0.5)  # the watches are open before the first create
         start = time.monotonic()
         gate = asyncio.Semaphore(CONCURRENCY)
@@ -263,25 +265,14 @@ class Bench:
                 break
             previous = len(entries)
             time.sleep(2)
-        writes = Counter(_what(e) for e in entries if e["verb"] in WRITE_VERBS)
-        reads = Counter(_what(e) for e in entries if e["verb"] not in WRITE_VERBS)
+        writes = Counter(request_kind(e) for e in entries if e["verb"] in WRITE_VERBS)
+        reads = Counter(request_kind(e) for e in entries if e["verb"] not in WRITE_VERBS)
         return {"writes_per_run": sum(writes.values()) / runs, "reads_per_run": sum(reads.values()) / runs,
                 "writes": {k: v / runs for k, v in sorted(writes.items())},
                 "reads": {k: v / runs for k, v in sorted(reads.items())}}
 
     def audit(self, since: str, namespaces: set[str] | None = None) -> list[dict[str, Any]]:
-        entries = []
-        with AUDIT_LOG.open() as log:
-            for line in log:
-                entry = json.loads(line)
-                if entry.get("stage") != "ResponseComplete" or entry["user"]["username"] != OPERATOR_USER:
-                    continue
-                if entry["requestReceivedTimestamp"] < since[:26]:
-                    continue
-                if namespaces and (entry.get("objectRef") or {}).get("namespace") not in namespaces:
-                    continue
-                entries.append(entry)
-        return entries
+        return audit_entries(since, namespaces, OPERATOR_USER)
 
     async def populate(self, total: int) -> None:
         """Makes `total` finished AdhocCommands exist (runs the missing ones through the operator)."""
@@ -302,7 +293,7 @@ class Bench:
         idle_after = wait_idle(pid, started, self.args.timeout)
         peak_mib = peak_rss_mib(pid)
         writes = [e for e in self.audit(since) if e["verb"] in WRITE_VERBS
-                  and _what(e) in ("create jobs", "patch adhoccommands/status", "create configmaps",
+                  and request_kind(e) in ("create jobs", "patch adhoccommands/status", "create configmaps",
                                         "update configmaps")]
         return {"population": population, "restart_to_idle_s": idle_after, "peak_rss_mib": peak_mib,
                 "writes_after_restart": len(writes)}
@@ -332,12 +323,6 @@ class Bench:
             if self.operator:
                 self.operator.stop()
             await self.client.close()
-
-
-def _what(entry: dict[str, Any]) -> str:
-    ref = entry.get("objectRef") or {}
-    sub = f"/{ref['subresource']}" if ref.get("subresource") else ""
-    return f"{entry['verb']} {ref.get('resource')}{sub}"
 
 
 def cpu_seconds(pid: int) -> float:

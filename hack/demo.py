@@ -2,11 +2,10 @@
 """make demo: the operator (as its own ServiceAccount, with the local cluster's settings from
 hack/deploy/config.yaml) runs the Zen of Python sample, unchanged, on the local cluster's real
 node and shows its status and the output read back from its logs ConfigMap.
-Expects `make cluster-up` to have run."""
+Expects `make cluster-up` to have run. Run from the repository's root: python -m hack.demo"""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
@@ -15,15 +14,14 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from hack.local_settings import local_settings  # noqa: E402
-from tests.conftest import (  # noqa: E402  (the demo reuses the test harness)
+from hack.local_settings import local_settings
+from tests.harness import (  # the demo runs the operator as the tests do
     LOCAL_KUBECONFIG,
+    REPO,
     Cluster,
     Operator,
     bin_dir,
+    configmap_output,
     service_account_kubeconfig,
 )
 
@@ -67,9 +65,7 @@ def main() -> int:
         configmap = status["logs"]["configMap"]
         step(f"the stored output (kubectl get configmap {configmap} -o jsonpath='{{.data.output}}')")
         cm = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "configmap", configmap, "-o", "json").stdout)
-        output = cm.get("data", {}).get("output")
-        if output is None:
-            output = base64.b64decode(cm["binaryData"]["output"]).decode("utf-8", "replace")
+        output = configmap_output(cm).decode("utf-8", "replace")
         print(output, end="" if output.endswith("\n") else "\n")
     finally:
         operator.stop()

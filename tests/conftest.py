@@ -1,25 +1,27 @@
-"""Fixtures shared by the cluster tests: the cluster, the operator (as its ServiceAccount), namespaces."""
+"""Fixtures shared by the cluster tests: the cluster, the operator (as its ServiceAccount), namespaces.
+What they are built from is the dev harness, tests/harness.py."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-LOCAL_KUBECONFIG = REPO / ".cluster" / "kubeconfig"
-OPERATOR_HEALTH_PORT = 18080
+from tests.harness import (
+    LOCAL_KUBECONFIG,
+    REPO,
+    Cluster,
+    ExecCredential,
+    Operator,
+    bin_dir,
+    cri_log,
+    runner_image,
+    wait_until,
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -37,74 +39,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # (two operators must never act at once); the lifecycle tests last (they stop the cluster).
     items.sort(key=lambda item: (item.get_closest_marker("lifecycle") is not None,
                                  item.get_closest_marker("in_cluster") is None))
-
-
-def bin_dir() -> Path:
-    out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $BIN_DIR"],
-                         capture_output=True, text=True, check=True)
-    return Path(out.stdout.strip())
-
-
-def runner_image() -> str:
-    out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $RUNNER_IMAGE"],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition", interval: float = 0.2) -> Any:
-    """Polls `check` until it returns something truthy, failing the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-class Cluster:
-    """kubectl against the test cluster, as the admin unless told otherwise."""
-
-    def __init__(self, kubeconfig: Path, kubectl: str, local: bool) -> None:
-        self.kubeconfig = kubeconfig
-        self.kubectl_path = kubectl
-        self.local = local
-
-    def kubectl(self, *args: str, input: str | bytes | None = None, check: bool = True,
-                kubeconfig: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [self.kubectl_path, "--kubeconfig", str(kubeconfig or self.kubeconfig), *args],
-            input=input, capture_output=True, text=not isinstance(input, bytes), timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-        return result
-
-    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-        ns = ["-n", namespace] if namespace else []
-        result = self.kubectl("get", kind, name, *ns, "-o", "json", check=False)
-        if result.returncode != 0:
-            if "NotFound" in result.stderr or "not found" in result.stderr:
-                return None
-            raise AssertionError(result.stderr)
-        return json.loads(result.stdout)
-
-    def list(self, kind: str, namespace: str, selector: str = "") -> list[dict[str, Any]]:
-        args = ["get", kind, "-n", namespace, "-o", "json"] + (["-l", selector] if selector else [])
-        return json.loads(self.kubectl(*args).stdout)["items"]
-
-    def apply(self, obj: dict[str, Any] | str, namespace: str | None = None) -> subprocess.CompletedProcess[str]:
-        text = obj if isinstance(obj, str) else yaml.safe_dump(obj)
-        ns = ["-n", namespace] if namespace else []
-        return self.kubectl("apply", *ns, "-f", "-", input=text)
-
-    def install_operator_prerequisites(self) -> None:
-        """The CRD, namespace and RBAC from the repository, applied as a user would."""
-        self.kubectl("apply", "-k", str(REPO / "crds"))
-        for part in ("namespace.yaml", "rbac.yaml"):
-            self.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
-        self.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
 
 
 def _existing_cluster() -> Path | None:
@@ -153,15 +87,6 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
         cluster.kubectl("delete", "clusterlogs", name, "--ignore-not-found", check=False)
 
 
-def cri_log(data: bytes) -> bytes:
-    """`data` as CRI log lines (the kubelet's container log format), split at newlines."""
-    out = bytearray()
-    for line in data.splitlines(keepends=True):
-        full = line.endswith(b"\n")
-        out += b"2026-01-01T00:00:00.000000000Z stdout " + (b"F " if full else b"P ") + line.rstrip(b"\n") + b"\n"
-    return bytes(out)
-
-
 @pytest.fixture
 def sim_output(simulated: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, bytes], None]:
     """Sets what every simulated pod in a namespace prints (kwok serves it as the pod's log)."""
@@ -176,125 +101,6 @@ def sim_output(simulated: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
         })
 
     return set_output
-
-
-class Operator:
-    """The operator, run from this checkout as the ServiceAccount of kubernetes/rbac.yaml."""
-
-    def __init__(self, cluster: Cluster, kubeconfig: Path, log: Path, env: dict[str, str]) -> None:
-        self.cluster, self.kubeconfig, self.log_path, self.env = cluster, kubeconfig, log, env
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kopf", "run", "--all-namespaces", "-m", "orchestrator.handlers",
-             f"--liveness=http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz"],
-            env={**os.environ, **self.env, "KUBECONFIG": str(self.kubeconfig)},
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-        )
-        wait_until(self.healthy, 60, "the operator's health endpoint")
-
-    def healthy(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            pytest.fail(f"the operator exited with {self.process.returncode}: see {self.log_path}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        """Kills the operator at once, as a node failure or OOM kill would."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def service_account_kubeconfig(cluster: Cluster, path: Path) -> Path:
-    """A kubeconfig holding a token of the operator's ServiceAccount (nothing more)."""
-    token = cluster.kubectl("-n", "orchestrator", "create", "token", "orchestrator", "--duration=24h").stdout.strip()
-    return _kubeconfig(cluster, path, {"token": token})
-
-
-def _kubeconfig(cluster: Cluster, path: Path, user: dict[str, Any]) -> Path:
-    """A kubeconfig for the test cluster's server, logging in as `user` (a kubeconfig user entry)."""
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
-    server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "clusters": [server],
-        "users": [{"name": "orchestrator", "user": user}],
-        "contexts": [{"name": "orchestrator", "context": {"cluster": server["name"], "user": "orchestrator"}}],
-        "current-context": "orchestrator",
-    }))
-    return path
-
-
-PLUGIN = """#!/bin/sh
-# An exec credential plugin, as cloud kubeconfigs log in (gke-gcloud-auth-plugin, aws eks
-# get-token, kubelogin): prints an ExecCredential with the token in the file beside it.
-dir=$(dirname "$0")
-echo call >>"$dir/calls"
-printf '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": "%s"}}' \
-  "$(cat "$dir/token")"
-"""
-
-
-class ExecCredential:
-    """A kubeconfig whose user is an exec credential plugin handing out tokens of the operator's
-    ServiceAccount, each bound to a Secret of its own: deleting that Secret revokes the token."""
-
-    def __init__(self, cluster: Cluster, directory: Path) -> None:
-        self.cluster, self.directory = cluster, directory
-        self.secrets: list[str] = []
-        plugin = directory / "plugin.sh"
-        plugin.write_text(PLUGIN)
-        plugin.chmod(0o755)
-        self.kubeconfig = _kubeconfig(cluster, directory / "kubeconfig", {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin), "interactiveMode": "Never"}})
-        self.mint()
-
-    @property
-    def token(self) -> str:
-        return (self.directory / "token").read_text()
-
-    @property
-    def calls(self) -> int:
-        path = self.directory / "calls"
-        return len(path.read_text().splitlines()) if path.exists() else 0
-
-    def mint(self) -> str:
-        """A new token, which the plugin hands out from now on."""
-        secret = f"operator-credential-{uuid.uuid4().hex[:8]}"
-        self.cluster.kubectl("-n", "orchestrator", "create", "secret", "generic", secret)
-        token = self.cluster.kubectl("-n", "orchestrator", "create", "token", "orchestrator", "--duration=24h",
-                                     "--bound-object-kind=Secret", f"--bound-object-name={secret}").stdout.strip()
-        (self.directory / "token").write_text(token)
-        self.secrets.append(secret)
-        return token
-
-    def accepted(self, token: str) -> bool:
-        result = self.cluster.kubectl("--token", token, "get", "--raw", "/apis", check=False,
-                                      kubeconfig=self.kubeconfig_without_user())
-        return result.returncode == 0
-
-    def kubeconfig_without_user(self) -> Path:
-        return _kubeconfig(self.cluster, self.directory / "anonymous.kubeconfig", {})
-
-    def revoke(self, token: str, secret: str) -> None:
-        """Revokes `token` (deletes the Secret it is bound to) and waits until the API server refuses it."""
-        self.cluster.kubectl("-n", "orchestrator", "delete", "secret", secret)
-        wait_until(lambda: not self.accepted(token), 60, "the API server to refuse the revoked token")
 
 
 @pytest.fixture(scope="session")

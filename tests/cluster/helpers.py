@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from tests.conftest import Cluster, wait_until
+from tests.harness import Cluster, configmap_output, wait_until
 
 FINAL = ("Succeeded", "Failed")
 
@@ -42,9 +41,7 @@ def stored_output(cluster: Cluster, namespace: str, name: str) -> bytes:
     status = status_of(cluster, namespace, name)
     cm = cluster.get("configmap", status["logs"]["configMap"], namespace)
     assert cm is not None
-    if "binaryData" in cm:
-        return base64.b64decode(cm["binaryData"]["output"])
-    return cm["data"]["output"].encode()
+    return configmap_output(cm)
 
 
 def conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:

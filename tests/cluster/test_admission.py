@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import Cluster
+from tests.harness import Cluster
 
 CORPUS = [
     ({}, "spec"),

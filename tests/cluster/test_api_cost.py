@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter
-from pathlib import Path
 
 from tests.cluster.helpers import adhoc, wait_phase
-from tests.conftest import Cluster, wait_until
+from tests.harness import WRITE_VERBS, Cluster, audit_entries, request_kind, wait_until
 
-AUDIT_LOG = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster")) / "audit.log"
-WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
 # By design: 1 Job, 1 ConfigMap, 2 events, and one status patch for each state the run is seen
 # in (pending, running, finished): 5 when the pod ends before the operator looks (usual on the
 # simulated node), 7 at most.
 STATUS_PATCHES_LIMIT = 3
-
-
-def requests_in(namespace: str) -> list[dict]:
-    entries = []
-    for line in AUDIT_LOG.read_text().splitlines():
-        entry = json.loads(line)
-        if entry.get("stage") == "ResponseComplete" and (entry.get("objectRef") or {}).get("namespace") == namespace:
-            entries.append(entry)
-    return entries
 
 
 def test_writes_per_successful_run(simulated: Cluster, operator, namespace: str, sim_output):
@@ -33,18 +19,14 @@ def test_writes_per_successful_run(simulated: Cluster, operator, namespace: str,
     wait_phase(simulated, namespace, "counted")
 
     def settled() -> list[dict] | None:  # events are posted just after the writes they tell of
-        entries = requests_in(namespace)
+        entries = audit_entries(namespaces={namespace})
         events = [e for e in entries if e["objectRef"]["resource"] == "events" and e["verb"] == "create"]
         return entries if len(events) >= 2 else None
 
     entries = wait_until(settled, 30, "the JobCreated and Succeeded events in the audit log")
 
-    def what(entry: dict) -> str:
-        ref = entry["objectRef"]
-        return f'{entry["verb"]} {ref["resource"]}' + (f'/{ref["subresource"]}' if ref.get("subresource") else "")
-
-    writes = Counter(what(e) for e in entries if e["verb"] in WRITE_VERBS)
-    reads = Counter(what(e) for e in entries if e["verb"] not in WRITE_VERBS)
+    writes = Counter(request_kind(e) for e in entries if e["verb"] in WRITE_VERBS)
+    reads = Counter(request_kind(e) for e in entries if e["verb"] not in WRITE_VERBS)
     total = sum(writes.values())
     print(f"\nAPI writes for one successful run: {total} {dict(writes)}; reads: {dict(reads)}")
     assert writes["create jobs"] == 1 and writes["create configmaps"] == 1 and writes["create events"] == 2

@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO, Cluster, Operator
+from tests.harness import REPO, Cluster, Operator
 
 
 def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path):
     operator.stop()  # the benchmark runs its own operator: never two at once
     try:
         result = subprocess.run(
-            [sys.executable, str(REPO / "bench/bench.py"), "--burst", "10", "--populations", "30", "--single", "1",
+            [sys.executable, "-m", "bench.bench", "--burst", "10", "--populations", "30", "--single", "1",
              "--timeout", "300", "--out", str(tmp_path)],
             capture_output=True, text=True, timeout=900, cwd=REPO,
         )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.cluster.helpers import stored_output, wait_phase
-from tests.conftest import REPO, Cluster, wait_until
+from tests.harness import REPO, Cluster, wait_until
 
 pytestmark = pytest.mark.in_cluster
 ZEN = "Beautiful is better than ugly."

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.test_real_node import real
-from tests.conftest import REPO, Cluster, bin_dir, wait_until
+from tests.harness import REPO, Cluster, bin_dir, wait_until
 
 pytestmark = pytest.mark.lifecycle
 STATE = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))

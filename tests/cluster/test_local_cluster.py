@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from tests.conftest import Cluster, wait_until
+from tests.harness import Cluster, wait_until
 
 
 def job(name: str, annotations: dict[str, str] | None = None, backoff: int = 0) -> dict:

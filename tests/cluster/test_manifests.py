@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.conftest import REPO, Cluster, runner_image
+from tests.harness import REPO, Cluster, runner_image
 
 
 def test_kubectl_apply_k_kubernetes_is_valid(installed: Cluster):

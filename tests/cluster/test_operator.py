@@ -15,7 +15,7 @@ from tests.cluster.helpers import (
     stored_output,
     wait_phase,
 )
-from tests.conftest import Cluster, wait_until
+from tests.harness import Cluster, wait_until
 
 pytestmark = pytest.mark.usefixtures("operator")
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.cluster.helpers import adhoc, conditions, status_of, stored_output, wait_phase
-from tests.conftest import Cluster, wait_until
+from tests.harness import Cluster, wait_until
 
 pytestmark = pytest.mark.usefixtures("operator")
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import schemathesis
-import yaml
 from hypothesis import HealthCheck, settings
 
 from orchestrator.api.app import create_app
 from tests.cluster.helpers import wait_phase
-from tests.conftest import REPO, Cluster, wait_until
+from tests.harness import REPO, Cluster, kubeconfig_for, wait_until
 
 PORT = 18081
 pytestmark = pytest.mark.usefixtures("operator")
@@ -32,14 +31,7 @@ class Api:
 @pytest.fixture(scope="session")
 def rest_api(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """The service, started with a kubeconfig that names the cluster and holds no credentials."""
-    admin = yaml.safe_load(installed.kubeconfig.read_text())
-    cluster_entry = admin["clusters"][0]
-    kubeconfig = tmp_path_factory.mktemp("api") / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "clusters": [cluster_entry],
-        "contexts": [{"name": "c", "context": {"cluster": cluster_entry["name"]}}], "current-context": "c",
-        "users": [],
-    }))
+    kubeconfig = kubeconfig_for(installed, tmp_path_factory.mktemp("api") / "kubeconfig", {})
     log = (REPO / ".cluster/logs/rest-api-test.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "orchestrator.api.app:create_app",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from tests.cluster.helpers import adhoc, sim
-from tests.conftest import Cluster, Operator, wait_until
+from tests.harness import Cluster, Operator, wait_until
 
 BATCH = 30
 

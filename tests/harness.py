@@ -1,0 +1,260 @@
+"""The dev harness: the test cluster through kubectl, the operator run as its ServiceAccount, the
+exec credential it logs in with, and readers of the audit log and of stored output. Used by the
+tests' fixtures (conftest.py), the benchmark (bench/) and the demo (hack/demo.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+LOCAL_KUBECONFIG = REPO / ".cluster" / "kubeconfig"
+OPERATOR_HEALTH_PORT = 18080
+
+
+
+def bin_dir() -> Path:
+    out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $BIN_DIR"],
+                         capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+def runner_image() -> str:
+    out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $RUNNER_IMAGE"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition", interval: float = 0.2) -> Any:
+    """Polls `check` until it returns something truthy, failing the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Cluster:
+    """kubectl against the test cluster, as the admin unless told otherwise."""
+
+    def __init__(self, kubeconfig: Path, kubectl: str, local: bool) -> None:
+        self.kubeconfig = kubeconfig
+        self.kubectl_path = kubectl
+        self.local = local
+
+    def kubectl(self, *args: str, input: str | bytes | None = None, check: bool = True,
+                kubeconfig: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [self.kubectl_path, "--kubeconfig", str(kubeconfig or self.kubeconfig), *args],
+            input=input, capture_output=True, text=not isinstance(input, bytes), timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        ns = ["-n", namespace] if namespace else []
+        result = self.kubectl("get", kind, name, *ns, "-o", "json", check=False)
+        if result.returncode != 0:
+            if "NotFound" in result.stderr or "not found" in result.stderr:
+                return None
+            raise AssertionError(result.stderr)
+        return json.loads(result.stdout)
+
+    def list(self, kind: str, namespace: str, selector: str = "") -> list[dict[str, Any]]:
+        args = ["get", kind, "-n", namespace, "-o", "json"] + (["-l", selector] if selector else [])
+        return json.loads(self.kubectl(*args).stdout)["items"]
+
+    def apply(self, obj: dict[str, Any] | str, namespace: str | None = None) -> subprocess.CompletedProcess[str]:
+        text = obj if isinstance(obj, str) else yaml.safe_dump(obj)
+        ns = ["-n", namespace] if namespace else []
+        return self.kubectl("apply", *ns, "-f", "-", input=text)
+
+    def install_operator_prerequisites(self) -> None:
+        """The CRD, namespace and RBAC from the repository, applied as a user would."""
+        self.kubectl("apply", "-k", str(REPO / "crds"))
+        for part in ("namespace.yaml", "rbac.yaml"):
+            self.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
+        self.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
+
+
+def cri_log(data: bytes) -> bytes:
+    """`data` as CRI log lines (the kubelet's container log format), split at newlines."""
+    out = bytearray()
+    for line in data.splitlines(keepends=True):
+        full = line.endswith(b"\n")
+        out += b"2026-01-01T00:00:00.000000000Z stdout " + (b"F " if full else b"P ") + line.rstrip(b"\n") + b"\n"
+    return bytes(out)
+
+
+class Operator:
+    """The operator, run from this checkout as the ServiceAccount of kubernetes/rbac.yaml."""
+
+    def __init__(self, cluster: Cluster, kubeconfig: Path, log: Path, env: dict[str, str]) -> None:
+        self.cluster, self.kubeconfig, self.log_path, self.env = cluster, kubeconfig, log, env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kopf", "run", "--all-namespaces", "-m", "orchestrator.handlers",
+             f"--liveness=http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz"],
+            env={**os.environ, **self.env, "KUBECONFIG": str(self.kubeconfig)},
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+        wait_until(self.healthy, 60, "the operator's health endpoint")
+
+    def healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            pytest.fail(f"the operator exited with {self.process.returncode}: see {self.log_path}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """Kills the operator at once, as a node failure or OOM kill would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def service_account_kubeconfig(cluster: Cluster, path: Path) -> Path:
+    """A kubeconfig holding a token of the operator's ServiceAccount (nothing more)."""
+    token = cluster.kubectl("-n", "orchestrator", "create", "token", "orchestrator", "--duration=24h").stdout.strip()
+    return kubeconfig_for(cluster, path, {"token": token})
+
+
+def kubeconfig_for(cluster: Cluster, path: Path, user: dict[str, Any]) -> Path:
+    """A kubeconfig for the test cluster's server, logging in as `user` (a kubeconfig user entry)."""
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
+    server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "clusters": [server],
+        "users": [{"name": "orchestrator", "user": user}],
+        "contexts": [{"name": "orchestrator", "context": {"cluster": server["name"], "user": "orchestrator"}}],
+        "current-context": "orchestrator",
+    }))
+    return path
+
+
+PLUGIN = """#!/bin/sh
+# An exec credential plugin, as cloud kubeconfigs log in (gke-gcloud-auth-plugin, aws eks
+# get-token, kubelogin): prints an ExecCredential with the token in the file beside it.
+dir=$(dirname "$0")
+echo call >>"$dir/calls"
+printf '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": "%s"}}' \
+  "$(cat "$dir/token")"
+"""
+
+
+class ExecCredential:
+    """A kubeconfig whose user is an exec credential plugin handing out tokens of the operator's
+    ServiceAccount, each bound to a Secret of its own: deleting that Secret revokes the token."""
+
+    def __init__(self, cluster: Cluster, directory: Path) -> None:
+        self.cluster, self.directory = cluster, directory
+        self.secrets: list[str] = []
+        plugin = directory / "plugin.sh"
+        plugin.write_text(PLUGIN)
+        plugin.chmod(0o755)
+        self.kubeconfig = kubeconfig_for(cluster, directory / "kubeconfig", {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin), "interactiveMode": "Never"}})
+        self.mint()
+
+    @property
+    def token(self) -> str:
+        return (self.directory / "token").read_text()
+
+    @property
+    def calls(self) -> int:
+        path = self.directory / "calls"
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+    def mint(self) -> str:
+        """A new token, which the plugin hands out from now on."""
+        secret = f"operator-credential-{uuid.uuid4().hex[:8]}"
+        self.cluster.kubectl("-n", "orchestrator", "create", "secret", "generic", secret)
+        token = self.cluster.kubectl("-n", "orchestrator", "create", "token", "orchestrator", "--duration=24h",
+                                     "--bound-object-kind=Secret", f"--bound-object-name={secret}").stdout.strip()
+        (self.directory / "token").write_text(token)
+        self.secrets.append(secret)
+        return token
+
+    def accepted(self, token: str) -> bool:
+        result = self.cluster.kubectl("--token", token, "get", "--raw", "/apis", check=False,
+                                      kubeconfig=self.kubeconfig_without_user())
+        return result.returncode == 0
+
+    def kubeconfig_without_user(self) -> Path:
+        return kubeconfig_for(self.cluster, self.directory / "anonymous.kubeconfig", {})
+
+    def revoke(self, token: str, secret: str) -> None:
+        """Revokes `token` (deletes the Secret it is bound to) and waits until the API server refuses it."""
+        self.cluster.kubectl("-n", "orchestrator", "delete", "secret", secret)
+        wait_until(lambda: not self.accepted(token), 60, "the API server to refuse the revoked token")
+
+
+# The API server's audit log (hack/audit-policy.yaml): what the operator asked of it.
+AUDIT_LOG = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster")) / "audit.log"
+OPERATOR_USER = "system:serviceaccount:orchestrator:orchestrator"
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+
+
+def audit_entries(since: str = "", namespaces: set[str] | None = None, user: str | None = None) -> list[dict[str, Any]]:
+    """Completed requests from the audit log, received at or after `since` (an RFC 3339 time),
+    on objects in `namespaces`, by `user` (each filter only when given)."""
+    entries = []
+    with AUDIT_LOG.open() as log:
+        for line in log:
+            entry = json.loads(line)
+            if entry.get("stage") != "ResponseComplete":
+                continue
+            if user and entry["user"]["username"] != user:
+                continue
+            if since and entry["requestReceivedTimestamp"] < since[:26]:
+                continue
+            if namespaces and (entry.get("objectRef") or {}).get("namespace") not in namespaces:
+                continue
+            entries.append(entry)
+    return entries
+
+
+def request_kind(entry: dict[str, Any]) -> str:
+    """An audit entry as "verb resource[/subresource]", e.g. "patch adhoccommands/status"."""
+    ref = entry.get("objectRef") or {}
+    return f'{entry["verb"]} {ref.get("resource")}' + (f'/{ref["subresource"]}' if ref.get("subresource") else "")
+
+
+def configmap_output(configmap: dict[str, Any]) -> bytes:
+    """The output a logs ConfigMap holds: text under data, other bytes under binaryData."""
+    if "output" in (configmap.get("binaryData") or {}):
+        return base64.b64decode(configmap["binaryData"]["output"])
+    return (configmap.get("data") or {}).get("output", "").encode()
