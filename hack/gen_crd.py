@@ -77,92 +77,103 @@ def string_map(text: str) -> dict[str, Any]:
 
 
 def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
-    v1 = "io.k8s.api.core.v1."
     return {
         "type": "object",
         "description": "What to run. Changing it (other than suspend) starts a new run.",
-        "properties": {
-            "command": described(
-                'Shell command, run as /bin/sh -c "<command>". Exactly one of command and args.',
-                {"type": "string", "minLength": 1, "maxLength": rules.COMMAND_MAX_LENGTH},
-            ),
-            "args": described(
-                "Exec form: the program and its arguments, no shell. Exactly one of command and args.",
-                {"type": "array", "minItems": 1, "maxItems": rules.ARGS_MAX_ITEMS,
-                 "items": {"type": "string", "maxLength": rules.COMMAND_MAX_LENGTH}},
-            ),
-            "image": described(
-                "Container image. Defaults to the operator's configured image.",
-                {"type": "string", "minLength": 1, "maxLength": rules.IMAGE_MAX_LENGTH},
-            ),
-            "env": described(
-                "Environment variables, as in a core/v1 Container.",
-                {"type": "array", "items": core(v1 + "EnvVar", c),
-                 "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
-            ),
-            "envFrom": described(
-                "Sources of environment variables, as in a core/v1 Container.",
-                {"type": "array", "items": core(v1 + "EnvFromSource", c),
-                 "x-kubernetes-list-type": "atomic"},
-            ),
-            "workingDir": described("Working directory of the command.", {"type": "string"}),
-            "resources": described(
-                "Compute resources of the container (core/v1 ResourceRequirements).",
-                core(v1 + "ResourceRequirements", c),
-            ),
-            "serviceAccountName": described(
-                "ServiceAccount the pod runs as.",
-                {"type": "string", "maxLength": rules.SERVICE_ACCOUNT_MAX_LENGTH},
-            ),
-            "securityContext": described(
-                "Container security context. The default meets the restricted Pod Security Standard.",
-                core(v1 + "SecurityContext", c),
-            ),
-            "nodeSelector": string_map("Node labels the pod must match, as in a PodSpec."),
-            "tolerations": described(
-                "Tolerations of the pod, as in a PodSpec.",
-                {"type": "array", "items": core(v1 + "Toleration", c),
-                 "x-kubernetes-list-type": "atomic"},
-            ),
-            "podMetadata": described(
-                "Labels and annotations added to the pod template.",
-                {"type": "object", "properties": {
-                    "labels": string_map("Labels added to the pod."),
-                    "annotations": string_map("Annotations added to the pod."),
-                }},
-            ),
-            "timeoutSeconds": described(
-                "Seconds the run may take; becomes the Job's activeDeadlineSeconds.",
-                {"type": "integer", "format": "int64", "minimum": rules.TIMEOUT_MIN, "maximum": rules.TIMEOUT_MAX},
-            ),
-            "retries": described(
-                "Retries after a failure; becomes the Job's backoffLimit.",
-                {"type": "integer", "format": "int32", "minimum": rules.RETRIES_MIN, "maximum": rules.RETRIES_MAX,
-                 "default": 0},
-            ),
-            "suspend": described(
-                "Suspends the run's Job (queue-friendly). Toggling it does not start a new run.",
-                {"type": "boolean", "default": False},
-            ),
-            "ttlSecondsAfterFinished": described(
-                "Delete this AdhocCommand (and so its Job and logs) this long after it finished.",
-                {"type": "integer", "format": "int64", "minimum": rules.TTL_MIN},
-            ),
-            "logs": described(
-                "How the command's output is stored.",
-                {"type": "object", "default": {}, "properties": {
-                    "maxBytes": described(
-                        "Bytes of output stored; longer output keeps its head and tail.",
-                        {"type": "integer", "format": "int64", "minimum": 1,
-                         "maximum": rules.LOGS_MAX_BYTES_LIMIT, "default": rules.LOGS_MAX_BYTES_DEFAULT},
-                    ),
-                }},
-            ),
-        },
+        "properties": {**pod_fields(c), **run_fields()},
         "x-kubernetes-validations": [
             {"rule": "has(self.command) != has(self.args)",
              "message": "exactly one of spec.command and spec.args must be set"},
         ],
+    }
+
+
+def pod_fields(c: dict[str, Any]) -> dict[str, Any]:
+    """What runs and where: the container and pod fields, core types inlined."""
+    v1 = "io.k8s.api.core.v1."
+    return {
+        "command": described(
+            'Shell command, run as /bin/sh -c "<command>". Exactly one of command and args.',
+            {"type": "string", "minLength": 1, "maxLength": rules.COMMAND_MAX_LENGTH},
+        ),
+        "args": described(
+            "Exec form: the program and its arguments, no shell. Exactly one of command and args.",
+            {"type": "array", "minItems": 1, "maxItems": rules.ARGS_MAX_ITEMS,
+             "items": {"type": "string", "maxLength": rules.COMMAND_MAX_LENGTH}},
+        ),
+        "image": described(
+            "Container image. Defaults to the operator's configured image.",
+            {"type": "string", "minLength": 1, "maxLength": rules.IMAGE_MAX_LENGTH},
+        ),
+        "env": described(
+            "Environment variables, as in a core/v1 Container.",
+            {"type": "array", "items": core(v1 + "EnvVar", c),
+             "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+        ),
+        "envFrom": described(
+            "Sources of environment variables, as in a core/v1 Container.",
+            {"type": "array", "items": core(v1 + "EnvFromSource", c),
+             "x-kubernetes-list-type": "atomic"},
+        ),
+        "workingDir": described("Working directory of the command.", {"type": "string"}),
+        "resources": described(
+            "Compute resources of the container (core/v1 ResourceRequirements).",
+            core(v1 + "ResourceRequirements", c),
+        ),
+        "serviceAccountName": described(
+            "ServiceAccount the pod runs as.",
+            {"type": "string", "maxLength": rules.SERVICE_ACCOUNT_MAX_LENGTH},
+        ),
+        "securityContext": described(
+            "Container security context. The default meets the restricted Pod Security Standard.",
+            core(v1 + "SecurityContext", c),
+        ),
+        "nodeSelector": string_map("Node labels the pod must match, as in a PodSpec."),
+        "tolerations": described(
+            "Tolerations of the pod, as in a PodSpec.",
+            {"type": "array", "items": core(v1 + "Toleration", c),
+             "x-kubernetes-list-type": "atomic"},
+        ),
+        "podMetadata": described(
+            "Labels and annotations added to the pod template.",
+            {"type": "object", "properties": {
+                "labels": string_map("Labels added to the pod."),
+                "annotations": string_map("Annotations added to the pod."),
+            }},
+        ),
+    }
+
+
+def run_fields() -> dict[str, Any]:
+    """How the run goes: the Job's limits, suspend, TTL and the output's size."""
+    return {
+        "timeoutSeconds": described(
+            "Seconds the run may take; becomes the Job's activeDeadlineSeconds.",
+            {"type": "integer", "format": "int64", "minimum": rules.TIMEOUT_MIN, "maximum": rules.TIMEOUT_MAX},
+        ),
+        "retries": described(
+            "Retries after a failure; becomes the Job's backoffLimit.",
+            {"type": "integer", "format": "int32", "minimum": rules.RETRIES_MIN, "maximum": rules.RETRIES_MAX,
+             "default": 0},
+        ),
+        "suspend": described(
+            "Suspends the run's Job (queue-friendly). Toggling it does not start a new run.",
+            {"type": "boolean", "default": False},
+        ),
+        "ttlSecondsAfterFinished": described(
+            "Delete this AdhocCommand (and so its Job and logs) this long after it finished.",
+            {"type": "integer", "format": "int64", "minimum": rules.TTL_MIN},
+        ),
+        "logs": described(
+            "How the command's output is stored.",
+            {"type": "object", "default": {}, "properties": {
+                "maxBytes": described(
+                    "Bytes of output stored; longer output keeps its head and tail.",
+                    {"type": "integer", "format": "int64", "minimum": 1,
+                     "maximum": rules.LOGS_MAX_BYTES_LIMIT, "default": rules.LOGS_MAX_BYTES_DEFAULT},
+                ),
+            }},
+        ),
     }
 
 

@@ -10,6 +10,7 @@ change nothing the operator uses (a finalizer removed, a resync) cost no reconci
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.names import LABEL_UID
@@ -27,36 +28,45 @@ class Cache:
         self._children: dict[str, dict[str, dict[str, bytes]]] = {"job": {}, "pod": {}}  # adhoc uid -> uid -> view
         self._outputs: dict[str, StoredOutput] = {}  # adhoc uid -> what its logs ConfigMap says
 
-    def observe(self, kind: str, body: Obj, deleted: bool = False) -> str | None:
+    def observe(self, kind: str, body: Mapping[str, Any], deleted: bool = False) -> str | None:
         """Takes in one object (or its deletion); returns the uid of the AdhocCommand it concerns
         when what the cache keeps of it changed, else None."""
         meta = body.get("metadata") or {}
         uid = meta.get("uid")
+        if not uid:
+            return None
         if kind == "adhoc":
-            if not uid:
-                return None
-            uid = sys.intern(uid)  # one copy for the cache's keys and its children's owner keys
-            if deleted:
-                self._forget(uid)
-                return uid
-            packed = pack(adhoc_view(body))
-            if self._adhocs.get(uid) == packed:
-                return None
-            self._adhocs[uid] = packed
-            return uid
+            # One copy of the uid for the cache's keys and its children's owner keys.
+            return self._observe_adhoc(sys.intern(uid), body, deleted)
         owner = (meta.get("labels") or {}).get(LABEL_UID)
-        if not owner or not uid:
+        if not owner:
             return None
         owner = sys.intern(owner)
         if kind == "configmap":
-            stored = None if deleted else stored_output_from(body)
-            if self._outputs.get(owner) == stored:
-                return None
-            if stored is None:
-                del self._outputs[owner]
-            else:
-                self._outputs[owner] = stored
-            return owner
+            return self._observe_output(owner, body, deleted)
+        return self._observe_child(kind, owner, uid, body, deleted)
+
+    def _observe_adhoc(self, uid: str, body: Mapping[str, Any], deleted: bool) -> str | None:
+        if deleted:
+            self._forget(uid)
+            return uid
+        packed = pack(adhoc_view(body))
+        if self._adhocs.get(uid) == packed:
+            return None
+        self._adhocs[uid] = packed
+        return uid
+
+    def _observe_output(self, owner: str, body: Mapping[str, Any], deleted: bool) -> str | None:
+        stored = None if deleted else stored_output_from(body)
+        if self._outputs.get(owner) == stored:
+            return None
+        if stored is None:
+            del self._outputs[owner]
+        else:
+            self._outputs[owner] = stored
+        return owner
+
+    def _observe_child(self, kind: str, owner: str, uid: str, body: Mapping[str, Any], deleted: bool) -> str | None:
         children = self._children[kind]
         siblings = children.get(owner) or {}
         if deleted:

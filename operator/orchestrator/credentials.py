@@ -66,8 +66,9 @@ def login(source: Source = Source()) -> kopf.ConnectionInfo:
             loader = _loader(source)
             loader.load_and_set(cfg)
             # The library logs a failed exec plugin and goes on without a credential.
-            if "exec" in (loader._user or {}) and "token" not in loader.__dict__ and not cfg.cert_file:
-                raise config.ConfigException(f"the exec credential plugin of user {loader._user.name!r} failed")
+            user = loader._user
+            if user is not None and "exec" in user and "token" not in loader.__dict__ and not cfg.cert_file:
+                raise config.ConfigException(f"the exec credential plugin of user {user.name!r} failed")
     except (config.ConfigException, OSError, KeyError, ValueError) as err:
         raise CredentialsError(f"no Kubernetes credentials from {_described(source)}: {_one_line(err)}") from err
     header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix("authorization")

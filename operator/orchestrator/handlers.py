@@ -10,6 +10,7 @@ Run: kopf run --all-namespaces -m orchestrator.handlers
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 from typing import Any
@@ -83,9 +84,9 @@ class Runtime:
         for kind, url, metadata_only in CHILDREN:
             informer = Informer(
                 kube, url, LABEL_UID, metadata_only,
-                on_event=lambda event_type, body, kind=kind: self.observe(kind, event_type, body),
-                on_listed=lambda keys, kind=kind: self._listed(kind, keys),
-                key=lambda body, kind=kind: Cache.key_of(kind, body),
+                on_event=functools.partial(self.observe, kind),
+                on_listed=functools.partial(self._listed, kind),
+                key=functools.partial(Cache.key_of, kind),
             )
             await informer.list()
             self.informers.append(informer)

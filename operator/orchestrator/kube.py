@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -43,7 +44,7 @@ class ApiError(Exception):
     """An API call failed; `transient` ones are worth retrying."""
 
     def __init__(self, status: int, message: str, reason: str = "") -> None:
-        super().__init__(f"{status} {reason}: {message}".strip())
+        super().__init__(f"{status} {reason}".strip() + f": {message}")
         self.status = status
         self.reason = reason
         self.message = message
@@ -90,9 +91,13 @@ def _unreachable(exc: Exception) -> ApiError:
     return ApiError(0, f"{type(exc).__name__}: {exc}")
 
 
+_sleep = asyncio.sleep  # tests replace it to see the delays
+
+
 async def _backoff(delay: float) -> float:
-    """Sleeps `delay` seconds; returns the next delay (doubling, at most 30 s)."""
-    await asyncio.sleep(delay)
+    """Sleeps about `delay` seconds; returns the next delay (doubling, at most 30 s). The jitter
+    keeps many watchers that failed together (an API server restart) from coming back in step."""
+    await _sleep(delay * random.uniform(0.5, 1.0))
     return min(delay * 2, 30.0)
 
 

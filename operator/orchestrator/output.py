@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from orchestrator import GROUP
@@ -121,7 +122,7 @@ class StoredOutput:
         }
 
 
-def stored_output_from(configmap: dict[str, Any]) -> StoredOutput | None:
+def stored_output_from(configmap: Mapping[str, Any]) -> StoredOutput | None:
     """Reads a logs ConfigMap's annotations; None when they are missing or malformed."""
     meta = configmap.get("metadata") or {}
     ann = meta.get("annotations") or {}

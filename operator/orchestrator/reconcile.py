@@ -71,7 +71,7 @@ class Reconciler:
         """Does what is due; returns in how many seconds to come back, if a status write waits."""
         adhoc = world.adhoc
         if adhoc is None or adhoc["metadata"].get("deletionTimestamp"):
-            return  # owner references take the Job, pods and ConfigMap with it
+            return None  # owner references take the Job, pods and ConfigMap with it
         meta = adhoc["metadata"]
         uid, namespace, name = meta["uid"], meta["namespace"], meta["name"]
         generation = int(meta.get("generation") or 1)
@@ -87,7 +87,7 @@ class Reconciler:
             self.event(adhoc, "Normal", "Expired", "ttlSecondsAfterFinished is up: deleting")
             await self.kube.delete_adhoc(namespace, name, uid)
             self._forget(uid)
-            return
+            return None
 
         for old in plan.delete:
             await self.kube.delete_job(namespace, old["metadata"]["name"], old["metadata"]["uid"])
@@ -97,18 +97,12 @@ class Reconciler:
         if plan.create is not None:
             current, error = await self._create_job(adhoc, plan.create)
             if error is None:
-                return  # the new Job's own watch event brings the first status, one write later
-
+                return None  # the new Job's own watch event brings the first status, one write later
         if plan.job_patch is not None and current is not None:
-            current = await self.kube.patch_job(namespace, current["metadata"]["name"], plan.job_patch)
-            if "suspend" in plan.job_patch["spec"]:
-                suspended = plan.job_patch["spec"]["suspend"]
-                self.event(adhoc, "Normal", "Suspended" if suspended else "Resumed",
-                           f"Job {current['metadata']['name']} {'suspended' if suspended else 'resumed'}")
-
+            current = await self._patch_job(adhoc, current, plan.job_patch)
         if plan.job_gone:
             if is_finished_phase(old_status):
-                return  # the finished run's status stays as it was
+                return None  # the finished run's status stays as it was
             current = await self.kube.get_job(namespace, old_status.get("jobName", ""))
             if current is None:
                 error = ("JobDeleted", f"Job {old_status.get('jobName')} was deleted before it finished")
@@ -117,11 +111,25 @@ class Reconciler:
         stored = self._latest_stored(uid, world.stored, pods)
         if current is not None and error is None:
             stored = await self._capture_output(adhoc, current, pods, stored)
-
         if error is None and settling(current, pods):
-            return  # the Job's next update brings the final status: write that one only
+            return None  # the Job's next update brings the final status: write that one only
         status = status_from(adhoc, current, pods, stored, self.clock(), error)
-        status = keep_transition_times(status, old_status)
+        return await self._write_status(adhoc, keep_transition_times(status, old_status), old_status)
+
+    async def _patch_job(self, adhoc: Obj, job: Obj, patch: Obj) -> Obj:
+        """Suspends, resumes or re-times the current run's Job."""
+        patched = await self.kube.patch_job(adhoc["metadata"]["namespace"], job["metadata"]["name"], patch)
+        if "suspend" in patch["spec"]:
+            suspended = patch["spec"]["suspend"]
+            self.event(adhoc, "Normal", "Suspended" if suspended else "Resumed",
+                       f"Job {patched['metadata']['name']} {'suspended' if suspended else 'resumed'}")
+        return patched
+
+    async def _write_status(self, adhoc: Obj, status: Obj, old_status: Obj) -> float | None:
+        """Writes the status when it changed: a final one at once, one of a run under way at most
+        once an interval (returns how long it waits instead)."""
+        meta = adhoc["metadata"]
+        uid, namespace, name = meta["uid"], meta["namespace"], meta["name"]
         patch = merge_patch(status, old_status)
         if patch is None:
             return None
@@ -138,7 +146,8 @@ class Reconciler:
         log.debug("status of %s/%s: %s", namespace, name, {k: v for k, v in patch.items() if k != "conditions"})
         await self.kube.patch_status(namespace, name, patch)
         self._status[uid] = status
-        self._announce(adhoc, old_status, status, generation)
+        self._announce(adhoc, old_status, status, int(meta.get("generation") or 1))
+        return None
 
     async def _create_job(self, adhoc: Obj, job: Obj) -> tuple[Obj | None, tuple[str, str] | None]:
         uid = adhoc["metadata"]["uid"]

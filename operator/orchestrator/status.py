@@ -6,6 +6,7 @@ status has not changed, as Kubernetes' own meta.SetStatusCondition does.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime
 from typing import Any
@@ -114,94 +115,122 @@ def status_from(
     could not be started at all.
     """
     generation = int(adhoc["metadata"].get("generation") or 1)
-    status: Obj = {"observedGeneration": generation}
-
     if error is not None:
-        reason, message = error
-        status.update(phase="Failed", reason=_reason(reason, "Error"), message=_message(message))
-        status["conditions"] = [
-            _condition("Failed", True, reason, message, now, generation),
-            _condition("Finished", True, reason, message, now, generation),
-            _condition("Reconciling", False, reason, message, now, generation),
-            _condition("Stalled", True, reason, message, now, generation),
-        ]
-        return status
-
+        return _not_started(error, now, generation)
     job = job or {}
-    job_meta = job.get("metadata") or {}
-    job_status = job.get("status") or {}
-    t_start = job_meta.get("creationTimestamp") or now
-    if job_meta.get("name"):
-        status["jobName"] = job_meta["name"]
-    for count in ("active", "ready", "succeeded", "failed"):
-        status[count] = int(job_status.get(count) or 0)
-    for field in ("startTime", "completionTime"):
-        if job_status.get(field):
-            status[field] = job_status[field]
-
-    job_conditions = {c.get("type"): c for c in job_status.get("conditions") or []}
-
-    def true(type_: str) -> Obj | None:
-        cond = job_conditions.get(type_)
-        return cond if cond and cond.get("status") == "True" else None
-
+    job_conditions = {c.get("type"): c for c in (job.get("status") or {}).get("conditions") or []}
+    status: Obj = {"observedGeneration": generation, **_mirrored(job)}
     ordered = sorted_pods(pods)
     latest = ordered[-1] if ordered else None
+    term = terminated_state(latest) if latest is not None else None
     if latest is not None:
         status["podName"] = latest["metadata"]["name"]
         status["attempt"] = len(ordered)
-        term = terminated_state(latest)
         if term is not None and term.get("exitCode") is not None:
             status["exitCode"] = int(term["exitCode"])
-    else:
-        term = None
 
-    complete, failed = true("Complete"), true("Failed")
-    finished = complete or failed
-    reason, message = "", ""
-    if finished:
-        phase = "Succeeded" if complete else "Failed"
-        if failed and failed.get("reason") == "DeadlineExceeded":
-            reason, message = "DeadlineExceeded", failed.get("message") or ""
-        elif term is not None:
-            exit_code = term.get("exitCode") or 0
-            reason = term.get("reason") or ("Completed" if exit_code == 0 else "Error")
-            message = term.get("message") or (failed or {}).get("message") or ""
-        elif failed:
-            reason, message = failed.get("reason") or "Failed", failed.get("message") or ""
-        else:
-            reason = "Completed"
-    elif (job.get("spec") or {}).get("suspend"):
-        phase = "Suspended"
-        suspended = true("Suspended")
-        reason = "Suspended"
-        message = (suspended or {}).get("message") or "the run's Job is suspended"
-    else:
-        waiting = _waiting(latest) if latest is not None else None
-        pod_phase = ((latest or {}).get("status") or {}).get("phase")
-        if pod_phase == "Running" and status["active"] > 0 and waiting is None:
-            phase = "Running"
-        else:
-            phase = "Pending"
-            if waiting is not None:
-                reason, message = waiting
-            elif not job_meta:
-                reason, message = "Creating", "the run's Job is being created"
-    status["phase"] = phase
-    if reason:
-        status["reason"] = _reason(reason, "Error")
-    if message:
-        status["message"] = _message(message)
-
-    t_end = (finished or {}).get("lastTransitionTime") or status.get("completionTime") or now
-    if finished and status.get("startTime"):
-        status["duration"] = format_duration((parse_time(t_end) - parse_time(status["startTime"])).total_seconds())
-
+    run = _run_state(job, job_conditions, latest, term, status["active"], now)
+    status["phase"] = run.phase
+    if run.reason:
+        status["reason"] = _reason(run.reason, "Error")
+    if run.message:
+        status["message"] = _message(run.message)
+    if run.finished and status.get("startTime"):
+        status["duration"] = format_duration((parse_time(run.ended) - parse_time(status["startTime"])).total_seconds())
     if stored is not None and latest is not None and stored.pod_uid in {p["metadata"]["uid"] for p in ordered}:
         status["logs"] = stored.status()
         if stored.attempt:
             status["attempt"] = max(status.get("attempt", 0), stored.attempt)
+    status["conditions"] = _conditions(job, job_conditions, run, status.get("reason") or run.phase, now, generation)
+    return status
 
+
+def _not_started(error: tuple[str, str], now: str, generation: int) -> Obj:
+    """The status of a run that could not start at all (InvalidSpec, JobRejected, ...)."""
+    reason, message = error
+    return {
+        "observedGeneration": generation, "phase": "Failed", "reason": _reason(reason, "Error"),
+        "message": _message(message),
+        "conditions": [
+            _condition("Failed", True, reason, message, now, generation),
+            _condition("Finished", True, reason, message, now, generation),
+            _condition("Reconciling", False, reason, message, now, generation),
+            _condition("Stalled", True, reason, message, now, generation),
+        ],
+    }
+
+
+def _mirrored(job: Obj) -> Obj:
+    """The Job's name, counts and times, as the status mirrors them."""
+    job_status = job.get("status") or {}
+    out: Obj = {}
+    if (job.get("metadata") or {}).get("name"):
+        out["jobName"] = job["metadata"]["name"]
+    for count in ("active", "ready", "succeeded", "failed"):
+        out[count] = int(job_status.get(count) or 0)
+    for field in ("startTime", "completionTime"):
+        if job_status.get(field):
+            out[field] = job_status[field]
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    phase: str
+    reason: str
+    message: str
+    finished: Obj | None  # the Job's Complete or Failed condition, once it ended
+    failed: bool
+    started: str  # when the Job was created
+    ended: str  # when it finished (or now)
+
+
+def _run_state(job: Obj, conditions: dict[Any, Obj], latest: Obj | None, term: Obj | None, active: int,
+               now: str) -> _Run:
+    """Phase, reason and message of the run, from the Job's conditions and its latest pod."""
+
+    def true(type_: str) -> Obj | None:
+        cond = conditions.get(type_)
+        return cond if cond and cond.get("status") == "True" else None
+
+    job_meta = job.get("metadata") or {}
+    complete, failed = true("Complete"), true("Failed")
+    finished = complete or failed
+    started = job_meta.get("creationTimestamp") or now
+    ended = (finished or {}).get("lastTransitionTime") or (job.get("status") or {}).get("completionTime") or now
+    if finished:
+        reason, message = _ending(failed, term)
+        return _Run("Succeeded" if complete else "Failed", reason, message, finished, bool(failed), started, ended)
+    if (job.get("spec") or {}).get("suspend"):
+        message = (true("Suspended") or {}).get("message") or "the run's Job is suspended"
+        return _Run("Suspended", "Suspended", message, None, False, started, ended)
+    waiting = _waiting(latest) if latest is not None else None
+    pod_phase = ((latest or {}).get("status") or {}).get("phase")
+    if pod_phase == "Running" and active > 0 and waiting is None:
+        return _Run("Running", "", "", None, False, started, ended)
+    if waiting is not None:
+        return _Run("Pending", *waiting, None, False, started, ended)
+    if not job_meta:
+        return _Run("Pending", "Creating", "the run's Job is being created", None, False, started, ended)
+    return _Run("Pending", "", "", None, False, started, ended)
+
+
+def _ending(failed: Obj | None, term: Obj | None) -> tuple[str, str]:
+    """Why a finished run ended: the deadline, the container's own end, or the Job's word."""
+    if failed and failed.get("reason") == "DeadlineExceeded":
+        return "DeadlineExceeded", failed.get("message") or ""
+    if term is not None:
+        exit_code = term.get("exitCode") or 0
+        return (term.get("reason") or ("Completed" if exit_code == 0 else "Error"),
+                term.get("message") or (failed or {}).get("message") or "")
+    if failed:
+        return failed.get("reason") or "Failed", failed.get("message") or ""
+    return "Completed", ""
+
+
+def _conditions(job: Obj, job_conditions: dict[Any, Obj], run: _Run, run_reason: str, now: str,
+                generation: int) -> list[Obj]:
+    """The Job's conditions mirrored, then Finished, Reconciling and Stalled (kstatus)."""
     conditions = []
     for type_ in MIRRORED_CONDITIONS:
         cond = job_conditions.get(type_)
@@ -210,13 +239,14 @@ def status_from(
                 type_, cond.get("status") == "True", cond.get("reason") or type_,
                 cond.get("message") or "", cond.get("lastTransitionTime") or now, generation,
             ))
-    run_reason = status.get("reason") or phase
+    phase, message = run.phase, run.message
+    t_start, t_end = run.started, run.ended
     t_resumed = (job_conditions.get("Suspended") or {}).get("lastTransitionTime") or t_start
-    if finished:
+    if run.finished:
         conditions.append(_condition("Finished", True, run_reason, message, t_end, generation))
         conditions.append(_condition("Reconciling", False, phase, "", t_end, generation))
-        conditions.append(_condition("Stalled", bool(failed), run_reason if failed else phase,
-                                     message if failed else "", t_end, generation))
+        conditions.append(_condition("Stalled", run.failed, run_reason if run.failed else phase,
+                                     message if run.failed else "", t_end, generation))
     elif phase == "Suspended":
         conditions.append(_condition("Finished", False, phase, "", t_start, generation))
         conditions.append(_condition("Reconciling", False, phase, message, t_resumed, generation))
@@ -225,8 +255,7 @@ def status_from(
         conditions.append(_condition("Finished", False, phase, "", t_start, generation))
         conditions.append(_condition("Reconciling", True, run_reason, message, t_resumed, generation))
         conditions.append(_condition("Stalled", False, phase, "", t_start, generation))
-    status["conditions"] = conditions
-    return status
+    return conditions
 
 
 def settling(job: Obj | None, pods: list[Obj]) -> bool:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from orchestrator import spec as rules
-from orchestrator.api.models import NewJob
+from orchestrator.api.models import NewRun
 
 CRD = Path(__file__).resolve().parents[2] / "crds" / "adhoccommands.orchestrator.dev.yaml"
 
@@ -21,7 +21,7 @@ def crd_spec() -> dict:
 
 
 def rest(field: str) -> dict:
-    schema = NewJob.model_json_schema()["properties"][field]
+    schema = NewRun.model_json_schema()["properties"][field]
     return next((s for s in schema.get("anyOf", []) if s.get("type") != "null"), schema)
 
 

@@ -1,0 +1,91 @@
+"""handlers.py: which changes reach the reconciler and when, and how a give-up is reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator import config
+from orchestrator.handlers import Runtime
+from orchestrator.kube import ApiError
+from orchestrator.names import LABEL_UID
+
+
+class Recorder:
+    """Stands in for the reconciler: records events; the queue records what was submitted."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str]] = []
+
+    def event(self, adhoc, type_, reason, message):
+        self.events.append((type_, reason, message))
+
+    async def reconcile(self, world):
+        return None
+
+
+@pytest.fixture
+def runtime() -> tuple[Runtime, list[tuple[str, float]], Recorder]:
+    recorder = Recorder()
+    rt = Runtime(recorder, config.Config(settle_seconds=0.2))  # type: ignore[arg-type]
+    submitted: list[tuple[str, float]] = []
+    rt.queue.submit = lambda key, settle=0.0: submitted.append((key, settle))  # type: ignore[method-assign]
+    return rt, submitted, recorder
+
+
+def adhoc(uid: str = "u1", generation: int = 1) -> dict:
+    return {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand",
+            "metadata": {"name": "x", "namespace": "ns", "uid": uid, "generation": generation},
+            "spec": {"command": "true"}}
+
+
+def child(kind: str, uid: str, owner: str = "u1", **extra) -> dict:
+    return {"kind": kind, "metadata": {"name": uid, "namespace": "ns", "uid": uid,
+                                       "labels": {LABEL_UID: owner}, **extra}}
+
+
+def test_an_adhoccommand_change_is_reconciled_at_once(runtime):
+    rt, submitted, _ = runtime
+    rt.observe("adhoc", "ADDED", adhoc())
+    assert submitted == [("u1", 0.0)]
+    rt.observe("adhoc", "MODIFIED", adhoc())  # the same as before: nothing to do
+    assert submitted == [("u1", 0.0)]
+
+
+def test_a_child_change_settles_before_its_reconciliation(runtime):
+    rt, submitted, _ = runtime
+    rt.observe("adhoc", "ADDED", adhoc())
+    rt.observe("job", "ADDED", {**child("Job", "j1"), "status": {"active": 1}})
+    assert submitted[-1] == ("u1", 0.2)
+
+
+def test_the_first_listing_of_children_waits_for_the_adhoccommands(runtime):
+    rt, submitted, _ = runtime
+    rt.observe("pod", None, child("Pod", "p1"))  # listed before kopf's watch: its AdhocCommand covers it
+    assert submitted == []
+
+
+def test_the_operators_own_configmap_writes_trigger_nothing(runtime):
+    rt, submitted, _ = runtime
+    configmap = child("ConfigMap", "cm", annotations={"orchestrator.dev/pod-uid": "p1"})
+    rt.observe("configmap", "ADDED", configmap)
+    assert submitted == []
+
+
+def test_children_gone_from_a_new_listing_are_reconciled(runtime):
+    rt, submitted, _ = runtime
+    rt.observe("job", "ADDED", child("Job", "j1"))
+    submitted.clear()
+    rt._listed("job", set())
+    assert submitted == [("u1", 0.2)]
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (ApiError(503, "unavailable"), [("Warning", "APIError", "trying again in a minute: 503: unavailable")]),
+    (ApiError(422, "invalid"), [("Warning", "APIError", "trying at its next change: 422: invalid")]),
+    (ApiError(403, "namespace ns is being terminated"), []),  # nothing there needs doing any more
+])
+def test_a_give_up_is_told_as_an_event(runtime, error, expected):
+    rt, _, recorder = runtime
+    rt.observe("adhoc", "ADDED", adhoc())
+    rt._give_up("u1", error)
+    assert recorder.events == expected
