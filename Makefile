@@ -54,16 +54,20 @@ api: deps
 	$(VENV)/bin/uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080
 
 demo: cluster-up
-	@$(PY) hack/demo.py
+	@$(PY) -m hack.demo
 
 bench: cluster-up
-	$(PY) bench/bench.py $(BENCH_ARGS)
+	$(PY) -m bench.bench $(BENCH_ARGS)
 
 unit: deps
 	$(VENV)/bin/pytest -q -m "not cluster"
 
+# What pre-commit runs too (.pre-commit-config.yaml): lint, format, types, the layers' import rule.
 lint: deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/unit/test_layers.py
 
 image:
 	@hack/image.sh
