@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.kubeclient import KubeClient
+from orchestrator.spec import restricted_security_context
 from tests.harness import (  # the benchmark runs the operator as the tests do
     LOCAL_KUBECONFIG,
     OPERATOR_USER,
@@ -68,17 +69,37 @@ SIMULATED = {"orchestrator.dev/node": "simulated"}
 
 
 def adhoc(name: str) -> dict[str, Any]:
-    return {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "metadata": {"name": name},
-            "spec": {"command": "echo bench", "nodeSelector": SIMULATED}}
+    return {
+        "apiVersion": "orchestrator.dev/v1alpha1",
+        "kind": "AdhocCommand",
+        "metadata": {"name": name},
+        "spec": {"command": "echo bench", "nodeSelector": SIMULATED},
+    }
 
 
 def plain_job(name: str) -> dict[str, Any]:
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": {
-        "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "nodeSelector": SIMULATED, "containers": [{
-            "name": "command", "image": "localhost/orchestrator/runner:bookworm", "command": ["sh", "-c", "echo bench"],
-            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                "runAsNonRoot": True, "runAsUser": 65532,
-                                "seccompProfile": {"type": "RuntimeDefault"}}}]}}}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "nodeSelector": SIMULATED,
+                    "containers": [
+                        {
+                            "name": "command",
+                            "image": "localhost/orchestrator/runner:bookworm",
+                            "command": ["sh", "-c", "echo bench"],
+                            "securityContext": restricted_security_context(65532),
+                        }
+                    ],
+                }
+            },
+        },
+    }
 
 
 def adhoc_done(obj: dict[str, Any]) -> bool:
@@ -87,8 +108,10 @@ def adhoc_done(obj: dict[str, Any]) -> bool:
 
 
 def job_done(obj: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Complete" and c.get("status") == "True"
-               for c in (obj.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Complete" and c.get("status") == "True"
+        for c in (obj.get("status") or {}).get("conditions") or []
+    )
 
 
 @dataclass
@@ -122,8 +145,14 @@ class Bench:
         self.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         log_file = STATE / f"bench-{name}.log"
         log_file.write_bytes(cri_log(b"bench\n"))
-        self.cluster.apply({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": name},
-                            "spec": {"selector": {"matchNamespaces": [name]}, "logs": [{"logsFile": str(log_file)}]}})
+        self.cluster.apply(
+            {
+                "apiVersion": "kwok.x-k8s.io/v1alpha1",
+                "kind": "ClusterLogs",
+                "metadata": {"name": name},
+                "spec": {"selector": {"matchNamespaces": [name]}, "logs": [{"logsFile": str(log_file)}]},
+            }
+        )
         deadline = time.monotonic() + 60
         while self.cluster.get("serviceaccount", "default", name) is None:
             if time.monotonic() > deadline:
@@ -136,8 +165,11 @@ class Bench:
         if self.args.keep:
             return
         # Old benchmark namespaces go first: their objects would weigh on the watches and memory.
-        old = [ns for ns in self.cluster.kubectl("get", "ns", "-o", "name").stdout.split()
-               if ns.startswith("namespace/bench-")]
+        old = [
+            ns
+            for ns in self.cluster.kubectl("get", "ns", "-o", "name").stdout.split()
+            if ns.startswith("namespace/bench-")
+        ]
         if old:
             print(f"deleting {len(old)} namespaces of earlier benchmark runs", flush=True)
             self.cluster.kubectl("delete", *old, f"--timeout={self.args.timeout:.0f}s", check=False)
@@ -156,8 +188,12 @@ class Bench:
 
     def start_operator(self) -> Operator:
         kubeconfig = service_account_kubeconfig(self.cluster, STATE / "operator-bench.kubeconfig")
-        operator = Operator(self.cluster, kubeconfig, REPO / ".cluster/logs/operator-bench.log",
-                            {"ORCHESTRATOR_DEFAULT_IMAGE": "localhost/orchestrator/runner:bookworm"})
+        operator = Operator(
+            self.cluster,
+            kubeconfig,
+            REPO / ".cluster/logs/operator-bench.log",
+            {"ORCHESTRATOR_DEFAULT_IMAGE": "localhost/orchestrator/runner:bookworm"},
+        )
         operator.start()
         self.operator = operator
         return operator
@@ -230,8 +266,10 @@ class Bench:
             runs, _ = await self.batch("job", ns, 1, "plain")
             plain += runs.latencies()
         self.results["single"] = {
-            "adhoc_to_job_s": statistics.median(to_job), "adhoc_to_succeeded_s": statistics.median(ours),
-            "job_to_complete_s": statistics.median(plain), "ratio": statistics.median(ours) / statistics.median(plain),
+            "adhoc_to_job_s": statistics.median(to_job),
+            "adhoc_to_succeeded_s": statistics.median(ours),
+            "job_to_complete_s": statistics.median(plain),
+            "ratio": statistics.median(ours) / statistics.median(plain),
             "repeats": self.args.single,
         }
         self.results["api_single"] = self.api_cost(namespaces, self.args.single, audit_from)
@@ -245,10 +283,14 @@ class Bench:
         plain, plain_total = await self.batch("job", ns_plain, n, "job")
         lat_ours, lat_plain = ours.latencies(), plain.latencies()
         self.results["burst"] = {
-            "count": n, "ours_total_s": ours_total, "plain_total_s": plain_total,
+            "count": n,
+            "ours_total_s": ours_total,
+            "plain_total_s": plain_total,
             "total_ratio": ours_total / plain_total,
-            "ours_p50_s": percentile(lat_ours, 50), "ours_p99_s": percentile(lat_ours, 99),
-            "plain_p50_s": percentile(lat_plain, 50), "plain_p99_s": percentile(lat_plain, 99),
+            "ours_p50_s": percentile(lat_ours, 50),
+            "ours_p99_s": percentile(lat_ours, 99),
+            "plain_p50_s": percentile(lat_plain, 50),
+            "plain_p99_s": percentile(lat_plain, 99),
             "p50_ratio": percentile(lat_ours, 50) / percentile(lat_plain, 50),
             "p99_ratio": percentile(lat_ours, 99) / percentile(lat_plain, 99),
             "ours_to_job_p50_s": percentile(ours.job_latencies(), 50),
@@ -267,9 +309,12 @@ class Bench:
             time.sleep(2)
         writes = Counter(request_kind(e) for e in entries if e["verb"] in WRITE_VERBS)
         reads = Counter(request_kind(e) for e in entries if e["verb"] not in WRITE_VERBS)
-        return {"writes_per_run": sum(writes.values()) / runs, "reads_per_run": sum(reads.values()) / runs,
-                "writes": {k: v / runs for k, v in sorted(writes.items())},
-                "reads": {k: v / runs for k, v in sorted(reads.items())}}
+        return {
+            "writes_per_run": sum(writes.values()) / runs,
+            "reads_per_run": sum(reads.values()) / runs,
+            "writes": {k: v / runs for k, v in sorted(writes.items())},
+            "reads": {k: v / runs for k, v in sorted(reads.items())},
+        }
 
     def audit(self, since: str, namespaces: set[str] | None = None) -> list[dict[str, Any]]:
         return audit_entries(since, namespaces, OPERATOR_USER)
@@ -292,11 +337,19 @@ class Bench:
         pid = self.operator.process.pid
         idle_after = wait_idle(pid, started, self.args.timeout)
         peak_mib = peak_rss_mib(pid)
-        writes = [e for e in self.audit(since) if e["verb"] in WRITE_VERBS
-                  and request_kind(e) in ("create jobs", "patch adhoccommands/status", "create configmaps",
-                                        "update configmaps")]
-        return {"population": population, "restart_to_idle_s": idle_after, "peak_rss_mib": peak_mib,
-                "writes_after_restart": len(writes)}
+        writes = [
+            e
+            for e in self.audit(since)
+            if e["verb"] in WRITE_VERBS
+            and request_kind(e)
+            in ("create jobs", "patch adhoccommands/status", "create configmaps", "update configmaps")
+        ]
+        return {
+            "population": population,
+            "restart_to_idle_s": idle_after,
+            "peak_rss_mib": peak_mib,
+            "writes_after_restart": len(writes),
+        }
 
     async def restart_only(self) -> None:
         """Restarts the operator with whatever AdhocCommands exist (for profiling the restart)."""
@@ -353,15 +406,19 @@ def peak_rss_mib(pid: int) -> float:
 
 def machine() -> dict[str, str]:
     mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
-    kube = subprocess.run([str(bin_dir() / "kubectl"), "version", "--client", "-o", "json"],
-                          capture_output=True, text=True).stdout
+    kube = subprocess.run(
+        [str(bin_dir() / "kubectl"), "version", "--client", "-o", "json"], capture_output=True, text=True
+    ).stdout
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpus": str(os.cpu_count()), "memory": f"{int(mem) / 2**20:.0f} GiB",
-        "kernel": platform.release(), "python": platform.python_version(),
+        "cpus": str(os.cpu_count()),
+        "memory": f"{int(mem) / 2**20:.0f} GiB",
+        "kernel": platform.release(),
+        "python": platform.python_version(),
         "kubernetes": json.loads(kube)["clientVersion"]["gitVersion"] if kube else "?",
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                 cwd=REPO).stdout.strip(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+        ).stdout.strip(),
     }
 
 
@@ -377,28 +434,60 @@ def table(results: dict[str, Any]) -> str:
         ("one command: ratio", f"{s['ratio']:.2f}", ""),
         (f"burst of {b['count']}: all finished, ours", f"{b['ours_total_s']:.1f} s", ""),
         (f"burst of {b['count']}: all finished, plain Jobs", f"{b['plain_total_s']:.1f} s", ""),
-        (f"burst of {b['count']}: ratio (target <= {TARGETS['overhead']:.2f})", f"{b['total_ratio']:.2f}",
-         _mark(b["total_ratio"] <= TARGETS["overhead"])),
-        ("burst: per-run latency p50, ours / plain", f"{b['ours_p50_s']:.1f} s / {b['plain_p50_s']:.1f} s",
-         f"ratio {b['p50_ratio']:.2f}"),
-        ("burst: per-run latency p99, ours / plain", f"{b['ours_p99_s']:.1f} s / {b['plain_p99_s']:.1f} s",
-         f"ratio {b['p99_ratio']:.2f}"),
-        (f"API writes per run, burst (target <= {TARGETS['writes']})", f"{api['writes_per_run']:.2f}",
-         _mark(api["writes_per_run"] <= TARGETS["writes"])),
+        (
+            f"burst of {b['count']}: ratio (target <= {TARGETS['overhead']:.2f})",
+            f"{b['total_ratio']:.2f}",
+            _mark(b["total_ratio"] <= TARGETS["overhead"]),
+        ),
+        (
+            "burst: per-run latency p50, ours / plain",
+            f"{b['ours_p50_s']:.1f} s / {b['plain_p50_s']:.1f} s",
+            f"ratio {b['p50_ratio']:.2f}",
+        ),
+        (
+            "burst: per-run latency p99, ours / plain",
+            f"{b['ours_p99_s']:.1f} s / {b['plain_p99_s']:.1f} s",
+            f"ratio {b['p99_ratio']:.2f}",
+        ),
+        (
+            f"API writes per run, burst (target <= {TARGETS['writes']})",
+            f"{api['writes_per_run']:.2f}",
+            _mark(api["writes_per_run"] <= TARGETS["writes"]),
+        ),
         ("API reads per run, burst", f"{api['reads_per_run']:.2f}", ""),
     ]
     if "api_single" in results:
         one = results["api_single"]
-        rows += [(f"API writes per run, one command alone (target <= {TARGETS['writes']})",
-                  f"{one['writes_per_run']:.2f}", _mark(one["writes_per_run"] <= TARGETS["writes"])),
-                 ("API reads per run, one command alone", f"{one['reads_per_run']:.2f}", "")]
+        rows += [
+            (
+                f"API writes per run, one command alone (target <= {TARGETS['writes']})",
+                f"{one['writes_per_run']:.2f}",
+                _mark(one["writes_per_run"] <= TARGETS["writes"]),
+            ),
+            ("API reads per run, one command alone", f"{one['reads_per_run']:.2f}", ""),
+        ]
     for r in results["restart"]:
-        rows.append((f"{r['population']} present: peak RSS (target <= {TARGETS['rss']} MiB)",
-                     f"{r['peak_rss_mib']:.0f} MiB", _mark(r["peak_rss_mib"] <= TARGETS["rss"])))
-        rows.append((f"{r['population']} present: restart to idle (target <= {TARGETS['idle']} s)",
-                     f"{r['restart_to_idle_s']:.1f} s", _mark(r["restart_to_idle_s"] <= TARGETS["idle"])))
-        rows.append((f"{r['population']} present: Jobs created / statuses changed on restart",
-                     str(r["writes_after_restart"]), _mark(r["writes_after_restart"] == 0)))
+        rows.append(
+            (
+                f"{r['population']} present: peak RSS (target <= {TARGETS['rss']} MiB)",
+                f"{r['peak_rss_mib']:.0f} MiB",
+                _mark(r["peak_rss_mib"] <= TARGETS["rss"]),
+            )
+        )
+        rows.append(
+            (
+                f"{r['population']} present: restart to idle (target <= {TARGETS['idle']} s)",
+                f"{r['restart_to_idle_s']:.1f} s",
+                _mark(r["restart_to_idle_s"] <= TARGETS["idle"]),
+            )
+        )
+        rows.append(
+            (
+                f"{r['population']} present: Jobs created / statuses changed on restart",
+                str(r["writes_after_restart"]),
+                _mark(r["writes_after_restart"] == 0),
+            )
+        )
     width = max(len(r[0]) for r in rows)
     lines = [f"| {'measure':<{width}} | value | |", f"|{'-' * (width + 2)}|---|---|"]
     lines += [f"| {name:<{width}} | {value} | {note} |" for name, value, note in rows]
@@ -406,8 +495,10 @@ def table(results: dict[str, Any]) -> str:
     lines.append("API writes per run, by request: " + ", ".join(f"{k} {v:.2f}" for k, v in api["writes"].items()))
     lines.append("API reads per run, by request: " + ", ".join(f"{k} {v:.2f}" for k, v in api["reads"].items()))
     if "api_single" in results:
-        lines.append("API writes per run alone, by request: "
-                     + ", ".join(f"{k} {v:.2f}" for k, v in results["api_single"]["writes"].items()))
+        lines.append(
+            "API writes per run alone, by request: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in results["api_single"]["writes"].items())
+        )
     return "\n".join(lines)
 
 
@@ -437,15 +528,24 @@ def plot(latencies: dict[str, list[float]], path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--burst", type=int, default=1000, help="runs created at once")
-    parser.add_argument("--populations", default="1000,10000",
-                        help="comma-separated counts of finished AdhocCommands to restart the operator with")
+    parser.add_argument(
+        "--populations",
+        default="1000,10000",
+        help="comma-separated counts of finished AdhocCommands to restart the operator with",
+    )
     parser.add_argument("--single", type=int, default=5, help="repeats of the one-command measurement")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one step may take")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results go")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the finished runs of earlier benchmark runs and count them towards --populations")
-    parser.add_argument("--restart-only", action="store_true",
-                        help="only restart the operator with the AdhocCommands that exist, and report that")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the finished runs of earlier benchmark runs and count them towards --populations",
+    )
+    parser.add_argument(
+        "--restart-only",
+        action="store_true",
+        help="only restart the operator with the AdhocCommands that exist, and report that",
+    )
     args = parser.parse_args()
     args.populations = sorted(int(p) for p in str(args.populations).split(",") if p)
 
@@ -465,9 +565,11 @@ def main() -> int:
     notes_file = REPO / "bench" / "notes.md"
     notes = f"\n{notes_file.read_text()}" if notes_file.exists() else ""
     (args.out / "results.md").write_text(
-        f"# Benchmark results\n\n`{command}`\n\n{header}\n\n{text}\n\n![latency](latency.png)\n{notes}")
-    (args.out / "results.json").write_text(json.dumps({"machine": info, "args": sys.argv[1:], **bench.results},
-                                                      indent=2) + "\n")
+        f"# Benchmark results\n\n`{command}`\n\n{header}\n\n{text}\n\n![latency](latency.png)\n{notes}"
+    )
+    (args.out / "results.json").write_text(
+        json.dumps({"machine": info, "args": sys.argv[1:], **bench.results}, indent=2) + "\n"
+    )
     print(f"\nwritten: {args.out / 'results.md'}, results.json, latency.png")
     return 0
 

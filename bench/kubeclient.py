@@ -17,8 +17,13 @@ class KubeClient:
     def __init__(self, kubeconfig: Path) -> None:
         info = credentials.login(credentials.Source(kubeconfig=str(kubeconfig)))
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        self.http = httpx.AsyncClient(base_url=info.server, verify=info.as_ssl_context(), timeout=120,
-                                      limits=limits, headers=info.as_http_headers())
+        self.http = httpx.AsyncClient(
+            base_url=info.server,
+            verify=info.as_ssl_context(),
+            timeout=120,
+            limits=limits,
+            headers=info.as_http_headers(),
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -35,8 +40,12 @@ class KubeClient:
 
     async def watch(self, path: str, resource_version: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Yields (type, object) from resource_version on, until the caller stops."""
-        params = {"watch": "1", "resourceVersion": resource_version, "allowWatchBookmarks": "false",
-                  "timeoutSeconds": "3600"}
+        params = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "false",
+            "timeoutSeconds": "3600",
+        }
         async with self.http.stream("GET", path, params=params, timeout=None) as response:
             response.raise_for_status()
             async for line in response.aiter_lines():

@@ -36,8 +36,13 @@ def main() -> int:
     cluster = Cluster(LOCAL_KUBECONFIG, str(bin_dir() / "kubectl"), local=True)
     step("installing the CRD, namespace and RBAC (kubernetes/)")
     cluster.install_operator_prerequisites()
-    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {
-        "pod-security.kubernetes.io/enforce": "restricted"}}})
+    cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": NAMESPACE, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+        }
+    )
 
     state = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
     step("starting the operator as ServiceAccount orchestrator/orchestrator (log: .cluster/logs/operator-demo.log)")
@@ -51,12 +56,18 @@ def main() -> int:
         cluster.kubectl("-n", NAMESPACE, "delete", "adhoc", "zen", "--ignore-not-found", "--wait=true")
         print(cluster.apply(sample, NAMESPACE).stdout, end="")
         step("kubectl wait --for=condition=Finished adhoc/zen")
-        print(cluster.kubectl("-n", NAMESPACE, "wait", "--for=condition=Finished", "adhoc/zen",
-                              "--timeout=300s").stdout, end="")
+        print(
+            cluster.kubectl("-n", NAMESPACE, "wait", "--for=condition=Finished", "adhoc/zen", "--timeout=300s").stdout,
+            end="",
+        )
         step("kubectl get adhoc -o wide")
         print(cluster.kubectl("-n", NAMESPACE, "get", "adhoc", "-o", "wide").stdout, end="")
-        print(cluster.kubectl("-n", NAMESPACE, "get", "pods", "-l", "orchestrator.dev/adhoccommand=zen",
-                              "-o", "wide").stdout, end="")
+        print(
+            cluster.kubectl(
+                "-n", NAMESPACE, "get", "pods", "-l", "orchestrator.dev/adhoccommand=zen", "-o", "wide"
+            ).stdout,
+            end="",
+        )
         status = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "adhoc", "zen", "-o", "json").stdout)["status"]
         step("status")
         for key in ("phase", "exitCode", "reason", "jobName", "podName", "duration", "logs"):

@@ -32,9 +32,23 @@ QUANTITY = {
 INT_OR_STRING = {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
 # Keys of the core OpenAPI that a CRD's structural schema may keep.
 KEEP = {
-    "type", "format", "properties", "additionalProperties", "items", "required", "enum",
-    "maximum", "minimum", "maxLength", "minLength", "maxItems", "minItems", "pattern",
-    "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type",
+    "type",
+    "format",
+    "properties",
+    "additionalProperties",
+    "items",
+    "required",
+    "enum",
+    "maximum",
+    "minimum",
+    "maxLength",
+    "minLength",
+    "maxItems",
+    "minItems",
+    "pattern",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+    "x-kubernetes-map-type",
 }
 
 
@@ -82,8 +96,10 @@ def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
         "description": "What to run. Changing it (other than suspend) starts a new run.",
         "properties": {**pod_fields(c), **run_fields()},
         "x-kubernetes-validations": [
-            {"rule": "has(self.command) != has(self.args)",
-             "message": "exactly one of spec.command and spec.args must be set"},
+            {
+                "rule": "has(self.command) != has(self.args)",
+                "message": "exactly one of spec.command and spec.args must be set",
+            },
         ],
     }
 
@@ -98,8 +114,12 @@ def pod_fields(c: dict[str, Any]) -> dict[str, Any]:
         ),
         "args": described(
             "Exec form: the program and its arguments, no shell. Exactly one of command and args.",
-            {"type": "array", "minItems": 1, "maxItems": rules.ARGS_MAX_ITEMS,
-             "items": {"type": "string", "maxLength": rules.COMMAND_MAX_LENGTH}},
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": rules.ARGS_MAX_ITEMS,
+                "items": {"type": "string", "maxLength": rules.COMMAND_MAX_LENGTH},
+            },
         ),
         "image": described(
             "Container image. Defaults to the operator's configured image.",
@@ -107,13 +127,16 @@ def pod_fields(c: dict[str, Any]) -> dict[str, Any]:
         ),
         "env": described(
             "Environment variables, as in a core/v1 Container.",
-            {"type": "array", "items": core(v1 + "EnvVar", c),
-             "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+            {
+                "type": "array",
+                "items": core(v1 + "EnvVar", c),
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+            },
         ),
         "envFrom": described(
             "Sources of environment variables, as in a core/v1 Container.",
-            {"type": "array", "items": core(v1 + "EnvFromSource", c),
-             "x-kubernetes-list-type": "atomic"},
+            {"type": "array", "items": core(v1 + "EnvFromSource", c), "x-kubernetes-list-type": "atomic"},
         ),
         "workingDir": described("Working directory of the command.", {"type": "string"}),
         "resources": described(
@@ -131,15 +154,17 @@ def pod_fields(c: dict[str, Any]) -> dict[str, Any]:
         "nodeSelector": string_map("Node labels the pod must match, as in a PodSpec."),
         "tolerations": described(
             "Tolerations of the pod, as in a PodSpec.",
-            {"type": "array", "items": core(v1 + "Toleration", c),
-             "x-kubernetes-list-type": "atomic"},
+            {"type": "array", "items": core(v1 + "Toleration", c), "x-kubernetes-list-type": "atomic"},
         ),
         "podMetadata": described(
             "Labels and annotations added to the pod template.",
-            {"type": "object", "properties": {
-                "labels": string_map("Labels added to the pod."),
-                "annotations": string_map("Annotations added to the pod."),
-            }},
+            {
+                "type": "object",
+                "properties": {
+                    "labels": string_map("Labels added to the pod."),
+                    "annotations": string_map("Annotations added to the pod."),
+                },
+            },
         ),
     }
 
@@ -153,8 +178,13 @@ def run_fields() -> dict[str, Any]:
         ),
         "retries": described(
             "Retries after a failure; becomes the Job's backoffLimit.",
-            {"type": "integer", "format": "int32", "minimum": rules.RETRIES_MIN, "maximum": rules.RETRIES_MAX,
-             "default": 0},
+            {
+                "type": "integer",
+                "format": "int32",
+                "minimum": rules.RETRIES_MIN,
+                "maximum": rules.RETRIES_MAX,
+                "default": 0,
+            },
         ),
         "suspend": described(
             "Suspends the run's Job (queue-friendly). Toggling it does not start a new run.",
@@ -166,13 +196,22 @@ def run_fields() -> dict[str, Any]:
         ),
         "logs": described(
             "How the command's output is stored.",
-            {"type": "object", "default": {}, "properties": {
-                "maxBytes": described(
-                    "Bytes of output stored; longer output keeps its head and tail.",
-                    {"type": "integer", "format": "int64", "minimum": 1,
-                     "maximum": rules.LOGS_MAX_BYTES_LIMIT, "default": rules.LOGS_MAX_BYTES_DEFAULT},
-                ),
-            }},
+            {
+                "type": "object",
+                "default": {},
+                "properties": {
+                    "maxBytes": described(
+                        "Bytes of output stored; longer output keeps its head and tail.",
+                        {
+                            "type": "integer",
+                            "format": "int64",
+                            "minimum": 1,
+                            "maximum": rules.LOGS_MAX_BYTES_LIMIT,
+                            "default": rules.LOGS_MAX_BYTES_DEFAULT,
+                        },
+                    ),
+                },
+            },
         ),
     }
 
@@ -212,17 +251,29 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
             "exitCode": integer("The command's exit code."),
             "reason": string("Why the run ended or why it waits (Completed, Error, OOMKilled, ...)."),
             "message": string("Human-readable detail of reason."),
-            "logs": described("Where the command's output is stored.", {"type": "object", "properties": {
-                "configMap": string("ConfigMap holding the output, in this namespace."),
-                "bytes": described("Bytes of output the command produced.", {"type": "integer", "format": "int64"}),
-                "storedBytes": described("Bytes of output stored.", {"type": "integer", "format": "int64"}),
-                "truncated": described("True when the output was cut.", {"type": "boolean"}),
-            }}),
+            "logs": described(
+                "Where the command's output is stored.",
+                {
+                    "type": "object",
+                    "properties": {
+                        "configMap": string("ConfigMap holding the output, in this namespace."),
+                        "bytes": described(
+                            "Bytes of output the command produced.", {"type": "integer", "format": "int64"}
+                        ),
+                        "storedBytes": described("Bytes of output stored.", {"type": "integer", "format": "int64"}),
+                        "truncated": described("True when the output was cut.", {"type": "boolean"}),
+                    },
+                },
+            ),
             "conditions": described(
                 "Complete, Failed, Suspended, FailureTarget, SuccessCriteriaMet (mirrored from the "
                 "Job), Finished, Reconciling and Stalled.",
-                {"type": "array", "items": core("io.k8s.apimachinery.pkg.apis.meta.v1.Condition", c),
-                 "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+                {
+                    "type": "array",
+                    "items": core("io.k8s.apimachinery.pkg.apis.meta.v1.Condition", c),
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["type"],
+                },
             ),
         },
     }
@@ -245,26 +296,35 @@ def crd(components: dict[str, Any]) -> dict[str, Any]:
             "group": "orchestrator.dev",
             "scope": "Namespaced",
             "names": {
-                "kind": "AdhocCommand", "listKind": "AdhocCommandList", "plural": "adhoccommands",
-                "singular": "adhoccommand", "shortNames": ["adhoc", "ahc"],
+                "kind": "AdhocCommand",
+                "listKind": "AdhocCommandList",
+                "plural": "adhoccommands",
+                "singular": "adhoccommand",
+                "shortNames": ["adhoc", "ahc"],
             },
-            "versions": [{
-                "name": "v1alpha1", "served": True, "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": columns,
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "description": "AdhocCommand runs a command once as a Kubernetes Job and keeps its output.",
-                    "required": ["spec"],
-                    "properties": {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "metadata": {"type": "object"},
-                        "spec": spec_schema(components),
-                        "status": status_schema(components),
+            "versions": [
+                {
+                    "name": "v1alpha1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": columns,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": "AdhocCommand runs a command once as a Kubernetes Job and keeps its output.",
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema(components),
+                                "status": status_schema(components),
+                            },
+                        }
                     },
-                }},
-            }],
+                }
+            ],
         },
     }
 

@@ -51,8 +51,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         run_as_user=_number(env, "ORCHESTRATOR_RUN_AS_USER", int, base.run_as_user),
         settle_seconds=_number(env, "ORCHESTRATOR_SETTLE_SECONDS", float, base.settle_seconds),
         api_retries=_number(env, "ORCHESTRATOR_API_RETRIES", int, base.api_retries),
-        status_interval_seconds=_number(env, "ORCHESTRATOR_STATUS_INTERVAL_SECONDS", float,
-                                        base.status_interval_seconds),
+        status_interval_seconds=_number(
+            env, "ORCHESTRATOR_STATUS_INTERVAL_SECONDS", float, base.status_interval_seconds
+        ),
         pod_defaults=pod_defaults_from(env.get(POD_DEFAULTS_ENV) or ""),
     )
 
@@ -70,11 +71,11 @@ def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float], de
 def pod_defaults_from(text: str) -> Mapping[str, Any]:
     """Parses ORCHESTRATOR_POD_DEFAULTS (YAML or JSON), e.g.
 
-        nodeSelector: {pool: batch}
-        tolerations: [{key: pool, value: batch, effect: NoSchedule}]
-        priorityClassName: low
-        imagePullSecrets: [registry-creds]
-        resources: {requests: {cpu: 100m, memory: 128Mi}}
+    nodeSelector: {pool: batch}
+    tolerations: [{key: pool, value: batch, effect: NoSchedule}]
+    priorityClassName: low
+    imagePullSecrets: [registry-creds]
+    resources: {requests: {cpu: 100m, memory: 128Mi}}
     """
     if not text.strip():
         return MappingProxyType({})

@@ -44,8 +44,11 @@ class Events:
 
     def __call__(self, adhoc: dict[str, Any], type_: str, reason: str, message: str) -> None:
         meta = adhoc["metadata"]
-        involved = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "AdhocCommand",
-                    **{k: meta[k] for k in ("name", "namespace", "uid")}}
+        involved = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "AdhocCommand",
+            **{k: meta[k] for k in ("name", "namespace", "uid")},
+        }
         task = asyncio.create_task(self._post(involved, type_, reason, message))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
@@ -83,7 +86,10 @@ class Runtime:
         self.informers = []
         for kind, url, metadata_only in CHILDREN:
             informer = Informer(
-                kube, url, LABEL_UID, metadata_only,
+                kube,
+                url,
+                LABEL_UID,
+                metadata_only,
                 on_event=functools.partial(self.observe, kind),
                 on_listed=functools.partial(self._listed, kind),
                 key=functools.partial(Cache.key_of, kind),
@@ -191,6 +197,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
 
 
 # Every change of an AdhocCommand.
+
 
 @kopf.on.event(*ADHOC)
 async def adhoc_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

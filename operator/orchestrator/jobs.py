@@ -49,9 +49,7 @@ def container_command(spec: dict[str, Any]) -> list[str]:
 def _string_map(value: Any, field: str) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise InvalidSpec(f"{field} must be a map of strings")
     return dict(value)
 
@@ -141,8 +139,7 @@ def _pod_template(spec: dict[str, Any], config: Config, ours: dict[str, str]) ->
         # No identity was asked for: do not hand the command the namespace's default token.
         pod_spec["automountServiceAccountToken"] = False
     _place(pod_spec, spec, config)
-    return {"metadata": {"labels": labels, **({"annotations": annotations} if annotations else {})},
-            "spec": pod_spec}
+    return {"metadata": {"labels": labels, **({"annotations": annotations} if annotations else {})}, "spec": pod_spec}
 
 
 def _place(pod_spec: dict[str, Any], spec: dict[str, Any], config: Config) -> None:

@@ -135,16 +135,26 @@ class Kube:
         info = await asyncio.to_thread(self._login)
         self._server = info.server.rstrip("/")
         self._headers = {**info.as_http_headers(), "User-Agent": COMPONENT}
-        tls = (info.server, info.ca_path, info.ca_data, info.insecure, info.certificate_path,
-               info.certificate_data, info.private_key_path, info.private_key_data)
+        tls = (
+            info.server,
+            info.ca_path,
+            info.ca_data,
+            info.insecure,
+            info.certificate_path,
+            info.certificate_data,
+            info.private_key_path,
+            info.private_key_data,
+        )
         if self._session is None or tls != self._tls:
             old, self._tls = self._session, tls
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=info.as_ssl_context()))
+                connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=info.as_ssl_context())
+            )
             if old is not None:
                 # Watches under way on the old session go on until the server ends them.
-                asyncio.get_running_loop().call_later(WATCH_TIMEOUT + 2 * REQUEST_TIMEOUT,
-                                                      lambda: asyncio.ensure_future(old.close()))
+                asyncio.get_running_loop().call_later(
+                    WATCH_TIMEOUT + 2 * REQUEST_TIMEOUT, lambda: asyncio.ensure_future(old.close())
+                )
         self.logins += 1
 
     async def relogin(self, rejected: int) -> None:
@@ -164,8 +174,15 @@ class Kube:
         headers = {**self._headers, **kwargs.pop("headers", {})}
         return self._session.request(method, f"{self._server}{url}", headers=headers, **kwargs)
 
-    async def _call(self, method: str, url: str, body: Obj | None = None, content_type: str = "application/json",
-                    params: dict[str, str] | None = None, accept: str = "application/json") -> Obj:
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        body: Obj | None = None,
+        content_type: str = "application/json",
+        params: dict[str, str] | None = None,
+        accept: str = "application/json",
+    ) -> Obj:
         data = None if body is None else json.dumps(body)
         headers = {"Accept": accept}
         if body is not None:
@@ -173,8 +190,9 @@ class Kube:
         for attempt in range(2):
             login = self.logins
             try:
-                async with self._request(method, url, data=data, headers=headers, params=params,
-                                         timeout=CALL_TIMEOUT) as response:
+                async with self._request(
+                    method, url, data=data, headers=headers, params=params, timeout=CALL_TIMEOUT
+                ) as response:
                     if response.status == 401 and attempt == 0:
                         await self.relogin(login)  # expired, rotated or revoked: fetch it again, once
                         continue
@@ -187,8 +205,9 @@ class Kube:
 
     # Lists and watches
 
-    async def list_pages(self, url: str, label_selector: str = "", metadata_only: bool = False,
-                         page: int = 500) -> AsyncIterator[Obj]:
+    async def list_pages(
+        self, url: str, label_selector: str = "", metadata_only: bool = False, page: int = 500
+    ) -> AsyncIterator[Obj]:
         """Every object of a kind in all namespaces, a page at a time (bounded memory). Each page is
         a list object: its items, and the resource version the list was taken at."""
         params = {"limit": str(page)}
@@ -203,12 +222,17 @@ class Kube:
                 return
             params["continue"] = cont
 
-    async def watch(self, url: str, since: str, label_selector: str = "",
-                    metadata_only: bool = False) -> AsyncIterator[tuple[str, Obj]]:
+    async def watch(
+        self, url: str, since: str, label_selector: str = "", metadata_only: bool = False
+    ) -> AsyncIterator[tuple[str, Obj]]:
         """Changes from resource version `since` on, as (type, object); BOOKMARK objects carry only
         the resource version. Ends when the server closes the watch; raises Expired on 410."""
-        params = {"watch": "1", "resourceVersion": since, "allowWatchBookmarks": "true",
-                  "timeoutSeconds": str(WATCH_TIMEOUT)}
+        params = {
+            "watch": "1",
+            "resourceVersion": since,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(WATCH_TIMEOUT),
+        }
         if label_selector:
             params["labelSelector"] = label_selector
         headers = {"Accept": METADATA if metadata_only else "application/json"}
@@ -247,8 +271,9 @@ class Kube:
             raise
 
     async def patch_job(self, namespace: str, name: str, patch: Obj) -> Obj:
-        return await self._call("PATCH", path(*JOBS, namespace, name), body=patch,
-                                content_type="application/merge-patch+json")
+        return await self._call(
+            "PATCH", path(*JOBS, namespace, name), body=patch, content_type="application/merge-patch+json"
+        )
 
     async def delete_job(self, namespace: str, name: str, uid: str) -> None:
         """Deletes one Job (only that exact object) and lets the garbage collector take its pods."""
@@ -262,8 +287,12 @@ class Kube:
     # AdhocCommands
 
     async def patch_status(self, namespace: str, name: str, patch: Obj) -> Obj:
-        return await self._call("PATCH", path(*ADHOCS, namespace, name) + "/status", body={"status": patch},
-                                content_type="application/merge-patch+json")
+        return await self._call(
+            "PATCH",
+            path(*ADHOCS, namespace, name) + "/status",
+            body={"status": patch},
+            content_type="application/merge-patch+json",
+        )
 
     async def delete_adhoc(self, namespace: str, name: str, uid: str) -> None:
         options = {"propagationPolicy": "Background", "preconditions": {"uid": uid}}
@@ -279,11 +308,19 @@ class Kube:
         """One core/v1 Event about `involved` (apiVersion, kind, name, namespace, uid)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {
-            "apiVersion": "v1", "kind": "Event",
+            "apiVersion": "v1",
+            "kind": "Event",
             "metadata": {"generateName": f"{involved['name']}.", "namespace": involved["namespace"]},
-            "involvedObject": involved, "type": type_, "reason": reason, "message": message[:EVENT_MESSAGE_MAX],
-            "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
-            "reportingInstance": socket.gethostname()[:128], "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+            "involvedObject": involved,
+            "type": type_,
+            "reason": reason,
+            "message": message[:EVENT_MESSAGE_MAX],
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "reportingInstance": socket.gethostname()[:128],
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
         }
         await self._call("POST", path("", "v1", "events", involved["namespace"]), body=event)
 
@@ -331,9 +368,16 @@ class Informer:
     key(object) of every object it held: the rest are gone.
     """
 
-    def __init__(self, kube: Kube, url: str, label_selector: str, metadata_only: bool,
-                 on_event: Callable[[str | None, Obj], None], on_listed: Callable[[set[str]], None],
-                 key: Callable[[Obj], str]) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        url: str,
+        label_selector: str,
+        metadata_only: bool,
+        on_event: Callable[[str | None, Obj], None],
+        on_listed: Callable[[set[str]], None],
+        key: Callable[[Obj], str],
+    ) -> None:
         self.kube = kube
         self.key = key
         self.url = url
@@ -361,8 +405,7 @@ class Informer:
         delay = RETRY_DELAY
         while True:
             try:
-                async for event_type, obj in self.kube.watch(self.url, self.version, self.selector,
-                                                             self.metadata_only):
+                async for event_type, obj in self.kube.watch(self.url, self.version, self.selector, self.metadata_only):
                     self.version = (obj.get("metadata") or {}).get("resourceVersion") or self.version
                     if event_type != "BOOKMARK":
                         self.on_event(event_type, obj)

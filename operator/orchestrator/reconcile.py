@@ -53,8 +53,14 @@ def _significant(new: Obj, old: Obj) -> bool:
 
 
 class Reconciler:
-    def __init__(self, kube: Kube, config: Config, event: EventSink, clock: Callable[[], str] = now_iso,
-                 monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        kube: Kube,
+        config: Config,
+        event: EventSink,
+        clock: Callable[[], str] = now_iso,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.kube = kube
         self.config = config
         self.event = event
@@ -91,8 +97,12 @@ class Reconciler:
 
         for old in plan.delete:
             await self.kube.delete_job(namespace, old["metadata"]["name"], old["metadata"]["uid"])
-            self.event(adhoc, "Normal", "RunReplaced",
-                       f"stopped Job {old['metadata']['name']}: the spec changed (generation {generation})")
+            self.event(
+                adhoc,
+                "Normal",
+                "RunReplaced",
+                f"stopped Job {old['metadata']['name']}: the spec changed (generation {generation})",
+            )
 
         if plan.create is not None:
             current, error = await self._create_job(adhoc, plan.create)
@@ -121,8 +131,12 @@ class Reconciler:
         patched = await self.kube.patch_job(adhoc["metadata"]["namespace"], job["metadata"]["name"], patch)
         if "suspend" in patch["spec"]:
             suspended = patch["spec"]["suspend"]
-            self.event(adhoc, "Normal", "Suspended" if suspended else "Resumed",
-                       f"Job {patched['metadata']['name']} {'suspended' if suspended else 'resumed'}")
+            self.event(
+                adhoc,
+                "Normal",
+                "Suspended" if suspended else "Resumed",
+                f"Job {patched['metadata']['name']} {'suspended' if suspended else 'resumed'}",
+            )
         return patched
 
     async def _write_status(self, adhoc: Obj, status: Obj, old_status: Obj) -> float | None:

@@ -67,10 +67,7 @@ def plan_for(adhoc: Obj, jobs: list[Obj], config: Config) -> Plan:
         plan.job_patch = {"spec": patch} if patch else None
         return plan
 
-    ran_already = (
-        status.get("observedGeneration") == generation
-        and status.get("jobName") == wanted["metadata"]["name"]
-    )
+    ran_already = status.get("observedGeneration") == generation and status.get("jobName") == wanted["metadata"]["name"]
     if newest is None and ran_already:
         # This run's Job existed and is gone: after the TTL, or deleted by someone.
         finished = is_finished_phase(status)

@@ -17,6 +17,7 @@ from orchestrator.spec import CONTAINER
 
 MIRRORED_CONDITIONS = ("Complete", "Failed", "Suspended", "FailureTarget", "SuccessCriteriaMet")
 MESSAGE_LIMIT = 1024
+POD_ENDED_PHASES = ("Succeeded", "Failed")  # a Pod's phases, not a run's
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 
 Obj = dict[str, Any]
@@ -74,7 +75,7 @@ def terminated_state(pod: Obj) -> Obj | None:
 def is_terminated(pod: Obj) -> bool:
     """The pod's command has ended (its output is complete)."""
     phase = (pod.get("status") or {}).get("phase")
-    return phase in ("Succeeded", "Failed") or terminated_state(pod) is not None
+    return phase in POD_ENDED_PHASES or terminated_state(pod) is not None
 
 
 def _waiting(pod: Obj) -> tuple[str, str] | None:
@@ -149,7 +150,9 @@ def _not_started(error: tuple[str, str], now: str, generation: int) -> Obj:
     """The status of a run that could not start at all (InvalidSpec, JobRejected, ...)."""
     reason, message = error
     return {
-        "observedGeneration": generation, "phase": "Failed", "reason": _reason(reason, "Error"),
+        "observedGeneration": generation,
+        "phase": "Failed",
+        "reason": _reason(reason, "Error"),
         "message": _message(message),
         "conditions": [
             _condition("Failed", True, reason, message, now, generation),
@@ -185,8 +188,9 @@ class _Run:
     ended: str  # when it finished (or now)
 
 
-def _run_state(job: Obj, conditions: dict[Any, Obj], latest: Obj | None, term: Obj | None, active: int,
-               now: str) -> _Run:
+def _run_state(
+    job: Obj, conditions: dict[Any, Obj], latest: Obj | None, term: Obj | None, active: int, now: str
+) -> _Run:
     """Phase, reason and message of the run, from the Job's conditions and its latest pod."""
 
     def true(type_: str) -> Obj | None:
@@ -221,32 +225,49 @@ def _ending(failed: Obj | None, term: Obj | None) -> tuple[str, str]:
         return "DeadlineExceeded", failed.get("message") or ""
     if term is not None:
         exit_code = term.get("exitCode") or 0
-        return (term.get("reason") or ("Completed" if exit_code == 0 else "Error"),
-                term.get("message") or (failed or {}).get("message") or "")
+        return (
+            term.get("reason") or ("Completed" if exit_code == 0 else "Error"),
+            term.get("message") or (failed or {}).get("message") or "",
+        )
     if failed:
         return failed.get("reason") or "Failed", failed.get("message") or ""
     return "Completed", ""
 
 
-def _conditions(job: Obj, job_conditions: dict[Any, Obj], run: _Run, run_reason: str, now: str,
-                generation: int) -> list[Obj]:
+def _conditions(
+    job: Obj, job_conditions: dict[Any, Obj], run: _Run, run_reason: str, now: str, generation: int
+) -> list[Obj]:
     """The Job's conditions mirrored, then Finished, Reconciling and Stalled (kstatus)."""
     conditions = []
     for type_ in MIRRORED_CONDITIONS:
         cond = job_conditions.get(type_)
         if cond:
-            conditions.append(_condition(
-                type_, cond.get("status") == "True", cond.get("reason") or type_,
-                cond.get("message") or "", cond.get("lastTransitionTime") or now, generation,
-            ))
+            conditions.append(
+                _condition(
+                    type_,
+                    cond.get("status") == "True",
+                    cond.get("reason") or type_,
+                    cond.get("message") or "",
+                    cond.get("lastTransitionTime") or now,
+                    generation,
+                )
+            )
     phase, message = run.phase, run.message
     t_start, t_end = run.started, run.ended
     t_resumed = (job_conditions.get("Suspended") or {}).get("lastTransitionTime") or t_start
     if run.finished:
         conditions.append(_condition("Finished", True, run_reason, message, t_end, generation))
         conditions.append(_condition("Reconciling", False, phase, "", t_end, generation))
-        conditions.append(_condition("Stalled", run.failed, run_reason if run.failed else phase,
-                                     message if run.failed else "", t_end, generation))
+        conditions.append(
+            _condition(
+                "Stalled",
+                run.failed,
+                run_reason if run.failed else phase,
+                message if run.failed else "",
+                t_end,
+                generation,
+            )
+        )
     elif phase == "Suspended":
         conditions.append(_condition("Finished", False, phase, "", t_start, generation))
         conditions.append(_condition("Reconciling", False, phase, message, t_resumed, generation))

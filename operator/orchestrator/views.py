@@ -30,8 +30,7 @@ def adhoc_view(body: Any) -> Obj:
     return {
         "apiVersion": body.get("apiVersion"),
         "kind": body.get("kind"),
-        "metadata": _pick(meta, "name", "namespace", "uid", "generation", "creationTimestamp",
-                          "deletionTimestamp"),
+        "metadata": _pick(meta, "name", "namespace", "uid", "generation", "creationTimestamp", "deletionTimestamp"),
         "spec": dict(body.get("spec") or {}) if isinstance(body.get("spec"), dict) else body.get("spec"),
         "status": dict(body.get("status") or {}),
     }

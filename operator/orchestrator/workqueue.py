@@ -26,8 +26,14 @@ class Queue:
     one status write instead of one each. Only keys with work under way hold a task.
     """
 
-    def __init__(self, work: Reconcile, retries: int, on_give_up: Callable[[str, Exception], None],
-                 workers: int = WORKERS, retry_later: float = RETRY_LATER) -> None:
+    def __init__(
+        self,
+        work: Reconcile,
+        retries: int,
+        on_give_up: Callable[[str, Exception], None],
+        workers: int = WORKERS,
+        retry_later: float = RETRY_LATER,
+    ) -> None:
         self.work = work
         self.retry_later = retry_later
         self.retries = retries

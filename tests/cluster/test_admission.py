@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from orchestrator.spec import LOGS_MAX_BYTES_DEFAULT
 from tests.harness import Cluster
 
 CORPUS = [
@@ -30,8 +31,10 @@ CORPUS = [
     ({"command": "a", "resources": {"limits": {"memory": "lots"}}}, "spec.resources.limits.memory"),
     ({"command": "a", "resources": {"requests": []}}, "spec.resources.requests"),
     ({"command": "a", "securityContext": {"runAsUser": "root"}}, "spec.securityContext.runAsUser"),
-    ({"command": "a", "securityContext": {"capabilities": {"add": "NET_ADMIN"}}},
-     "spec.securityContext.capabilities.add"),
+    (
+        {"command": "a", "securityContext": {"capabilities": {"add": "NET_ADMIN"}}},
+        "spec.securityContext.capabilities.add",
+    ),
     ({"command": "a", "nodeSelector": {"disk": 1}}, "spec.nodeSelector.disk"),
     ({"command": "a", "tolerations": [{"tolerationSeconds": "x"}]}, "spec.tolerations[0].tolerationSeconds"),
     ({"command": "a", "podMetadata": {"labels": {"a": 1}}}, "spec.podMetadata.labels.a"),
@@ -52,9 +55,14 @@ def test_invalid_adhoccommand_is_refused_naming_the_field(installed: Cluster, na
 
 
 def test_a_valid_adhoccommand_gets_its_defaults(installed: Cluster, namespace: str):
-    body = {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "metadata": {"name": "ok"},
-            "spec": {"args": ["true"]}}
-    out = installed.kubectl("-n", namespace, "apply", "--dry-run=server", "-o", "json", "-f", "-",
-                            input=yaml.safe_dump(body)).stdout
+    body = {
+        "apiVersion": "orchestrator.dev/v1alpha1",
+        "kind": "AdhocCommand",
+        "metadata": {"name": "ok"},
+        "spec": {"args": ["true"]},
+    }
+    out = installed.kubectl(
+        "-n", namespace, "apply", "--dry-run=server", "-o", "json", "-f", "-", input=yaml.safe_dump(body)
+    ).stdout
     spec = yaml.safe_load(out)["spec"]
-    assert spec["retries"] == 0 and spec["suspend"] is False and spec["logs"] == {"maxBytes": 262144}
+    assert spec["retries"] == 0 and spec["suspend"] is False and spec["logs"] == {"maxBytes": LOGS_MAX_BYTES_DEFAULT}

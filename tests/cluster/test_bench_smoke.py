@@ -14,9 +14,25 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
     operator.stop()  # the benchmark runs its own operator: never two at once
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "bench.bench", "--burst", "10", "--populations", "30", "--single", "1",
-             "--timeout", "300", "--out", str(tmp_path)],
-            capture_output=True, text=True, timeout=900, cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "bench.bench",
+                "--burst",
+                "10",
+                "--populations",
+                "30",
+                "--single",
+                "1",
+                "--timeout",
+                "300",
+                "--out",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=REPO,
         )
     finally:
         operator.start()

@@ -14,7 +14,11 @@ def test_operator_logs_in_through_an_exec_plugin(operator: Operator, operator_cr
 
 
 def test_a_revoked_credential_is_fetched_again_and_the_run_goes_on(
-    operator: Operator, operator_credential: ExecCredential, simulated: Cluster, namespace: str, sim_output,
+    operator: Operator,
+    operator_credential: ExecCredential,
+    simulated: Cluster,
+    namespace: str,
+    sim_output,
 ):
     credential = operator_credential
     sim_output(namespace, b"still here\n")

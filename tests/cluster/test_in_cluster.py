@@ -35,8 +35,11 @@ def deployed(real_node: Cluster) -> Iterator[Cluster]:
 
 
 def pod_of(cluster: Cluster, deployment: str) -> dict[str, Any]:
-    [pod] = [p for p in cluster.list("pods", "orchestrator", f"app.kubernetes.io/name={deployment}")
-             if not p["metadata"].get("deletionTimestamp")]
+    [pod] = [
+        p
+        for p in cluster.list("pods", "orchestrator", f"app.kubernetes.io/name={deployment}")
+        if not p["metadata"].get("deletionTimestamp")
+    ]
     return pod
 
 
@@ -78,8 +81,19 @@ def port_forward(deployed: Cluster) -> Iterator[str]:
     """kubectl port-forward to the API's Service, as a user reaches it from a laptop."""
     port = free_port()
     process = subprocess.Popen(
-        [deployed.kubectl_path, "--kubeconfig", str(deployed.kubeconfig), "-n", "orchestrator",
-         "port-forward", "svc/orchestrator-svc", f"{port}:80"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            deployed.kubectl_path,
+            "--kubeconfig",
+            str(deployed.kubeconfig),
+            "-n",
+            "orchestrator",
+            "port-forward",
+            "svc/orchestrator-svc",
+            f"{port}:80",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -97,8 +111,12 @@ def port_forward(deployed: Cluster) -> Iterator[str]:
 
 
 def call(url: str, token: str, method: str = "GET", body: dict[str, Any] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
             return r.status, r.read()
@@ -109,12 +127,17 @@ def call(url: str, token: str, method: str = "GET", body: dict[str, Any] | None 
 def test_the_original_curl_flow_through_port_forward(deployed: Cluster, namespace: str, port_forward: str):
     # A user of the namespace: a ServiceAccount bound to the built-in edit role.
     deployed.kubectl("-n", namespace, "create", "serviceaccount", "user")
-    deployed.kubectl("-n", namespace, "create", "rolebinding", "user", "--clusterrole=edit",
-                     f"--serviceaccount={namespace}:user")
+    deployed.kubectl(
+        "-n", namespace, "create", "rolebinding", "user", "--clusterrole=edit", f"--serviceaccount={namespace}:user"
+    )
     token = deployed.kubectl("-n", namespace, "create", "token", "user").stdout.strip()
 
-    code, body = call(f"{port_forward}/jobs?namespace={namespace}", token, "POST",
-                      {"cmd": 'python3 -c "import this"', "namespace": namespace})
+    code, body = call(
+        f"{port_forward}/jobs?namespace={namespace}",
+        token,
+        "POST",
+        {"cmd": 'python3 -c "import this"', "namespace": namespace},
+    )
     assert code == 201, body
     job_id = json.loads(body)["id"]
 

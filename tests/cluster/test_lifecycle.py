@@ -60,8 +60,11 @@ def test_second_cluster_up_says_it_is_up(simulated: Cluster):
 def test_cluster_up_recovers_from_a_killed_cluster(simulated: Cluster, real_node: Cluster, operator, namespace: str):
     # A command runs on the real node when the session ends: everything is killed, no cleanup.
     real_node.apply(real("forever", command="sleep 3600"), namespace)
-    wait_until(lambda: [p for p in real_node.list("pods", namespace) if p["status"].get("phase") == "Running"],
-               120, "the command to run")
+    wait_until(
+        lambda: [p for p in real_node.list("pods", namespace) if p["status"].get("phase") == "Running"],
+        120,
+        "the command to run",
+    )
     for pid in our_processes():
         os.kill(pid, signal.SIGKILL)
     result = cluster_sh("up")

@@ -5,19 +5,32 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from orchestrator.spec import restricted_security_context
 from tests.harness import Cluster, wait_until
 
 
 def job(name: str, annotations: dict[str, str] | None = None, backoff: int = 0) -> dict:
     return {
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
-        "spec": {"backoffLimit": backoff, "template": {
-            "metadata": {"annotations": annotations or {}},
-            "spec": {"restartPolicy": "Never", "containers": [{
-                "name": "main", "image": "busybox", "command": ["sh", "-c", "echo hi"],
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                    "runAsNonRoot": True, "runAsUser": 1000,
-                                    "seccompProfile": {"type": "RuntimeDefault"}}}]}}},
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "backoffLimit": backoff,
+            "template": {
+                "metadata": {"annotations": annotations or {}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {
+                            "name": "main",
+                            "image": "busybox",
+                            "command": ["sh", "-c", "echo hi"],
+                            "securityContext": restricted_security_context(1000),
+                        }
+                    ],
+                },
+            },
+        },
     }
 
 
@@ -39,9 +52,17 @@ def test_kubectl_create_job_completes(simulated: Cluster, namespace: str):
 
 
 def test_marked_pod_fails_with_the_chosen_exit_code_and_reason(simulated: Cluster, namespace: str):
-    simulated.apply(job("boom", {"sim.orchestrator.dev/exit-code": "42",
-                                 "sim.orchestrator.dev/reason": "OOMKilled",
-                                 "sim.orchestrator.dev/message": "out of memory"}), namespace)
+    simulated.apply(
+        job(
+            "boom",
+            {
+                "sim.orchestrator.dev/exit-code": "42",
+                "sim.orchestrator.dev/reason": "OOMKilled",
+                "sim.orchestrator.dev/message": "out of memory",
+            },
+        ),
+        namespace,
+    )
     simulated.kubectl("-n", namespace, "wait", "--for=condition=Failed", "job/boom", "--timeout=60s")
     [pod] = simulated.list("pods", namespace, "job-name=boom")
     terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
@@ -51,8 +72,13 @@ def test_marked_pod_fails_with_the_chosen_exit_code_and_reason(simulated: Cluste
 
 def test_marked_pod_runs_for_the_chosen_time(simulated: Cluster, namespace: str):
     simulated.apply(job("slow", {"sim.orchestrator.dev/duration": "3s"}), namespace)
-    pod = wait_until(lambda: [p for p in simulated.list("pods", namespace, "job-name=slow")
-                              if p["status"].get("phase") == "Running"], 30, "a running pod")[0]
+    pod = wait_until(
+        lambda: [
+            p for p in simulated.list("pods", namespace, "job-name=slow") if p["status"].get("phase") == "Running"
+        ],
+        30,
+        "a running pod",
+    )[0]
     simulated.kubectl("-n", namespace, "wait", "--for=condition=Complete", "job/slow", "--timeout=60s")
     done = simulated.get("pod", pod["metadata"]["name"], namespace)
     state = done["status"]["containerStatuses"][0]["state"]["terminated"]
@@ -70,8 +96,16 @@ def test_pod_log_text_can_be_set(simulated: Cluster, namespace: str, sim_output)
 
 
 def test_default_service_account_cannot_create_pods(cluster: Cluster, namespace: str):
-    result = cluster.kubectl("auth", "can-i", "create", "pods", "-n", namespace,
-                             f"--as=system:serviceaccount:{namespace}:default", check=False)
+    result = cluster.kubectl(
+        "auth",
+        "can-i",
+        "create",
+        "pods",
+        "-n",
+        namespace,
+        f"--as=system:serviceaccount:{namespace}:default",
+        check=False,
+    )
     assert result.stdout.strip() == "no"
 
 

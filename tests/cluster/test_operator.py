@@ -64,8 +64,7 @@ def test_failure_reports_exit_code_and_reason(simulated: Cluster, namespace: str
 
 def test_timeout_ends_as_deadline_exceeded(simulated: Cluster, namespace: str, sim_output):
     sim_output(namespace, b"")
-    simulated.apply(adhoc("slow", command="sleep 600", timeoutSeconds=2, podMetadata=sim(duration="600s")),
-                    namespace)
+    simulated.apply(adhoc("slow", command="sleep 600", timeoutSeconds=2, podMetadata=sim(duration="600s")), namespace)
     status = wait_phase(simulated, namespace, "slow", timeout=90)
     assert status["phase"] == "Failed" and status["reason"] == "DeadlineExceeded"
     assert simulated.get("job", "slow-1", namespace)["spec"]["activeDeadlineSeconds"] == 2
@@ -160,8 +159,15 @@ def test_deletion_cascades_to_job_pods_and_logs(simulated: Cluster, namespace: s
     simulated.apply(adhoc("gone", command="echo bye"), namespace)
     wait_phase(simulated, namespace, "gone")
     simulated.kubectl("-n", namespace, "delete", "adhoc", "gone")
-    wait_until(lambda: not simulated.list("jobs", namespace) and not simulated.list("pods", namespace)
-               and simulated.get("configmap", "gone-logs", namespace) is None, 60, "the cascade")
+    wait_until(
+        lambda: (
+            not simulated.list("jobs", namespace)
+            and not simulated.list("pods", namespace)
+            and simulated.get("configmap", "gone-logs", namespace) is None
+        ),
+        60,
+        "the cascade",
+    )
 
 
 def test_ttl_after_finished_deletes_the_adhoccommand(simulated: Cluster, namespace: str, sim_output):

@@ -13,16 +13,20 @@ BATCH = 30
 def test_operator_killed_twice_mid_batch(simulated: Cluster, operator: Operator, namespace: str, sim_output):
     sim_output(namespace, b"done\n")
     items = [adhoc(f"run-{i:02d}", command=f"echo {i}", podMetadata=sim(duration="3s")) for i in range(BATCH)]
-    simulated.kubectl("-n", namespace, "apply", "-f", "-",
-                      input=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    simulated.kubectl(
+        "-n", namespace, "apply", "-f", "-", input=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items})
+    )
     try:
         # First kill: as soon as some (not all) runs have their Job.
         wait_until(lambda: simulated.list("jobs", namespace), 60, "the first Jobs")
         operator.kill()
         operator.start()
         # Second kill: while pods are running and outputs are being stored.
-        wait_until(lambda: any(p["status"].get("phase") == "Succeeded" for p in simulated.list("pods", namespace)),
-                   60, "the first finished pod")
+        wait_until(
+            lambda: any(p["status"].get("phase") == "Succeeded" for p in simulated.list("pods", namespace)),
+            60,
+            "the first finished pod",
+        )
         operator.kill()
         operator.start()
     finally:
@@ -31,8 +35,11 @@ def test_operator_killed_twice_mid_batch(simulated: Cluster, operator: Operator,
 
     def all_done() -> list[dict] | None:
         found = simulated.list("adhoc", namespace)
-        finished = [a for a in found if (a.get("status") or {}).get("phase") == "Succeeded"
-                    and (a.get("status") or {}).get("logs")]
+        finished = [
+            a
+            for a in found
+            if (a.get("status") or {}).get("phase") == "Succeeded" and (a.get("status") or {}).get("logs")
+        ]
         return found if len(finished) == BATCH else None
 
     adhocs = wait_until(all_done, 180, f"all {BATCH} runs to succeed with their output stored")
@@ -42,7 +49,8 @@ def test_operator_killed_twice_mid_batch(simulated: Cluster, operator: Operator,
     by_uid: dict[str, list[str]] = {}
     for job in jobs:
         by_uid.setdefault(job["metadata"]["labels"]["orchestrator.dev/adhoccommand-uid"], []).append(
-            job["metadata"]["name"])
+            job["metadata"]["name"]
+        )
     for a in adhocs:
         assert by_uid[a["metadata"]["uid"]] == [a["status"]["jobName"]], a["metadata"]["name"]
         assert a["status"]["exitCode"] == 0 and a["status"]["observedGeneration"] == 1

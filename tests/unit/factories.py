@@ -17,15 +17,21 @@ def adhoc(spec: Obj | None = None, *, name: str = "cmd", generation: int = 1, st
     return {
         "apiVersion": "orchestrator.dev/v1alpha1",
         "kind": "AdhocCommand",
-        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}", "generation": generation,
-                     "creationTimestamp": T0},
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "uid": f"uid-{name}",
+            "generation": generation,
+            "creationTimestamp": T0,
+        },
         "spec": {"command": "echo hi"} if spec is None else spec,
         "status": status or {},
     }
 
 
-def job(owner: Obj, *, conditions: list[Obj] | None = None, suspend: bool = False, uid: str = "job-uid",
-        **counts: Any) -> Obj:
+def job(
+    owner: Obj, *, conditions: list[Obj] | None = None, suspend: bool = False, uid: str = "job-uid", **counts: Any
+) -> Obj:
     body = job_for(owner, Config())
     body["metadata"].update(uid=uid, creationTimestamp=T0)
     body["spec"]["suspend"] = suspend
@@ -37,11 +43,22 @@ def condition(type_: str, status: str = "True", reason: str = "", message: str =
     return {"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": when}
 
 
-def pod(name: str = "cmd-1-abcde", *, created: str = T0, phase: str = "Running", state: Obj | None = None,
-        job_uid: str = "job-uid", conditions: list[Obj] | None = None) -> Obj:
+def pod(
+    name: str = "cmd-1-abcde",
+    *,
+    created: str = T0,
+    phase: str = "Running",
+    state: Obj | None = None,
+    job_uid: str = "job-uid",
+    conditions: list[Obj] | None = None,
+) -> Obj:
     return {
-        "metadata": {"name": name, "uid": f"uid-{name}", "creationTimestamp": created,
-                     "ownerReferences": [{"uid": job_uid}]},
+        "metadata": {
+            "name": name,
+            "uid": f"uid-{name}",
+            "creationTimestamp": created,
+            "ownerReferences": [{"uid": job_uid}],
+        },
         "status": {
             "phase": phase,
             "conditions": conditions or [],
@@ -51,5 +68,12 @@ def pod(name: str = "cmd-1-abcde", *, created: str = T0, phase: str = "Running",
 
 
 def terminated(exit_code: int, reason: str = "", message: str = "") -> Obj:
-    return {"terminated": {"exitCode": exit_code, "reason": reason or ("Completed" if exit_code == 0 else "Error"),
-                           "message": message, "startedAt": T0, "finishedAt": T1}}
+    return {
+        "terminated": {
+            "exitCode": exit_code,
+            "reason": reason or ("Completed" if exit_code == 0 else "Error"),
+            "message": message,
+            "startedAt": T0,
+            "finishedAt": T1,
+        }
+    }

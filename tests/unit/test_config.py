@@ -8,38 +8,51 @@ def test_defaults_without_environment():
 
 
 def test_settings_from_environment():
-    cfg = from_env({"ORCHESTRATOR_DEFAULT_IMAGE": "img:1", "ORCHESTRATOR_RUN_AS_USER": "1000",
-                    "ORCHESTRATOR_STATUS_INTERVAL_SECONDS": "2.5"})
+    cfg = from_env(
+        {
+            "ORCHESTRATOR_DEFAULT_IMAGE": "img:1",
+            "ORCHESTRATOR_RUN_AS_USER": "1000",
+            "ORCHESTRATOR_STATUS_INTERVAL_SECONDS": "2.5",
+        }
+    )
     assert (cfg.image, cfg.run_as_user, cfg.status_interval_seconds) == ("img:1", 1000, 2.5)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("", {}),
-    ("{}", {}),
-    ('{"nodeSelector": {"pool": "batch"}}', {"nodeSelector": {"pool": "batch"}}),
-    ("nodeSelector: {pool: batch}\npriorityClassName: low\n", {"nodeSelector": {"pool": "batch"},
-                                                               "priorityClassName": "low"}),
-    ("imagePullSecrets: [a, {name: b}]", {"imagePullSecrets": [{"name": "a"}, {"name": "b"}]}),
-    ("resources: {requests: {cpu: 1, memory: 64Mi}}", {"resources": {"requests": {"cpu": "1", "memory": "64Mi"}}}),
-    ("tolerations: [{key: k, operator: Exists}]", {"tolerations": [{"key": "k", "operator": "Exists"}]}),
-    ("nodeSelector: null", {}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", {}),
+        ("{}", {}),
+        ('{"nodeSelector": {"pool": "batch"}}', {"nodeSelector": {"pool": "batch"}}),
+        (
+            "nodeSelector: {pool: batch}\npriorityClassName: low\n",
+            {"nodeSelector": {"pool": "batch"}, "priorityClassName": "low"},
+        ),
+        ("imagePullSecrets: [a, {name: b}]", {"imagePullSecrets": [{"name": "a"}, {"name": "b"}]}),
+        ("resources: {requests: {cpu: 1, memory: 64Mi}}", {"resources": {"requests": {"cpu": "1", "memory": "64Mi"}}}),
+        ("tolerations: [{key: k, operator: Exists}]", {"tolerations": [{"key": "k", "operator": "Exists"}]}),
+        ("nodeSelector: null", {}),
+    ],
+)
 def test_pod_defaults_parse(text, expected):
     assert dict(pod_defaults_from(text)) == expected
 
 
-@pytest.mark.parametrize(("text", "names"), [
-    ("[1, 2]", "must be a mapping"),
-    ("nodeSelectors: {a: b}", "unknown field 'nodeSelectors'"),
-    ("nodeSelector: {a: 1}", "ORCHESTRATOR_POD_DEFAULTS.nodeSelector"),
-    ("tolerations: {key: k}", "ORCHESTRATOR_POD_DEFAULTS.tolerations"),
-    ("tolerations: [{keys: k}]", "tolerations[0]: unknown field 'keys'"),
-    ("priorityClassName: ''", "ORCHESTRATOR_POD_DEFAULTS.priorityClassName"),
-    ("imagePullSecrets: [{}]", "imagePullSecrets[0]"),
-    ("resources: {request: {cpu: 1}}", "ORCHESTRATOR_POD_DEFAULTS.resources"),
-    ("resources: {limits: [1]}", "ORCHESTRATOR_POD_DEFAULTS.resources.limits"),
-    ("{a: [}", "not YAML or JSON"),
-])
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("[1, 2]", "must be a mapping"),
+        ("nodeSelectors: {a: b}", "unknown field 'nodeSelectors'"),
+        ("nodeSelector: {a: 1}", "ORCHESTRATOR_POD_DEFAULTS.nodeSelector"),
+        ("tolerations: {key: k}", "ORCHESTRATOR_POD_DEFAULTS.tolerations"),
+        ("tolerations: [{keys: k}]", "tolerations[0]: unknown field 'keys'"),
+        ("priorityClassName: ''", "ORCHESTRATOR_POD_DEFAULTS.priorityClassName"),
+        ("imagePullSecrets: [{}]", "imagePullSecrets[0]"),
+        ("resources: {request: {cpu: 1}}", "ORCHESTRATOR_POD_DEFAULTS.resources"),
+        ("resources: {limits: [1]}", "ORCHESTRATOR_POD_DEFAULTS.resources.limits"),
+        ("{a: [}", "not YAML or JSON"),
+    ],
+)
 def test_bad_pod_defaults_name_the_field(text, names):
     with pytest.raises(ConfigError, match=names.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
         pod_defaults_from(text)

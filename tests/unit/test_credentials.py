@@ -19,22 +19,32 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA and a client certificate, as a kubeconfig names them."""
     d = tmp_path_factory.mktemp("pki")
     openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-    subprocess.run([*openssl, "-subj", "/CN=ca", "-keyout", d / "ca.key", "-out", d / "ca.crt"],
-                   check=True, capture_output=True)
-    subprocess.run([*openssl, "-subj", "/CN=me", "-keyout", d / "me.key", "-out", d / "me.crt"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*openssl, "-subj", "/CN=ca", "-keyout", d / "ca.key", "-out", d / "ca.crt"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [*openssl, "-subj", "/CN=me", "-keyout", d / "me.key", "-out", d / "me.crt"], check=True, capture_output=True
+    )
     return d
 
 
-def kubeconfig(path: Path, pki: Path, users: dict[str, dict], current: str | None = None,
-               server: str = "https://api.example:6443") -> Path:
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server, "certificate-authority": str(pki / "ca.crt")}}],
-        "users": [{"name": name, "user": user} for name, user in users.items()],
-        "contexts": [{"name": name, "context": {"cluster": "c", "user": name}} for name in users],
-        **({"current-context": current} if current else {}),
-    }))
+def kubeconfig(
+    path: Path, pki: Path, users: dict[str, dict], current: str | None = None, server: str = "https://api.example:6443"
+) -> Path:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "c", "cluster": {"server": server, "certificate-authority": str(pki / "ca.crt")}}
+                ],
+                "users": [{"name": name, "user": user} for name, user in users.items()],
+                "contexts": [{"name": name, "context": {"cluster": "c", "user": name}} for name in users],
+                **({"current-context": current} if current else {}),
+            }
+        )
+    )
     return path
 
 
@@ -46,8 +56,9 @@ echo run >> {directory}/runs-{token}
 echo '{{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {{"token": "{token}"}}}}'
 """)
     script.chmod(0o755)
-    return {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(script),
-                     "interactiveMode": "Never"}}
+    return {
+        "exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(script), "interactiveMode": "Never"}
+    }
 
 
 def test_token_user(tmp_path, pki):
@@ -59,8 +70,12 @@ def test_token_user(tmp_path, pki):
 
 
 def test_client_certificate_user(tmp_path, pki):
-    path = kubeconfig(tmp_path / "config", pki, {"me": {"client-certificate": str(pki / "me.crt"),
-                                                       "client-key": str(pki / "me.key")}}, "me")
+    path = kubeconfig(
+        tmp_path / "config",
+        pki,
+        {"me": {"client-certificate": str(pki / "me.crt"), "client-key": str(pki / "me.key")}},
+        "me",
+    )
     info = credentials.login(Source(kubeconfig=str(path)))
     assert info.token is None and info.certificate_path == str(pki / "me.crt")
     assert isinstance(info.as_ssl_context(), ssl.SSLContext)
@@ -83,13 +98,22 @@ def test_context_and_merged_kubeconfig_list(tmp_path, pki, monkeypatch):
     assert credentials.login(Source(context="b")).token == "from-b"
 
 
-@pytest.mark.parametrize(("setup", "says"), [
-    (lambda d, pki: Source(kubeconfig=str(d / "missing")), "missing"),
-    (lambda d, pki: Source(kubeconfig=str(kubeconfig(d / "c", pki, {"me": {"token": "x"}}, "me")), context="nope"),
-     "nope"),
-    (lambda d, pki: Source(kubeconfig=str(kubeconfig(d / "c", pki, {"me": plugin(d, "t", exit_code=1)}, "me"))),
-     "kubeconfig"),
-])
+@pytest.mark.parametrize(
+    ("setup", "says"),
+    [
+        (lambda d, pki: Source(kubeconfig=str(d / "missing")), "missing"),
+        (
+            lambda d, pki: Source(
+                kubeconfig=str(kubeconfig(d / "c", pki, {"me": {"token": "x"}}, "me")), context="nope"
+            ),
+            "nope",
+        ),
+        (
+            lambda d, pki: Source(kubeconfig=str(kubeconfig(d / "c", pki, {"me": plugin(d, "t", exit_code=1)}, "me"))),
+            "kubeconfig",
+        ),
+    ],
+)
 def test_no_credentials_is_one_clear_line(tmp_path, pki, setup, says):
     with pytest.raises(CredentialsError) as err:
         credentials.login(setup(tmp_path, pki))

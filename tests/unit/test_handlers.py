@@ -33,14 +33,19 @@ def runtime() -> tuple[Runtime, list[tuple[str, float]], Recorder]:
 
 
 def adhoc(uid: str = "u1", generation: int = 1) -> dict:
-    return {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand",
-            "metadata": {"name": "x", "namespace": "ns", "uid": uid, "generation": generation},
-            "spec": {"command": "true"}}
+    return {
+        "apiVersion": "orchestrator.dev/v1alpha1",
+        "kind": "AdhocCommand",
+        "metadata": {"name": "x", "namespace": "ns", "uid": uid, "generation": generation},
+        "spec": {"command": "true"},
+    }
 
 
 def child(kind: str, uid: str, owner: str = "u1", **extra) -> dict:
-    return {"kind": kind, "metadata": {"name": uid, "namespace": "ns", "uid": uid,
-                                       "labels": {LABEL_UID: owner}, **extra}}
+    return {
+        "kind": kind,
+        "metadata": {"name": uid, "namespace": "ns", "uid": uid, "labels": {LABEL_UID: owner}, **extra},
+    }
 
 
 def test_an_adhoccommand_change_is_reconciled_at_once(runtime):
@@ -79,11 +84,14 @@ def test_children_gone_from_a_new_listing_are_reconciled(runtime):
     assert submitted == [("u1", 0.2)]
 
 
-@pytest.mark.parametrize(("error", "expected"), [
-    (ApiError(503, "unavailable"), [("Warning", "APIError", "trying again in a minute: 503: unavailable")]),
-    (ApiError(422, "invalid"), [("Warning", "APIError", "trying at its next change: 422: invalid")]),
-    (ApiError(403, "namespace ns is being terminated"), []),  # nothing there needs doing any more
-])
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ApiError(503, "unavailable"), [("Warning", "APIError", "trying again in a minute: 503: unavailable")]),
+        (ApiError(422, "invalid"), [("Warning", "APIError", "trying at its next change: 422: invalid")]),
+        (ApiError(403, "namespace ns is being terminated"), []),  # nothing there needs doing any more
+    ],
+)
 def test_a_give_up_is_told_as_an_event(runtime, error, expected):
     rt, _, recorder = runtime
     rt.observe("adhoc", "ADDED", adhoc())

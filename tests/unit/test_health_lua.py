@@ -15,9 +15,14 @@ NOW = "2026-01-01T09:00:00Z"
 
 def health(obj):
     lua = lupa.LuaRuntime(unpack_returned_tuples=True)
-    to_lua = lambda v: lua.table_from(  # noqa: E731
-        {k: to_lua(x) for k, x in v.items()} if isinstance(v, dict) else [to_lua(x) for x in v]
-    ) if isinstance(v, dict | list) else v
+
+    def to_lua(v):
+        return (
+            lua.table_from({k: to_lua(x) for k, x in v.items()} if isinstance(v, dict) else [to_lua(x) for x in v])
+            if isinstance(v, dict | list)
+            else v
+        )
+
     lua.globals().obj = to_lua(obj)
     result = lua.execute(SCRIPT)
     return result["status"], result["message"]
@@ -46,8 +51,9 @@ def test_succeeded_is_healthy():
 def test_failed_is_degraded_with_the_reason():
     owner = adhoc()
     j = job(owner, failed=1, conditions=[condition("Failed", reason="BackoffLimitExceeded")])
-    status, message = health(with_status(owner, status_from(owner, j, [pod(state=terminated(137, "OOMKilled"))],
-                                                             None, NOW)))
+    status, message = health(
+        with_status(owner, status_from(owner, j, [pod(state=terminated(137, "OOMKilled"))], None, NOW))
+    )
     assert status == "Degraded" and "137" in message and "OOMKilled" in message
 
 

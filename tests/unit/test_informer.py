@@ -57,8 +57,15 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 async def run(kube: ScriptedKube) -> tuple[list[tuple[str | None, str]], list[set[str]]]:
     events: list[tuple[str | None, str]] = []
     listed: list[set[str]] = []
-    informer = Informer(kube, "/x", "", False, on_event=lambda t, o: events.append((t, o["metadata"]["name"])),
-                        on_listed=listed.append, key=lambda o: o["metadata"]["name"])
+    informer = Informer(
+        kube,
+        "/x",
+        "",
+        False,
+        on_event=lambda t, o: events.append((t, o["metadata"]["name"])),
+        on_listed=listed.append,
+        key=lambda o: o["metadata"]["name"],
+    )
     await informer.list()
     task = asyncio.create_task(informer.follow())
     await asyncio.wait_for(kube.done.wait(), 5)

@@ -26,16 +26,28 @@ def test_args_run_without_a_shell():
 
 def test_spec_fields_map_onto_the_job():
     spec = {
-        "command": "true", "retries": 3, "timeoutSeconds": 60, "suspend": True, "ttlSecondsAfterFinished": 30,
-        "env": [{"name": "A", "value": "1"}], "envFrom": [{"configMapRef": {"name": "cm"}}],
-        "workingDir": "/tmp", "resources": {"limits": {"memory": "64Mi"}}, "serviceAccountName": "runner",
-        "nodeSelector": {"type": "kwok"}, "tolerations": [{"key": "k", "operator": "Exists"}],
+        "command": "true",
+        "retries": 3,
+        "timeoutSeconds": 60,
+        "suspend": True,
+        "ttlSecondsAfterFinished": 30,
+        "env": [{"name": "A", "value": "1"}],
+        "envFrom": [{"configMapRef": {"name": "cm"}}],
+        "workingDir": "/tmp",
+        "resources": {"limits": {"memory": "64Mi"}},
+        "serviceAccountName": "runner",
+        "nodeSelector": {"type": "kwok"},
+        "tolerations": [{"key": "k", "operator": "Exists"}],
         "podMetadata": {"labels": {"team": "a"}, "annotations": {"note": "x"}},
     }
     job = job_for(adhoc(spec, generation=4), CONFIG)
     js, pod = job["spec"], job["spec"]["template"]["spec"]
     assert (js["backoffLimit"], js["activeDeadlineSeconds"], js["suspend"], js["ttlSecondsAfterFinished"]) == (
-        3, 60, True, 30)
+        3,
+        60,
+        True,
+        30,
+    )
     c = container(job)
     assert c["env"] == spec["env"] and c["envFrom"] == spec["envFrom"]
     assert c["workingDir"] == "/tmp" and c["resources"] == spec["resources"]
@@ -51,8 +63,14 @@ def test_spec_fields_map_onto_the_job():
 def test_job_is_owned_by_the_adhoccommand():
     job = job_for(adhoc(), CONFIG)
     [owner] = job["metadata"]["ownerReferences"]
-    assert owner == {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "name": "cmd",
-                     "uid": "uid-cmd", "controller": True, "blockOwnerDeletion": True}
+    assert owner == {
+        "apiVersion": "orchestrator.dev/v1alpha1",
+        "kind": "AdhocCommand",
+        "name": "cmd",
+        "uid": "uid-cmd",
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def test_default_pod_meets_the_restricted_standard():
@@ -80,18 +98,21 @@ def test_our_labels_win_over_user_pod_labels():
     assert job["spec"]["template"]["metadata"]["labels"]["orchestrator.dev/adhoccommand-uid"] == "uid-cmd"
 
 
-@pytest.mark.parametrize("spec, field", [
-    ({}, "exactly one"),
-    ({"command": "a", "args": ["b"]}, "exactly one"),
-    ({"command": ""}, "spec.command"),
-    ({"args": []}, "spec.args"),
-    ({"args": ["a", 1]}, "spec.args"),
-    ({"command": "a", "retries": -1}, "spec.retries"),
-    ({"command": "a", "timeoutSeconds": 0}, "spec.timeoutSeconds"),
-    ({"command": "a", "nodeSelector": {"a": 1}}, "spec.nodeSelector"),
-    ({"command": "a", "podMetadata": "x"}, "spec.podMetadata"),
-    ({"command": "a", "securityContext": []}, "spec.securityContext"),
-])
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        ({}, "exactly one"),
+        ({"command": "a", "args": ["b"]}, "exactly one"),
+        ({"command": ""}, "spec.command"),
+        ({"args": []}, "spec.args"),
+        ({"args": ["a", 1]}, "spec.args"),
+        ({"command": "a", "retries": -1}, "spec.retries"),
+        ({"command": "a", "timeoutSeconds": 0}, "spec.timeoutSeconds"),
+        ({"command": "a", "nodeSelector": {"a": 1}}, "spec.nodeSelector"),
+        ({"command": "a", "podMetadata": "x"}, "spec.podMetadata"),
+        ({"command": "a", "securityContext": []}, "spec.securityContext"),
+    ],
+)
 def test_malformed_specs_are_refused_with_the_field_named(spec, field):
     with pytest.raises(InvalidSpec, match=field):
         job_for(adhoc(spec), CONFIG)
@@ -111,28 +132,34 @@ def test_run_hash_ignores_suspend_ttl_and_logs_only():
     assert run_hash(base) != run_hash({**base, "retries": 1})
 
 
-DEFAULTS = Config(image="default:1", pod_defaults={
-    "nodeSelector": {"pool": "batch"},
-    "tolerations": [{"key": "pool", "value": "batch", "effect": "NoSchedule"}],
-    "priorityClassName": "low",
-    "imagePullSecrets": [{"name": "registry"}],
-    "resources": {"requests": {"cpu": "100m"}},
-})
+DEFAULTS = Config(
+    image="default:1",
+    pod_defaults={
+        "nodeSelector": {"pool": "batch"},
+        "tolerations": [{"key": "pool", "value": "batch", "effect": "NoSchedule"}],
+        "priorityClassName": "low",
+        "imagePullSecrets": [{"name": "registry"}],
+        "resources": {"requests": {"cpu": "100m"}},
+    },
+)
 
 
-@pytest.mark.parametrize(("spec", "field", "expected"), [
-    # Commands that say nothing get the operator's defaults.
-    ({}, "nodeSelector", {"pool": "batch"}),
-    ({}, "tolerations", [{"key": "pool", "value": "batch", "effect": "NoSchedule"}]),
-    ({}, "priorityClassName", "low"),
-    ({}, "imagePullSecrets", [{"name": "registry"}]),
-    ({}, "resources", {"requests": {"cpu": "100m"}}),
-    # What a command sets wins, whole (no merging with the default).
-    ({"nodeSelector": {"zone": "a"}}, "nodeSelector", {"zone": "a"}),
-    ({"nodeSelector": {}}, "nodeSelector", None),  # an explicit empty selector leaves the pool
-    ({"tolerations": []}, "tolerations", []),
-    ({"resources": {"limits": {"memory": "1Gi"}}}, "resources", {"limits": {"memory": "1Gi"}}),
-])
+@pytest.mark.parametrize(
+    ("spec", "field", "expected"),
+    [
+        # Commands that say nothing get the operator's defaults.
+        ({}, "nodeSelector", {"pool": "batch"}),
+        ({}, "tolerations", [{"key": "pool", "value": "batch", "effect": "NoSchedule"}]),
+        ({}, "priorityClassName", "low"),
+        ({}, "imagePullSecrets", [{"name": "registry"}]),
+        ({}, "resources", {"requests": {"cpu": "100m"}}),
+        # What a command sets wins, whole (no merging with the default).
+        ({"nodeSelector": {"zone": "a"}}, "nodeSelector", {"zone": "a"}),
+        ({"nodeSelector": {}}, "nodeSelector", None),  # an explicit empty selector leaves the pool
+        ({"tolerations": []}, "tolerations", []),
+        ({"resources": {"limits": {"memory": "1Gi"}}}, "resources", {"limits": {"memory": "1Gi"}}),
+    ],
+)
 def test_operator_pod_defaults_fill_what_the_command_leaves_out(spec, field, expected):
     job = job_for(adhoc({"command": "true", **spec}), DEFAULTS)
     pod = job["spec"]["template"]["spec"]

@@ -15,9 +15,24 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "orchestrator"
 PURE = ["cache", "config", "jobs", "names", "output", "runs", "spec", "status", "views", "world", "api.models"]
 # What a pure module may not import, directly or through the package's other modules.
-IO = {"aiohttp", "kopf", "httpx", "kubernetes", "fastapi", "uvicorn", "socket", "subprocess", "asyncio",
-      "orchestrator.kube", "orchestrator.credentials", "orchestrator.handlers", "orchestrator.reconcile",
-      "orchestrator.workqueue", "orchestrator.api.app", "orchestrator.api.upstream"}
+IO = {
+    "aiohttp",
+    "kopf",
+    "httpx",
+    "kubernetes",
+    "fastapi",
+    "uvicorn",
+    "socket",
+    "subprocess",
+    "asyncio",
+    "orchestrator.kube",
+    "orchestrator.credentials",
+    "orchestrator.handlers",
+    "orchestrator.reconcile",
+    "orchestrator.workqueue",
+    "orchestrator.api.app",
+    "orchestrator.api.upstream",
+}
 
 
 def imports_of(module: str) -> set[str]:

@@ -19,8 +19,14 @@ from .factories import adhoc, condition, job, pod, terminated
 
 
 class FakeKube:
-    def __init__(self, *, create_error: ApiError | None = None, existing: dict | None = None,
-                 log: bytes = b"out\n", log_error: ApiError | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        create_error: ApiError | None = None,
+        existing: dict | None = None,
+        log: bytes = b"out\n",
+        log_error: ApiError | None = None,
+    ) -> None:
         self.calls: list[tuple[str, Any]] = []
         self.create_error, self.existing = create_error, existing
         self.log, self.log_error = log, log_error
@@ -67,15 +73,24 @@ class FakeKube:
 
 def reconciler(kube: FakeKube) -> tuple[Reconciler, list[tuple[str, str]]]:
     events: list[tuple[str, str]] = []
-    r = Reconciler(kube, Config(), lambda _a, type_, reason, _m: events.append((type_, reason)),
-                   clock=lambda: "2026-01-01T00:00:00Z")
+    r = Reconciler(
+        kube,
+        Config(),
+        lambda _a, type_, reason, _m: events.append((type_, reason)),
+        clock=lambda: "2026-01-01T00:00:00Z",
+    )
     return r, events
 
 
 def clocked_reconciler(kube: FakeKube, now: list[float]) -> Reconciler:
     """A reconciler whose monotonic clock reads now[0], with a status interval of 1 s."""
-    return Reconciler(kube, Config(status_interval_seconds=1.0), lambda *_: None,
-                      clock=lambda: "2026-01-01T00:00:00Z", monotonic=lambda: now[0])
+    return Reconciler(
+        kube,
+        Config(status_interval_seconds=1.0),
+        lambda *_: None,
+        clock=lambda: "2026-01-01T00:00:00Z",
+        monotonic=lambda: now[0],
+    )
 
 
 async def test_first_reconcile_creates_the_job_and_the_jobs_event_reports_it():

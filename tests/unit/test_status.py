@@ -32,8 +32,13 @@ def test_running_job_mirrors_counts_and_pod():
 
 def test_succeeded_job():
     owner = adhoc()
-    j = job(owner, succeeded=1, startTime=T0, completionTime=T2,
-            conditions=[condition("SuccessCriteriaMet"), condition("Complete", reason="CompletionsReached")])
+    j = job(
+        owner,
+        succeeded=1,
+        startTime=T0,
+        completionTime=T2,
+        conditions=[condition("SuccessCriteriaMet"), condition("Complete", reason="CompletionsReached")],
+    )
     stored = StoredOutput("cmd-logs", "uid-cmd-1-abcde", "cmd-1-abcde", 1, 1, 12, 12, False)
     status = status_from(owner, j, [pod(phase="Succeeded", state=terminated(0))], stored, NOW)
     assert status["phase"] == "Succeeded" and status["exitCode"] == 0 and status["reason"] == "Completed"
@@ -45,16 +50,25 @@ def test_succeeded_job():
     assert c["Reconciling"]["status"] == "False" and c["Stalled"]["status"] == "False"
 
 
-@pytest.mark.parametrize("state, job_reason, reason, exit_code", [
-    (terminated(3), "BackoffLimitExceeded", "Error", 3),
-    (terminated(137, "OOMKilled"), "BackoffLimitExceeded", "OOMKilled", 137),
-    (terminated(143), "DeadlineExceeded", "DeadlineExceeded", 143),
-])
+@pytest.mark.parametrize(
+    "state, job_reason, reason, exit_code",
+    [
+        (terminated(3), "BackoffLimitExceeded", "Error", 3),
+        (terminated(137, "OOMKilled"), "BackoffLimitExceeded", "OOMKilled", 137),
+        (terminated(143), "DeadlineExceeded", "DeadlineExceeded", 143),
+    ],
+)
 def test_failed_job_says_why(state, job_reason, reason, exit_code):
     owner = adhoc()
-    j = job(owner, failed=1, startTime=T0,
-            conditions=[condition("FailureTarget", reason=job_reason), condition("Failed", reason=job_reason,
-                                                                                   message="it failed")])
+    j = job(
+        owner,
+        failed=1,
+        startTime=T0,
+        conditions=[
+            condition("FailureTarget", reason=job_reason),
+            condition("Failed", reason=job_reason, message="it failed"),
+        ],
+    )
     status = status_from(owner, j, [pod(phase="Failed", state=state)], None, NOW)
     assert status["phase"] == "Failed" and status["reason"] == reason and status["exitCode"] == exit_code
     c = conds(status)
@@ -72,14 +86,49 @@ def test_deadline_without_any_pod_left():
     assert "exitCode" not in status and "podName" not in status
 
 
-@pytest.mark.parametrize("pod_status, reason", [
-    ({"phase": "Pending", "containerStatuses": [{"name": "command", "state": {"waiting": {
-        "reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}]}, "ImagePullBackOff"),
-    ({"phase": "Pending", "containerStatuses": [{"name": "command", "state": {"waiting": {
-        "reason": "ErrImageNeverPull", "message": "image not present"}}}]}, "ErrImageNeverPull"),
-    ({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                          "message": "0/1 nodes are available"}]}, "Unschedulable"),
-])
+@pytest.mark.parametrize(
+    "pod_status, reason",
+    [
+        (
+            {
+                "phase": "Pending",
+                "containerStatuses": [
+                    {
+                        "name": "command",
+                        "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}},
+                    }
+                ],
+            },
+            "ImagePullBackOff",
+        ),
+        (
+            {
+                "phase": "Pending",
+                "containerStatuses": [
+                    {
+                        "name": "command",
+                        "state": {"waiting": {"reason": "ErrImageNeverPull", "message": "image not present"}},
+                    }
+                ],
+            },
+            "ErrImageNeverPull",
+        ),
+        (
+            {
+                "phase": "Pending",
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "reason": "Unschedulable",
+                        "message": "0/1 nodes are available",
+                    }
+                ],
+            },
+            "Unschedulable",
+        ),
+    ],
+)
 def test_pending_pod_says_why_it_waits(pod_status, reason):
     owner = adhoc()
     p = pod()
@@ -144,12 +193,16 @@ def test_transition_times_are_kept_while_a_condition_holds():
 
 def test_merge_patch_clears_fields_that_went_away():
     assert merge_patch({"phase": "Running"}, {"phase": "Running"}) is None
-    assert merge_patch({"phase": "Running"}, {"phase": "Failed", "exitCode": 1}) == {"phase": "Running",
-                                                                                      "exitCode": None}
+    assert merge_patch({"phase": "Running"}, {"phase": "Failed", "exitCode": 1}) == {
+        "phase": "Running",
+        "exitCode": None,
+    }
 
 
-@pytest.mark.parametrize("seconds, text", [(0, "0s"), (59, "59s"), (60, "1m"), (61, "1m1s"), (3600, "1h"),
-                                           (3725, "1h2m"), (90000, "1d1h"), (-5, "0s")])
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(0, "0s"), (59, "59s"), (60, "1m"), (61, "1m1s"), (3600, "1h"), (3725, "1h2m"), (90000, "1d1h"), (-5, "0s")],
+)
 def test_durations_read_like_kubectl(seconds, text):
     assert format_duration(seconds) == text
 
