@@ -6,9 +6,11 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 need=()
 # The real node: Debian's containerd, runc and CNI plugins; debootstrap builds its image.
+# Chromium and its driver: the web page's test runs in a real headless browser.
 for pair in openssl:openssl curl:curl ss:iproute2 pgrep:procps make:make gcc:gcc \
             containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins \
-            iptables:iptables conntrack:conntrack debootstrap:debootstrap; do
+            iptables:iptables conntrack:conntrack debootstrap:debootstrap \
+            chromium:chromium chromedriver:chromium-driver; do
   [ -e "${pair%%:*}" ] || command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if ((${#need[@]})); then

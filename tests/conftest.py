@@ -17,6 +17,7 @@ from tests.harness import (
     Cluster,
     ExecCredential,
     Operator,
+    RestApi,
     bin_dir,
     cri_log,
     runner_image,
@@ -37,8 +38,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.real_node)
     # The in-cluster install runs first, before the host-run operator of the other tests starts
     # (two operators must never act at once); the lifecycle tests last (they stop the cluster).
-    items.sort(key=lambda item: (item.get_closest_marker("lifecycle") is not None,
-                                 item.get_closest_marker("in_cluster") is None))
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("lifecycle") is not None,
+            item.get_closest_marker("in_cluster") is None,
+        )
+    )
 
 
 def _existing_cluster() -> Path | None:
@@ -78,8 +83,13 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     """A fresh namespace that enforces the restricted Pod Security Standard."""
     base = request.node.name.lower().replace("_", "-")
     name = f"t-{''.join(c for c in base if c.isalnum() or c == '-')[:40].strip('-')}-{uuid.uuid4().hex[:5]}"
-    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {
-        "pod-security.kubernetes.io/enforce": "restricted"}}})
+    cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+        }
+    )
     wait_until(lambda: cluster.get("serviceaccount", "default", name), 60, "the default ServiceAccount")
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
@@ -95,10 +105,14 @@ def sim_output(simulated: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
     def set_output(namespace: str, data: bytes) -> None:
         path = directory / f"{namespace}.log"
         path.write_bytes(cri_log(data))
-        simulated.apply({
-            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": namespace},
-            "spec": {"selector": {"matchNamespaces": [namespace]}, "logs": [{"logsFile": str(path)}]},
-        })
+        simulated.apply(
+            {
+                "apiVersion": "kwok.x-k8s.io/v1alpha1",
+                "kind": "ClusterLogs",
+                "metadata": {"name": namespace},
+                "spec": {"selector": {"matchNamespaces": [namespace]}, "logs": [{"logsFile": str(path)}]},
+            }
+        )
 
     return set_output
 
@@ -123,12 +137,25 @@ def operator(installed: Cluster, operator_credential: ExecCredential) -> Iterato
     (logs / "operator-test.log").unlink(missing_ok=True)
     # In the local cluster the default image is the real node's runner image (python3 inside).
     image = os.environ.get("ORCH_TEST_IMAGE") or (runner_image() if installed.local else "python:3.13-slim")
-    op = Operator(installed, operator_credential.kubeconfig, logs / "operator-test.log",
-                  {"ORCHESTRATOR_DEFAULT_IMAGE": image})
+    op = Operator(
+        installed, operator_credential.kubeconfig, logs / "operator-test.log", {"ORCHESTRATOR_DEFAULT_IMAGE": image}
+    )
     op.start()
     yield op
     op.stop()
     # kopf logs a refused watch or call and carries on: a missing RBAC permission shows here.
-    forbidden = [line for line in op.log_path.read_text(errors="replace").splitlines()
-                 if 'User "system:serviceaccount:orchestrator:orchestrator" cannot' in line]
+    forbidden = [
+        line
+        for line in op.log_path.read_text(errors="replace").splitlines()
+        if 'User "system:serviceaccount:orchestrator:orchestrator" cannot' in line
+    ]
     assert not forbidden, "the operator was refused by RBAC:\n" + "\n".join(forbidden[:5])
+
+
+@pytest.fixture(scope="session")
+def rest_api(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestApi]:
+    """The REST API on http://127.0.0.1:18081, as `make api` runs it."""
+    api = RestApi(installed, tmp_path_factory.mktemp("api"), 18081)
+    api.start()
+    yield api
+    api.stop()

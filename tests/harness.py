@@ -25,16 +25,20 @@ LOCAL_KUBECONFIG = REPO / ".cluster" / "kubeconfig"
 OPERATOR_HEALTH_PORT = 18080
 
 
-
 def bin_dir() -> Path:
-    out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $BIN_DIR"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["bash", "-c", f"source {REPO}/hack/versions.sh && echo $BIN_DIR"], capture_output=True, text=True, check=True
+    )
     return Path(out.stdout.strip())
 
 
 def runner_image() -> str:
-    out = subprocess.run(["bash", "-c", f"source {REPO}/hack/versions.sh && echo $RUNNER_IMAGE"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["bash", "-c", f"source {REPO}/hack/versions.sh && echo $RUNNER_IMAGE"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -58,11 +62,20 @@ class Cluster:
         self.kubectl_path = kubectl
         self.local = local
 
-    def kubectl(self, *args: str, input: str | bytes | None = None, check: bool = True,
-                kubeconfig: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        check: bool = True,
+        kubeconfig: Path | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [self.kubectl_path, "--kubeconfig", str(kubeconfig or self.kubeconfig), *args],
-            input=input, capture_output=True, text=not isinstance(input, bytes), timeout=timeout,
+            input=input,
+            capture_output=True,
+            text=not isinstance(input, bytes),
+            timeout=timeout,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
@@ -113,10 +126,20 @@ class Operator:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kopf", "run", "--all-namespaces", "-m", "orchestrator.handlers",
-             f"--liveness=http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz"],
+            [
+                sys.executable,
+                "-m",
+                "kopf",
+                "run",
+                "--all-namespaces",
+                "-m",
+                "orchestrator.handlers",
+                f"--liveness=http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz",
+            ],
             env={**os.environ, **self.env, "KUBECONFIG": str(self.kubeconfig)},
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
         )
         wait_until(self.healthy, 60, "the operator's health endpoint")
 
@@ -156,12 +179,18 @@ def kubeconfig_for(cluster: Cluster, path: Path, user: dict[str, Any]) -> Path:
     admin = yaml.safe_load(cluster.kubeconfig.read_text())
     context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
     server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "clusters": [server],
-        "users": [{"name": "orchestrator", "user": user}],
-        "contexts": [{"name": "orchestrator", "context": {"cluster": server["name"], "user": "orchestrator"}}],
-        "current-context": "orchestrator",
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [server],
+                "users": [{"name": "orchestrator", "user": user}],
+                "contexts": [{"name": "orchestrator", "context": {"cluster": server["name"], "user": "orchestrator"}}],
+                "current-context": "orchestrator",
+            }
+        )
+    )
     return path
 
 
@@ -185,8 +214,17 @@ class ExecCredential:
         plugin = directory / "plugin.sh"
         plugin.write_text(PLUGIN)
         plugin.chmod(0o755)
-        self.kubeconfig = kubeconfig_for(cluster, directory / "kubeconfig", {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin), "interactiveMode": "Never"}})
+        self.kubeconfig = kubeconfig_for(
+            cluster,
+            directory / "kubeconfig",
+            {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1",
+                    "command": str(plugin),
+                    "interactiveMode": "Never",
+                }
+            },
+        )
         self.mint()
 
     @property
@@ -202,15 +240,24 @@ class ExecCredential:
         """A new token, which the plugin hands out from now on."""
         secret = f"operator-credential-{uuid.uuid4().hex[:8]}"
         self.cluster.kubectl("-n", "orchestrator", "create", "secret", "generic", secret)
-        token = self.cluster.kubectl("-n", "orchestrator", "create", "token", "orchestrator", "--duration=24h",
-                                     "--bound-object-kind=Secret", f"--bound-object-name={secret}").stdout.strip()
+        token = self.cluster.kubectl(
+            "-n",
+            "orchestrator",
+            "create",
+            "token",
+            "orchestrator",
+            "--duration=24h",
+            "--bound-object-kind=Secret",
+            f"--bound-object-name={secret}",
+        ).stdout.strip()
         (self.directory / "token").write_text(token)
         self.secrets.append(secret)
         return token
 
     def accepted(self, token: str) -> bool:
-        result = self.cluster.kubectl("--token", token, "get", "--raw", "/apis", check=False,
-                                      kubeconfig=self.kubeconfig_without_user())
+        result = self.cluster.kubectl(
+            "--token", token, "get", "--raw", "/apis", check=False, kubeconfig=self.kubeconfig_without_user()
+        )
         return result.returncode == 0
 
     def kubeconfig_without_user(self) -> Path:
@@ -250,7 +297,7 @@ def audit_entries(since: str = "", namespaces: set[str] | None = None, user: str
 def request_kind(entry: dict[str, Any]) -> str:
     """An audit entry as "verb resource[/subresource]", e.g. "patch adhoccommands/status"."""
     ref = entry.get("objectRef") or {}
-    return f'{entry["verb"]} {ref.get("resource")}' + (f'/{ref["subresource"]}' if ref.get("subresource") else "")
+    return f"{entry['verb']} {ref.get('resource')}" + (f"/{ref['subresource']}" if ref.get("subresource") else "")
 
 
 def configmap_output(configmap: dict[str, Any]) -> bytes:
@@ -258,3 +305,75 @@ def configmap_output(configmap: dict[str, Any]) -> bytes:
     if "output" in (configmap.get("binaryData") or {}):
         return base64.b64decode(configmap["binaryData"]["output"])
     return (configmap.get("data") or {}).get("output", "").encode()
+
+
+class RestApi:
+    """The REST API run from this checkout (uvicorn), with a kubeconfig that names the cluster and
+    holds no credentials: every request acts with its caller's token."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        directory: Path,
+        port: int,
+        env: dict[str, str] | None = None,
+        scheme: str = "http",
+        verify: Any = True,
+    ) -> None:
+        self.cluster, self.port, self.env, self.verify = cluster, port, env or {}, verify
+        self.url = f"{scheme}://127.0.0.1:{port}"
+        self.kubeconfig = kubeconfig_for(cluster, directory / "kubeconfig", {})
+        self.log_path = REPO / ".cluster" / "logs" / f"rest-api-test-{port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "orchestrator.api.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        self.process = subprocess.Popen(
+            command,
+            env={**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env},
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(self.up, 60, f"the REST API on {self.url}")
+
+    def up(self) -> bool:
+        import httpx
+
+        assert self.process is not None
+        assert self.process.poll() is None, f"the REST API exited: see {self.log_path}"
+        try:
+            return httpx.get(self.url + "/", verify=self.verify, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def token_for(cluster: Cluster, namespace: str, name: str, role: str | None) -> str:
+    """A token of a new ServiceAccount in `namespace`, bound to the ClusterRole `role` there."""
+    cluster.kubectl("-n", namespace, "create", "serviceaccount", name)
+    if role:
+        cluster.kubectl(
+            "-n",
+            namespace,
+            "create",
+            "rolebinding",
+            f"{name}-{role}",
+            f"--clusterrole={role}",
+            f"--serviceaccount={namespace}:{name}",
+        )
+    return cluster.kubectl("-n", namespace, "create", "token", name).stdout.strip()

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.spec import FINISHED_PHASES
 from tests.harness import Cluster, configmap_output, wait_until
 
-FINAL = ("Succeeded", "Failed")
+FINAL = FINISHED_PHASES
+# The local cluster's real node is tainted: commands that must really run ask for it.
+ON_REAL_NODE = {
+    "nodeSelector": {"orchestrator.dev/node": "real"},
+    "tolerations": [{"key": "orchestrator.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}],
+}
 
 
 def adhoc(name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "metadata": {"name": name},
-            "spec": spec}
+    return {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "metadata": {"name": name}, "spec": spec}
 
 
 def sim(**annotations: str) -> dict[str, Any]:
@@ -24,8 +29,14 @@ def status_of(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
     return (obj or {}).get("status") or {}
 
 
-def wait_phase(cluster: Cluster, namespace: str, name: str, phases: tuple[str, ...] = FINAL,
-               timeout: float = 60, generation: int | None = None) -> dict[str, Any]:
+def wait_phase(
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    phases: tuple[str, ...] = FINAL,
+    timeout: float = 60,
+    generation: int | None = None,
+) -> dict[str, Any]:
     def reached() -> dict[str, Any] | None:
         obj = cluster.get("adhoc", name, namespace) or {}
         status = obj.get("status") or {}
@@ -50,5 +61,8 @@ def conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def events_for(cluster: Cluster, namespace: str, name: str) -> list[dict[str, Any]]:
     items = cluster.list("events", namespace)
-    return [e for e in items if e["involvedObject"].get("name") == name
-            and e["involvedObject"].get("kind") == "AdhocCommand"]
+    return [
+        e
+        for e in items
+        if e["involvedObject"].get("name") == name and e["involvedObject"].get("kind") == "AdhocCommand"
+    ]

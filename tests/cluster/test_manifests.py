@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import yaml
 
 from tests.harness import REPO, Cluster, runner_image
@@ -10,10 +12,15 @@ from tests.harness import REPO, Cluster, runner_image
 def test_kubectl_apply_k_kubernetes_is_valid(installed: Cluster):
     result = installed.kubectl("apply", "--dry-run=server", "-k", str(REPO / "kubernetes"))
     applied = result.stdout
-    for thing in ("customresourcedefinition.apiextensions.k8s.io/adhoccommands.orchestrator.dev",
-                  "namespace/orchestrator", "serviceaccount/orchestrator", "clusterrole.rbac.authorization.k8s.io/"
-                  "orchestrator", "deployment.apps/orchestrator", "deployment.apps/orchestrator-api",
-                  "service/orchestrator-svc"):
+    for thing in (
+        "customresourcedefinition.apiextensions.k8s.io/adhoccommands.orchestrator.dev",
+        "namespace/orchestrator",
+        "serviceaccount/orchestrator",
+        "clusterrole.rbac.authorization.k8s.io/orchestrator",
+        "deployment.apps/orchestrator",
+        "deployment.apps/orchestrator-api",
+        "service/orchestrator-svc",
+    ):
         assert thing in applied, applied
 
 
@@ -33,12 +40,19 @@ def test_operator_and_api_pods_would_meet_the_restricted_standard(installed: Clu
         for doc in docs:
             if doc["kind"] == "Deployment":
                 template = doc["spec"]["template"]
-                pod = {"apiVersion": "v1", "kind": "Pod",
-                       "metadata": {"name": f"check-{doc['metadata']['name']}", "namespace": "orchestrator",
-                                    "labels": template["metadata"]["labels"]},
-                       "spec": template["spec"]}
-                result = installed.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(pod),
-                                           check=False)
+                pod = {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": f"check-{doc['metadata']['name']}",
+                        "namespace": "orchestrator",
+                        "labels": template["metadata"]["labels"],
+                    },
+                    "spec": template["spec"],
+                }
+                result = installed.kubectl(
+                    "apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(pod), check=False
+                )
                 assert result.returncode == 0 and "violate" not in result.stderr, result.stderr
 
 
@@ -55,3 +69,21 @@ def test_local_settings_name_the_runner_image_the_node_has():
     assert config["data"]["defaultImage"] == runner_image()
     placement = yaml.safe_load(config["data"]["podDefaults"])
     assert placement["nodeSelector"] == {"orchestrator.dev/node": "real"}
+
+
+def test_the_tls_component_serves_the_api_over_https(installed: Cluster, tmp_path):
+    """kubernetes/tls, used as its comment says, is accepted and turns the API to HTTPS."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    base = os.path.relpath(REPO / "kubernetes", overlay)
+    (overlay / "kustomization.yaml").write_text(f"resources: [{base}]\ncomponents: [{base}/tls]\n")
+    rendered = list(yaml.safe_load_all(installed.kubectl("kustomize", str(overlay)).stdout))
+    [api] = [d for d in rendered if d["kind"] == "Deployment" and d["metadata"]["name"] == "orchestrator-api"]
+    container = api["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["UVICORN_SSL_CERTFILE"] == "/etc/orchestrator/tls/tls.crt"
+    assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    [service] = [d for d in rendered if d["kind"] == "Service"]
+    assert service["spec"]["ports"][0]["port"] == 443
+    result = installed.kubectl("apply", "--dry-run=server", "-k", str(overlay))
+    assert "deployment.apps/orchestrator-api" in result.stdout

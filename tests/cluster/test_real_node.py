@@ -7,16 +7,11 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.helpers import adhoc, conditions, status_of, stored_output, wait_phase
+from orchestrator.spec import LOGS_MAX_BYTES_DEFAULT
+from tests.cluster.helpers import ON_REAL_NODE, adhoc, conditions, status_of, stored_output, wait_phase
 from tests.harness import Cluster, wait_until
 
 pytestmark = pytest.mark.usefixtures("operator")
-
-# The real node is tainted so that only commands that ask for it run there.
-ON_REAL_NODE: dict[str, Any] = {
-    "nodeSelector": {"orchestrator.dev/node": "real"},
-    "tolerations": [{"key": "orchestrator.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}],
-}
 
 
 def real(name: str, **spec: Any) -> dict[str, Any]:
@@ -51,8 +46,14 @@ def test_stdout_and_stderr_are_both_captured(real_node: Cluster, namespace: str)
 
 
 def test_command_reads_its_env_and_args_form(real_node: Cluster, namespace: str):
-    real_node.apply(real("env", args=["python3", "-c", "import os; print(os.environ['GREETING'], os.getuid())"],
-                         env=[{"name": "GREETING", "value": "hello from env"}]), namespace)
+    real_node.apply(
+        real(
+            "env",
+            args=["python3", "-c", "import os; print(os.environ['GREETING'], os.getuid())"],
+            env=[{"name": "GREETING", "value": "hello from env"}],
+        ),
+        namespace,
+    )
     status = wait_phase(real_node, namespace, "env", timeout=120)
     assert status["phase"] == "Succeeded"
     assert stored_output(real_node, namespace, "env") == b"hello from env 65532\n"  # non-root by default
@@ -66,8 +67,14 @@ def test_timeout_kills_the_command(real_node: Cluster, namespace: str):
 
 def test_memory_limit_ends_as_oomkilled(real_node: Cluster, namespace: str):
     grow = "import sys; blocks = []\nwhile True: blocks.append(bytearray(16 * 2**20))"
-    real_node.apply(real("hungry", args=["python3", "-c", grow],
-                         resources={"limits": {"memory": "64Mi"}, "requests": {"memory": "64Mi"}}), namespace)
+    real_node.apply(
+        real(
+            "hungry",
+            args=["python3", "-c", grow],
+            resources={"limits": {"memory": "64Mi"}, "requests": {"memory": "64Mi"}},
+        ),
+        namespace,
+    )
     status = wait_phase(real_node, namespace, "hungry", timeout=120)
     assert status["phase"] == "Failed" and status["reason"] == "OOMKilled" and status["exitCode"] == 137
 
@@ -81,7 +88,7 @@ def test_ten_mib_of_output_is_cut_with_the_marker(real_node: Cluster, namespace:
     assert status["phase"] == "Succeeded"
     assert status["logs"]["bytes"] == size and status["logs"]["truncated"] is True
     stored = stored_output(real_node, namespace, "loud")
-    assert len(stored) == status["logs"]["storedBytes"] <= 262144
+    assert len(stored) == status["logs"]["storedBytes"] <= LOGS_MAX_BYTES_DEFAULT
     head, left_out, tail = re.split(rb"\n\[orchestrator: (\d+) bytes of output left out\]\n", stored)
     assert head.startswith(b"0123456789abcdef\n0123456789abcdef\n")
     assert int(left_out) == size - len(head) - len(tail)

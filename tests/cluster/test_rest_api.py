@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import ssl
 import subprocess
-import sys
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
 
 import httpx
 import pytest
@@ -15,50 +12,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from orchestrator.api.app import create_app
-from tests.cluster.helpers import wait_phase
-from tests.harness import REPO, Cluster, kubeconfig_for, wait_until
+from tests.cluster.helpers import ON_REAL_NODE, adhoc, wait_phase
+from tests.harness import Cluster, RestApi, token_for
 
-PORT = 18081
 pytestmark = pytest.mark.usefixtures("operator")
-
-
-@dataclass
-class Api:
-    url: str
-    process: subprocess.Popen[bytes]
-
-
-@pytest.fixture(scope="session")
-def rest_api(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """The service, started with a kubeconfig that names the cluster and holds no credentials."""
-    kubeconfig = kubeconfig_for(installed, tmp_path_factory.mktemp("api") / "kubeconfig", {})
-    log = (REPO / ".cluster/logs/rest-api-test.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "orchestrator.api.app:create_app",
-         "--host", "127.0.0.1", "--port", str(PORT)],
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)}, stdout=log, stderr=subprocess.STDOUT,
-    )
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            assert process.poll() is None, "the REST API exited: see .cluster/logs/rest-api-test.log"
-            return False
-
-    wait_until(up, 60, "the REST API")
-    yield Api(f"http://127.0.0.1:{PORT}", process)
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def token_for(cluster: Cluster, namespace: str, name: str, role: str | None) -> str:
-    cluster.kubectl("-n", namespace, "create", "serviceaccount", name)
-    if role:
-        cluster.kubectl("-n", namespace, "create", "rolebinding", f"{name}-{role}", f"--clusterrole={role}",
-                        f"--serviceaccount={namespace}:{name}")
-    return cluster.kubectl("-n", namespace, "create", "token", name).stdout.strip()
 
 
 @pytest.fixture
@@ -67,21 +24,29 @@ def user(installed: Cluster, namespace: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(installed, namespace, 'api-user', 'edit')}"}
 
 
-def test_health(rest_api: Api):
+def test_health(rest_api: RestApi):
     assert httpx.get(f"{rest_api.url}/").json() == {"status": "alive"}
 
 
-def test_original_flow(rest_api: Api, simulated: Cluster, namespace: str, user, sim_output):
+def test_original_flow(rest_api: RestApi, simulated: Cluster, namespace: str, user, sim_output):
     sim_output(namespace, b"Hello from the REST API\n")
     api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30)
-    created = api.post("/jobs", json={"cmd": "echo Hello from the REST API", "namespace": namespace,
-                                      "env": {"WHO": "rest"}, "retries": 1, "timeoutSeconds": 60})
+    created = api.post(
+        "/jobs",
+        json={
+            "cmd": "echo Hello from the REST API",
+            "namespace": namespace,
+            "env": {"WHO": "rest"},
+            "retries": 1,
+            "timeoutSeconds": 60,
+        },
+    )
     assert created.status_code == 201, created.text
     job_id = created.json()["id"]
     assert job_id.startswith("job-") and created.json()["spec"]["command"] == "echo Hello from the REST API"
 
     listed = api.get("/jobs", params={"namespace": namespace}).json()
-    assert [item["id"] for item in listed["items"]] == [job_id]
+    assert [item["job"] for item in listed] == [job_id]  # a JSON array keyed `job`, as the original
 
     details = api.get(f"/jobs/{job_id}", params={"namespace": namespace}).json()
     assert details["kind"] == "AdhocCommand" and details["spec"]["env"] == [{"name": "WHO", "value": "rest"}]
@@ -94,37 +59,74 @@ def test_original_flow(rest_api: Api, simulated: Cluster, namespace: str, user, 
     assert logs.status_code == 200 and logs.headers["content-type"].startswith("text/plain")
     assert logs.text == "Hello from the REST API\n"
 
-    summary = api.get("/jobs", params={"namespace": namespace}).json()["items"][0]
+    [summary] = api.get("/jobs", params={"namespace": namespace}).json()
     assert summary["phase"] == "Succeeded" and summary["succeeded"] == 1 and summary["startTime"]
+    assert summary["completionTime"] and summary["active"] == 0 and summary["ready"] == 0
     assert {c["type"] for c in summary["conditions"]} >= {"Complete", "Finished"}
 
     assert api.delete(f"/jobs/{job_id}", params={"namespace": namespace}).status_code == 200
     assert api.get(f"/jobs/{job_id}", params={"namespace": namespace}).status_code == 404
 
 
-def test_logs_while_running_come_from_the_pod(rest_api: Api, simulated: Cluster, namespace: str, user,
-                                              sim_output):
+def test_logs_while_running_come_from_the_pod(rest_api: RestApi, simulated: Cluster, namespace: str, user, sim_output):
     sim_output(namespace, b"still going\n")
     api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30)
     body = {"cmd": "sleep 600", "namespace": namespace}
     job_id = api.post("/jobs", json=body).json()["id"]
-    simulated.kubectl("-n", namespace, "patch", "adhoc", job_id, "--type=merge", "-p",
-                      '{"spec":{"podMetadata":{"annotations":{"sim.orchestrator.dev/duration":"600s"}}}}')
+    simulated.kubectl(
+        "-n",
+        namespace,
+        "patch",
+        "adhoc",
+        job_id,
+        "--type=merge",
+        "-p",
+        '{"spec":{"podMetadata":{"annotations":{"sim.orchestrator.dev/duration":"600s"}}}}',
+    )
     wait_phase(simulated, namespace, job_id, ("Running",))
     assert api.get(f"/jobs/{job_id}/logs", params={"namespace": namespace}).text == "still going\n"
 
 
-def test_pages(rest_api: Api, namespace: str, user):
+def test_pages_follow_the_link_header(rest_api: RestApi, namespace: str, user):
     api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30)
-    ids = {api.post("/jobs", json={"cmd": f"echo {i}", "namespace": namespace}).json()["id"] for i in range(3)}
-    first = api.get("/jobs", params={"namespace": namespace, "limit": 2}).json()
-    assert len(first["items"]) == 2 and first["continue"]
-    second = api.get("/jobs", params={"namespace": namespace, "limit": 2, "continue": first["continue"]}).json()
-    assert len(second["items"]) == 1 and second.get("continue") is None
-    assert {i["id"] for i in first["items"] + second["items"]} == ids
+    # POST takes the namespace from ?namespace= as well as from the body.
+    ids = {api.post("/jobs", params={"namespace": namespace}, json={"cmd": f"echo {i}"}).json()["id"] for i in range(3)}
+    first = api.get("/jobs", params={"namespace": namespace, "limit": 2})
+    assert len(first.json()) == 2 and first.links["next"]["url"]
+    second = api.get(first.links["next"]["url"])  # RFC 8288: the next page's whole URL
+    assert len(second.json()) == 1 and "link" not in second.headers  # the last page has none
+    assert {i["job"] for i in first.json() + second.json()} == ids
 
 
-def test_no_token_is_401(rest_api: Api, namespace: str):
+def test_follow_streams_the_output_while_it_runs_and_ends_with_the_run(
+    rest_api: RestApi, real_node: Cluster, namespace: str, user
+):
+    """curl -N '/jobs/ID/logs?follow=true': lines arrive as they are printed, and the stream ends
+    when the command does (a real command on the real node)."""
+    api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30)
+    job_id = "counting"
+    real_node.apply(adhoc(job_id, command="for i in 1 2 3; do echo line $i; sleep 2; done", **ON_REAL_NODE), namespace)
+    arrivals: list[tuple[float, str]] = []
+    started = time.monotonic()
+    with api.stream(
+        "GET",
+        f"/jobs/{job_id}/logs",
+        params={"namespace": namespace, "follow": "true"},
+        timeout=httpx.Timeout(30, read=120),
+    ) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+        for line in response.iter_lines():
+            if line:
+                arrivals.append((time.monotonic() - started, line))
+    assert [line for _, line in arrivals] == ["line 1", "line 2", "line 3"]
+    assert arrivals[2][0] - arrivals[0][0] >= 3, arrivals  # streamed as printed, not all at the end
+    assert wait_phase(real_node, namespace, job_id)["phase"] == "Succeeded"
+    # A finished run: the stored output, then the end.
+    again = api.get(f"/jobs/{job_id}/logs", params={"namespace": namespace, "follow": "true"})
+    assert again.text == "line 1\nline 2\nline 3\n"
+
+
+def test_no_token_is_401(rest_api: RestApi, namespace: str):
     for method, path in [("GET", "/jobs"), ("POST", "/jobs"), ("GET", "/jobs/x"), ("DELETE", "/jobs/x")]:
         response = httpx.request(method, f"{rest_api.url}{path}", json={"cmd": "true"})
         assert response.status_code == 401, (method, path)
@@ -133,42 +135,45 @@ def test_no_token_is_401(rest_api: Api, namespace: str):
     assert bad.status_code == 401
 
 
-def test_token_without_rights_is_403_and_sees_nothing(rest_api: Api, installed: Cluster, namespace: str, user):
+def test_token_without_rights_is_403_and_sees_nothing(rest_api: RestApi, installed: Cluster, namespace: str, user):
     httpx.post(f"{rest_api.url}/jobs", headers=user, json={"cmd": "true", "namespace": namespace})
     nobody = {"Authorization": f"Bearer {token_for(installed, namespace, 'nobody', None)}"}
     listed = httpx.get(f"{rest_api.url}/jobs", params={"namespace": namespace}, headers=nobody)
-    assert listed.status_code == 403 and "items" not in listed.json()
+    assert listed.status_code == 403 and isinstance(listed.json(), dict)
     assert "cannot list" in listed.json()["error"]
     created = httpx.post(f"{rest_api.url}/jobs", headers=nobody, json={"cmd": "true", "namespace": namespace})
     assert created.status_code == 403
     assert installed.list("adhoc", namespace).__len__() == 1  # only the editor's
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "body.cmd"),
-    ({"cmd": ""}, "body.cmd"),
-    ({"cmd": 5}, "body.cmd"),
-    ({"command": "ls"}, "body.command"),
-    ({"cmd": "ls", "retries": -1}, "body.retries"),
-    ({"cmd": "ls", "timeoutSeconds": 0}, "body.timeoutSeconds"),
-    ({"cmd": "ls", "env": {"A": 1}}, "body.env.A"),
-    ({"cmd": "ls", "namespace": "Not_A_Namespace"}, "body.namespace"),
-])
-def test_bad_body_is_422_naming_the_field(rest_api: Api, user, body, field):
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "body.cmd"),
+        ({"cmd": ""}, "body.cmd"),
+        ({"cmd": 5}, "body.cmd"),
+        ({"command": "ls"}, "body.command"),
+        ({"cmd": "ls", "retries": -1}, "body.retries"),
+        ({"cmd": "ls", "timeoutSeconds": 0}, "body.timeoutSeconds"),
+        ({"cmd": "ls", "env": {"A": 1}}, "body.env.A"),
+        ({"cmd": "ls", "namespace": "Not_A_Namespace"}, "body.namespace"),
+    ],
+)
+def test_bad_body_is_422_naming_the_field(rest_api: RestApi, user, body, field):
     response = httpx.post(f"{rest_api.url}/jobs", headers=user, json=body)
     assert response.status_code == 422
     assert field in response.json()["fields"] and field in response.json()["error"]
 
 
-def test_unknown_id_is_404(rest_api: Api, namespace: str, user):
+def test_unknown_id_is_404(rest_api: RestApi, namespace: str, user):
     for path in ("/jobs/no-such-job", "/jobs/no-such-job/status", "/jobs/no-such-job/logs"):
         response = httpx.get(f"{rest_api.url}{path}", params={"namespace": namespace}, headers=user)
         assert response.status_code == 404 and "no-such-job" in response.json()["error"]
 
 
-def test_openapi_is_served(rest_api: Api):
+def test_openapi_is_served(rest_api: RestApi):
     spec = httpx.get(f"{rest_api.url}/openapi.json").json()
-    assert {"/", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/status", "/jobs/{job_id}/logs"} <= set(spec["paths"])
+    assert {"/", "/jobs", "/jobs/{run_id}", "/jobs/{run_id}/status", "/jobs/{run_id}/logs"} <= set(spec["paths"])
 
 
 SCHEMA = schemathesis.openapi.from_dict(create_app().openapi())
@@ -176,7 +181,52 @@ SCHEMA = schemathesis.openapi.from_dict(create_app().openapi())
 
 @SCHEMA.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-def test_fuzz_finds_no_server_error(case, rest_api: Api, user):
+def test_fuzz_finds_no_server_error(case, rest_api: RestApi, user):
     response = case.call(base_url=rest_api.url, headers=user)
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text}"
     assert rest_api.process.poll() is None, "the REST API crashed"
+
+
+def test_https_when_given_a_certificate(installed: Cluster, namespace: str, user, tmp_path):
+    """UVICORN_SSL_CERTFILE / UVICORN_SSL_KEYFILE (as kubernetes/tls sets them): HTTPS only."""
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    trust = ssl.create_default_context(cafile=str(cert))
+    trust = ssl.create_default_context(cafile=str(cert))
+    api = RestApi(
+        installed,
+        tmp_path,
+        18443,
+        {"UVICORN_SSL_CERTFILE": str(cert), "UVICORN_SSL_KEYFILE": str(key)},
+        scheme="https",
+        verify=trust,
+    )
+    api.start()
+    try:
+        listed = httpx.get(f"{api.url}/jobs", params={"namespace": namespace}, headers=user, verify=trust)
+        assert listed.status_code == 200 and listed.json() == []
+        with pytest.raises(httpx.HTTPError):  # no clear-text HTTP beside it: a token never goes plain
+            httpx.get("http://127.0.0.1:18443/jobs", headers=user, timeout=5).raise_for_status()
+    finally:
+        api.stop()

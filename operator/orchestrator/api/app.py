@@ -7,19 +7,23 @@ Run: uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8
 """
 
 import base64
+import functools
 import os
+import pathlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import credentials
-from orchestrator.api.models import DNS_LABEL, Error, NewRun, RunList, adhoc_from, summary_of, with_id
+from orchestrator.api.follow import followed_output
+from orchestrator.api.models import DNS_LABEL, Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 from orchestrator.api.upstream import Upstream, UpstreamError
 from orchestrator.output import OUTPUT_KEY
 from orchestrator.spec import FINISHED_PHASES, max_bytes
@@ -47,8 +51,12 @@ def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(be
     return credentials.credentials
 
 
-def namespace(request: Request, namespace: Annotated[str | None, Query(
-        min_length=1, max_length=63, pattern=DNS_LABEL, description="Namespace (default: the service's)")] = None,
+def namespace(
+    request: Request,
+    namespace: Annotated[
+        str | None,
+        Query(min_length=1, max_length=63, pattern=DNS_LABEL, description="Namespace (default: the service's)"),
+    ] = None,
 ) -> str:
     return namespace or request.app.state.default_namespace
 
@@ -59,6 +67,8 @@ Api = Annotated[Upstream, Depends(upstream)]
 Namespace = Annotated[str, Depends(namespace)]
 
 routes = APIRouter()
+# Proxies (nginx ingress) buffer responses by default: a followed log must pass at once.
+NO_BUFFERING = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
 
 
 async def fetch(api: Upstream, bearer_token: str, namespace: str, run_id: str) -> dict[str, Any]:
@@ -82,14 +92,32 @@ async def create_run(run: NewRun, api: Api, bearer_token: Token, namespace: Name
     return with_id(await api.create(bearer_token, adhoc_from(run, run.namespace or namespace)))
 
 
-@routes.get("/jobs", response_model=RunList, response_model_by_alias=True, responses=ERRORS, summary="List runs")
-async def list_runs(api: Api, bearer_token: Token, namespace: Namespace,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                    continue_: Annotated[str | None, Query(alias="continue", max_length=4096)] = None,
-                    ) -> RunList:
+NEXT_PAGE = {
+    "Link": {
+        "description": 'The next page, as `<URL>; rel="next"` (RFC 8288); absent on the last',
+        "schema": {"type": "string"},
+    }
+}
+
+
+@routes.get("/jobs", responses=ERRORS | {200: {"headers": NEXT_PAGE}}, summary="List runs")
+async def list_runs(
+    request: Request,
+    response: Response,
+    api: Api,
+    bearer_token: Token,
+    namespace: Namespace,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    continue_: Annotated[str | None, Query(alias="continue", max_length=4096)] = None,
+) -> list[RunSummary]:
+    """The runs of a namespace, as a JSON array (as the original API answered); a page at a time,
+    the next page's URL in the Link header."""
     page = await api.list(bearer_token, namespace, limit, continue_)
-    items = [summary_of(item) for item in page.get("items") or []]
-    return RunList.model_validate({"items": items, "continue": (page.get("metadata") or {}).get("continue") or None})
+    token = (page.get("metadata") or {}).get("continue")
+    if token:
+        following = request.url.include_query_params(limit=limit, namespace=namespace, **{"continue": token})
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return [summary_of(item) for item in page.get("items") or []]
 
 
 @routes.get("/jobs/{run_id}", responses=ERRORS | NOT_FOUND, summary="A run's AdhocCommand")
@@ -102,10 +130,24 @@ async def get_status(run_id: RunId, api: Api, bearer_token: Token, namespace: Na
     return (await fetch(api, bearer_token, namespace, run_id)).get("status") or {}
 
 
-@routes.get("/jobs/{run_id}/logs", responses=ERRORS | NOT_FOUND | {200: {"content": {"text/plain": {}}}},
-            response_class=Response, summary="A run's output")
-async def get_logs(run_id: RunId, api: Api, bearer_token: Token, namespace: Namespace) -> Response:
+@routes.get(
+    "/jobs/{run_id}/logs",
+    responses=ERRORS | NOT_FOUND | {200: {"content": {"text/plain": {}}}},
+    response_class=Response,
+    summary="A run's output",
+)
+async def get_logs(
+    run_id: RunId,
+    api: Api,
+    bearer_token: Token,
+    namespace: Namespace,
+    follow: Annotated[bool, Query(description="Stream the output while the command runs; end when it ends")] = False,
+) -> Response:
     adhoc = await fetch(api, bearer_token, namespace, run_id)
+    if follow:
+        again = functools.partial(fetch, api, bearer_token, namespace, run_id)
+        chunks = followed_output(api, bearer_token, namespace, adhoc, again, stored_output)
+        return StreamingResponse(chunks, media_type="text/plain; charset=utf-8", headers=NO_BUFFERING)
     status = adhoc.get("status") or {}
     stored = (status.get("logs") or {}).get("configMap")
     data = b""
@@ -178,4 +220,23 @@ def create_app(default_namespace: str | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.include_router(routes)
+    app.mount("/ui", UI(directory=UI_DIR, html=True), name="ui")
     return app
+
+
+UI_DIR = pathlib.Path(__file__).parent / "ui"
+# The page runs only its own script and talks only to this server; no framing (clickjacking).
+UI_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class UI(StaticFiles):
+    """GET /ui/: the web page (plain HTML, CSS and JS shipped in the package; no build step)."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.update(UI_HEADERS)
+        return response

@@ -18,16 +18,21 @@ class NewRun(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cmd: str = Field(min_length=1, max_length=rules.COMMAND_MAX_LENGTH,
-                     description='Shell command, run as /bin/sh -c "<cmd>"')
-    image: str | None = Field(default=None, min_length=1, max_length=rules.IMAGE_MAX_LENGTH,
-                              description="Container image")
-    namespace: str | None = Field(default=None, min_length=1, max_length=63, pattern=DNS_LABEL,
-                                  description="Namespace (default: the service's)")
-    timeoutSeconds: int | None = Field(default=None, ge=rules.TIMEOUT_MIN, le=rules.TIMEOUT_MAX,
-                                       description="Time limit of the run")
-    retries: int | None = Field(default=None, ge=rules.RETRIES_MIN, le=rules.RETRIES_MAX,
-                                description="Retries after a failure")
+    cmd: str = Field(
+        min_length=1, max_length=rules.COMMAND_MAX_LENGTH, description='Shell command, run as /bin/sh -c "<cmd>"'
+    )
+    image: str | None = Field(
+        default=None, min_length=1, max_length=rules.IMAGE_MAX_LENGTH, description="Container image"
+    )
+    namespace: str | None = Field(
+        default=None, min_length=1, max_length=63, pattern=DNS_LABEL, description="Namespace (default: the service's)"
+    )
+    timeoutSeconds: int | None = Field(
+        default=None, ge=rules.TIMEOUT_MIN, le=rules.TIMEOUT_MAX, description="Time limit of the run"
+    )
+    retries: int | None = Field(
+        default=None, ge=rules.RETRIES_MIN, le=rules.RETRIES_MAX, description="Retries after a failure"
+    )
     env: dict[str, str] | None = Field(default=None, description="Environment variables")
 
 
@@ -40,12 +45,18 @@ class Condition(BaseModel):
 
 
 class RunSummary(BaseModel):
-    """One run (AdhocCommand), as GET /jobs lists it."""
+    """One run (AdhocCommand), as GET /jobs lists it: the original API's `job` (the id) and Job
+    status fields, beside what an AdhocCommand adds."""
 
+    job: str = Field(description="The id, as the original API named it (the AdhocCommand's name)")
     id: str
     namespace: str
     cmd: str | None = None
+    image: str | None = None
+    created: str | None = Field(default=None, description="When the run was asked for (creationTimestamp)")
     phase: str | None = None
+    reason: str | None = None
+    duration: str | None = None
     active: int = 0
     ready: int = 0
     succeeded: int = 0
@@ -54,14 +65,6 @@ class RunSummary(BaseModel):
     startTime: str | None = None
     completionTime: str | None = None
     conditions: list[Condition] = []
-
-
-class RunList(BaseModel):
-    items: list[RunSummary]
-    continue_: str | None = Field(default=None, alias="continue",
-                                  description="Pass as ?continue= for the next page; absent on the last")
-
-    model_config = ConfigDict(populate_by_name=True)
 
 
 class Error(BaseModel):
@@ -83,8 +86,11 @@ def adhoc_from(run: NewRun, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {"generateName": NAME_PREFIX, "namespace": namespace,
-                     "labels": {"orchestrator.dev/created-by": "rest-api"}},
+        "metadata": {
+            "generateName": NAME_PREFIX,
+            "namespace": namespace,
+            "labels": {"orchestrator.dev/created-by": "rest-api"},
+        },
         "spec": spec,
     }
 
@@ -101,10 +107,15 @@ def summary_of(adhoc: dict[str, Any]) -> RunSummary:
     if cmd is None and isinstance(spec.get("args"), list):
         cmd = " ".join(spec["args"])
     return RunSummary(
+        job=adhoc["metadata"]["name"],
         id=adhoc["metadata"]["name"],
         namespace=adhoc["metadata"]["namespace"],
         cmd=cmd,
+        image=status.get("image") or spec.get("image"),
+        created=adhoc["metadata"].get("creationTimestamp"),
         phase=status.get("phase"),
+        reason=status.get("reason"),
+        duration=status.get("duration"),
         active=status.get("active") or 0,
         ready=status.get("ready") or 0,
         succeeded=status.get("succeeded") or 0,
@@ -112,7 +123,9 @@ def summary_of(adhoc: dict[str, Any]) -> RunSummary:
         exitCode=status.get("exitCode"),
         startTime=status.get("startTime"),
         completionTime=status.get("completionTime"),
-        conditions=[Condition.model_validate({k: c.get(k) for k in Condition.model_fields})
-                    for c in status.get("conditions") or []
-                    if isinstance(c, dict) and c.get("type") and c.get("status")],
+        conditions=[
+            Condition.model_validate({k: c.get(k) for k in Condition.model_fields})
+            for c in status.get("conditions") or []
+            if isinstance(c, dict) and c.get("type") and c.get("status")
+        ],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,6 +16,17 @@ class UpstreamError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+# A followed log may stay quiet for long (a command that sleeps): no read time-out.
+FOLLOW_TIMEOUT = httpx.Timeout(30.0, read=None)
+
+
+def _message_of(response: httpx.Response) -> str:
+    try:
+        return response.json().get("message") or response.reason_phrase
+    except ValueError:
+        return response.text or response.reason_phrase
 
 
 class Upstream:
@@ -31,11 +43,7 @@ class Upstream:
         except httpx.HTTPError as exc:
             raise UpstreamError(502, f"the Kubernetes API could not be reached: {exc}") from exc
         if response.status_code >= 400:
-            try:
-                message = response.json().get("message") or response.reason_phrase
-            except ValueError:
-                message = response.text or response.reason_phrase
-            raise UpstreamError(response.status_code, message)
+            raise UpstreamError(response.status_code, _message_of(response))
         return response
 
     @staticmethod
@@ -57,15 +65,33 @@ class Upstream:
         return (await self._request(token, "GET", self._adhoc_path(namespace, name))).json()
 
     async def delete(self, token: str, namespace: str, name: str) -> None:
-        await self._request(token, "DELETE", self._adhoc_path(namespace, name),
-                            json={"propagationPolicy": "Background"})
+        await self._request(
+            token, "DELETE", self._adhoc_path(namespace, name), json={"propagationPolicy": "Background"}
+        )
 
     async def configmap(self, token: str, namespace: str, name: str) -> dict[str, Any]:
         return (await self._request(token, "GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}")).json()
 
+    async def follow_pod_log(self, token: str, namespace: str, pod: str) -> AsyncIterator[bytes]:
+        """The command's output as it is written, until its container ends."""
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        params = {"container": CONTAINER, "follow": "true"}
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            async with self.client.stream("GET", path, params=params, headers=headers, timeout=FOLLOW_TIMEOUT) as r:
+                if r.status_code >= 400:
+                    await r.aread()
+                    raise UpstreamError(r.status_code, _message_of(r))
+                async for chunk in r.aiter_raw():
+                    yield chunk
+        except httpx.HTTPError as exc:
+            raise UpstreamError(502, f"the Kubernetes API could not be reached: {exc}") from exc
+
     async def pod_log(self, token: str, namespace: str, pod: str, limit_bytes: int) -> bytes:
         response = await self._request(
-            token, "GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
+            token,
+            "GET",
+            f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
             params={"container": CONTAINER, "limitBytes": limit_bytes},
         )
         return response.content

@@ -1,0 +1,45 @@
+"""GET /jobs/{id}/logs?follow=true: a run's output as it is written, ending when the run ends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from orchestrator.api.upstream import Upstream, UpstreamError
+from orchestrator.spec import FINISHED_PHASES
+
+POLL_SECONDS = 1.0  # how often a run that has no pod to follow yet is looked at again
+
+Fetch = Callable[[], Awaitable[dict[str, Any]]]
+StoredOutput = Callable[[dict[str, Any]], bytes]
+
+
+async def followed_output(
+    api: Upstream, token: str, namespace: str, first: dict[str, Any], fetch: Fetch, stored: StoredOutput
+) -> AsyncIterator[bytes]:
+    """Streams each attempt's pod log while it runs; a run that had finished before (or whose
+    pods are gone) gives its stored output. Ends once the run has finished."""
+    adhoc, followed = first, set()
+    while True:
+        status = adhoc.get("status") or {}
+        pod = status.get("podName")
+        if status.get("phase") in FINISHED_PHASES:
+            configmap = (status.get("logs") or {}).get("configMap")
+            if (not pod or pod not in followed) and configmap:
+                yield stored(await api.configmap(token, namespace, configmap))
+            return
+        if pod and pod not in followed:
+            try:
+                async for chunk in api.follow_pod_log(token, namespace, pod):
+                    yield chunk
+                followed.add(pod)
+                adhoc = await fetch()
+                continue
+            except UpstreamError as err:
+                if err.status == 404:
+                    followed.discard(pod)  # gone: the stored output tells what it printed
+                elif err.status != 400:  # 400: its container has not started yet
+                    raise
+        await asyncio.sleep(POLL_SECONDS)
+        adhoc = await fetch()

@@ -1,0 +1,180 @@
+// The web page of the REST API: it calls the same endpoints as curl does, with the bearer
+// token the user gives (kept in sessionStorage only), so Kubernetes RBAC applies unchanged.
+// Every value from the API goes into the page as text, never as HTML.
+"use strict";
+
+const TOKEN_KEY = "orchestrator.token";
+const REFRESH_MS = 2000;
+const params = new URLSearchParams(location.search);
+const namespace = params.get("namespace");
+const $ = (id) => document.getElementById(id);
+let shown = null; // the run whose output is shown
+let following = null; // AbortController of the output being read
+
+// A token in the URL fragment (#token=...) is taken and removed from the address bar.
+(function takeTokenFromFragment() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    sessionStorage.setItem(TOKEN_KEY, fragment.get("token"));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+})();
+
+function url(path, extra = {}) {
+  const query = new URLSearchParams(extra);
+  if (namespace) query.set("namespace", namespace);
+  const text = query.toString();
+  return path + (text ? "?" + text : "");
+}
+
+async function api(method, path, { body, extra, signal } = {}) {
+  const headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) };
+  if (body) headers["Content-Type"] = "application/json";
+  const response = await fetch(url(path, extra), { method, headers, signal, body: body && JSON.stringify(body) });
+  if (response.status === 401) {
+    logout("The cluster did not accept the token: log in again.");
+    throw new Error("unauthorized");
+  }
+  if (!response.ok) {
+    let message = response.statusText;
+    try { message = (await response.json()).error || message; } catch (_) { /* not JSON */ }
+    throw new Error(`${response.status}: ${message}`);
+  }
+  return response;
+}
+
+function age(created) {
+  if (!created) return "";
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(created)) / 1000));
+  if (s < 60) return s + "s";
+  if (s < 3600) return Math.floor(s / 60) + "m";
+  if (s < 86400) return Math.floor(s / 3600) + "h";
+  return Math.floor(s / 86400) + "d";
+}
+
+function cell(row, text, className) {
+  const td = row.insertCell();
+  td.textContent = text == null ? "" : String(text);
+  if (className) td.className = className;
+  return td;
+}
+
+function button(td, label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", (event) => { event.stopPropagation(); onClick(); });
+  td.appendChild(b);
+}
+
+function render(runs) {
+  const body = $("runs").tBodies[0];
+  body.replaceChildren();
+  $("empty").hidden = runs.length > 0;
+  for (const run of runs) {
+    const row = body.insertRow();
+    row.dataset.run = run.job;
+    if (run.job === shown) row.classList.add("selected");
+    cell(row, run.job);
+    cell(row, run.cmd, "cmd").title = run.cmd || "";
+    cell(row, run.phase || "Pending", "status " + (run.phase || "Pending")).title = run.reason || "";
+    cell(row, run.exitCode, "exit");
+    cell(row, run.duration, "duration");
+    cell(row, age(run.created), "age");
+    const actions = cell(row, "");
+    button(actions, "Rerun", () => start(run.cmd, run.image));
+    button(actions, "Delete", () => remove(run.job));
+    row.addEventListener("click", () => showOutput(run.job));
+  }
+}
+
+async function refresh() {
+  try {
+    const runs = await (await api("GET", "/jobs", { extra: { limit: "200" } })).json();
+    runs.sort((a, b) => (b.created || "").localeCompare(a.created || ""));
+    render(runs);
+    $("error").textContent = "";
+  } catch (err) {
+    if (err.message !== "unauthorized") $("error").textContent = err.message;
+  }
+}
+
+async function start(cmd, image) {
+  const body = { cmd };
+  if (image) body.image = image;
+  try {
+    const created = await (await api("POST", "/jobs", { body })).json();
+    await refresh();
+    showOutput(created.id);
+  } catch (err) {
+    $("error").textContent = err.message;
+  }
+}
+
+async function remove(run) {
+  try {
+    await api("DELETE", "/jobs/" + encodeURIComponent(run));
+    if (run === shown) { $("output-pane").hidden = true; shown = null; }
+    await refresh();
+  } catch (err) {
+    $("error").textContent = err.message;
+  }
+}
+
+// The output, live while the command runs: GET /jobs/{id}/logs?follow=true, read as it comes.
+async function showOutput(run) {
+  if (following) following.abort();
+  following = new AbortController();
+  shown = run;
+  for (const row of $("runs").tBodies[0].rows) row.classList.toggle("selected", row.dataset.run === run);
+  $("output-pane").hidden = false;
+  $("output-run").textContent = run;
+  $("output-state").textContent = "(following)";
+  $("output").textContent = "";
+  const decoder = new TextDecoder();
+  try {
+    const response = await api("GET", `/jobs/${encodeURIComponent(run)}/logs`,
+                               { extra: { follow: "true" }, signal: following.signal });
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      $("output").textContent += decoder.decode(value, { stream: true });
+    }
+    $("output").textContent += decoder.decode();
+    $("output-state").textContent = "(ended)";
+  } catch (err) {
+    if (err.name !== "AbortError" && err.message !== "unauthorized") $("output-state").textContent = "(" + err.message + ")";
+  }
+}
+
+function logout(message = "") {
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (following) following.abort();
+  $("app").hidden = true;
+  $("logout").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message;
+}
+
+function enter() {
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  refresh();
+}
+
+$("namespace").textContent = "namespace: " + (namespace || "(the service's default)");
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+  $("token").value = "";
+  enter();
+});
+$("run-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  start($("cmd").value, $("image").value.trim());
+});
+$("logout").addEventListener("click", () => logout());
+setInterval(() => { if (!$("app").hidden) refresh(); }, REFRESH_MS);
+if (sessionStorage.getItem(TOKEN_KEY)) enter(); else logout();

@@ -1,0 +1,87 @@
+"""The REST API's web page in a real headless browser (Debian's chromium, driven by selenium):
+log in, start a command, see the run appear and finish, read its output."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.harness import REPO, Cluster, RestApi, token_for
+
+pytestmark = pytest.mark.usefixtures("operator")
+# What the page looked like (docs/web-ui.png in the README is one of these, copied by hand).
+SCREENSHOT = REPO / ".cluster" / "web-ui.png"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    chromedriver = shutil.which("chromedriver")
+    if chromedriver is None:
+        pytest.fail("chromedriver is missing: make deps installs Debian's chromium and chromium-driver")
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    yield driver
+    driver.quit()
+
+
+def wait(driver: WebDriver, condition, timeout: float = 60, what: str = "the page"):
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition, f"timed out waiting for {what}")
+
+
+def run_row(driver: WebDriver, run: str):
+    rows = driver.find_elements(By.CSS_SELECTOR, f'#runs tbody tr[data-run="{run}"]')
+    return rows[0] if rows else None
+
+
+def test_log_in_start_a_command_and_read_its_output(
+    browser: WebDriver, rest_api: RestApi, installed: Cluster, namespace: str, sim_output
+):
+    sim_output(namespace, b"Hello from the web page\n")
+    token = token_for(installed, namespace, "web-user", "edit")
+    browser.get(f"{rest_api.url}/ui/?namespace={namespace}")
+
+    # The login box: no token yet.
+    wait(browser, lambda d: d.find_element(By.ID, "login").is_displayed(), what="the login box")
+    browser.find_element(By.ID, "token").send_keys(token)
+    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    wait(browser, lambda d: d.find_element(By.ID, "app").is_displayed(), what="the runs")
+    assert browser.execute_script("return window.localStorage.length") == 0  # sessionStorage only
+
+    browser.find_element(By.ID, "cmd").send_keys("echo Hello from the web page")
+    browser.find_element(By.CSS_SELECTOR, "#run-form button").click()
+    run = wait(browser, lambda d: d.find_element(By.ID, "output-run").text, what="the new run")
+    assert installed.get("adhoc", run, namespace) is not None  # the same AdhocCommand kubectl sees
+
+    row = wait(browser, lambda d: (r := run_row(d, run)) and "Succeeded" in r.text and r, what="the run to finish")
+    assert "echo Hello from the web page" in row.text and " 0 " in f" {row.text} "  # status and exit code
+    wait(browser, lambda d: "Hello from the web page" in d.find_element(By.ID, "output").text, what="its output")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOT))
+
+    # Delete it from the page.
+    row.find_element(By.XPATH, ".//button[text()='Delete']").click()
+    wait(browser, lambda d: run_row(d, run) is None, what="the run to go")
+
+
+def test_a_token_in_the_fragment_logs_in_and_leaves_the_address_bar(
+    browser: WebDriver, rest_api: RestApi, installed: Cluster, namespace: str
+):
+    browser.execute_script("window.sessionStorage.clear()")
+    token = token_for(installed, namespace, "fragment-user", "view")
+    browser.get(f"{rest_api.url}/ui/?namespace={namespace}#token={token}")
+    wait(browser, lambda d: d.find_element(By.ID, "app").is_displayed(), what="the runs")
+    assert token not in browser.current_url
+    wait(browser, lambda d: d.find_element(By.ID, "empty").is_displayed(), what="an empty namespace")
+    # A token the cluster refuses sends the user back to the login box, saying why.
+    browser.execute_script("window.sessionStorage.setItem('orchestrator.token', 'not-a-token')")
+    browser.refresh()
+    wait(browser, lambda d: "did not accept" in d.find_element(By.ID, "login-error").text, what="the refusal")

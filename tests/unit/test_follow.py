@@ -1,0 +1,88 @@
+"""Following a run's output (GET /jobs/{id}/logs?follow=true) through its states, against a
+scripted stand-in for the Kubernetes API."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.api import follow
+from orchestrator.api.upstream import UpstreamError
+
+
+def state(phase: str, pod: str | None = None, configmap: str | None = None) -> dict:
+    status: dict = {"phase": phase}
+    if pod:
+        status["podName"] = pod
+    if configmap:
+        status["logs"] = {"configMap": configmap}
+    return {"status": status}
+
+
+class Scripted:
+    """Pod logs by pod name (bytes, or an error to raise); the stored output of a ConfigMap."""
+
+    def __init__(self, logs: dict, stored: bytes = b"") -> None:
+        self.logs, self.stored, self.followed = logs, stored, []
+
+    async def follow_pod_log(self, token, namespace, pod):
+        self.followed.append(pod)
+        result = self.logs[pod]
+        if isinstance(result, list) and result and isinstance(result[0], Exception):
+            raise result.pop(0)
+        for chunk in result:
+            yield chunk
+
+    async def configmap(self, token, namespace, name):
+        return {"data": {"output": self.stored.decode()}}
+
+
+async def collect(api: Scripted, states: list[dict], monkeypatch) -> bytes:
+    async def no_wait(_):
+        return None
+
+    monkeypatch.setattr(follow.asyncio, "sleep", no_wait)
+    first, rest = states[0], iter(states[1:])
+
+    async def fetch():
+        return next(rest)
+
+    stored = lambda cm: cm["data"]["output"].encode()  # noqa: E731
+    return b"".join([chunk async for chunk in follow.followed_output(api, "t", "ns", first, fetch, stored)])
+
+
+async def test_a_running_command_streams_then_ends_with_the_run(monkeypatch):
+    api = Scripted({"p1": [b"line 1\n", b"line 2\n"]}, stored=b"line 1\nline 2\n")
+    states = [state("Running", "p1"), state("Succeeded", "p1", "x-logs")]
+    assert await collect(api, states, monkeypatch) == b"line 1\nline 2\n"  # not twice
+
+
+async def test_a_finished_run_gives_its_stored_output(monkeypatch):
+    api = Scripted({}, stored=b"done\n")
+    assert await collect(api, [state("Succeeded", "p1", "x-logs")], monkeypatch) == b"done\n"
+    assert api.followed == []
+
+
+async def test_a_pending_run_is_waited_for_and_each_attempt_followed(monkeypatch):
+    api = Scripted(
+        {"p1": [UpstreamError(400, "container is waiting to start"), b"try 1\n"], "p2": [b"try 2\n"]}, stored=b"try 2\n"
+    )
+    states = [
+        state("Pending"),
+        state("Pending", "p1"),
+        state("Running", "p1"),
+        state("Running", "p2"),
+        state("Failed", "p2", "x-logs"),
+    ]
+    assert await collect(api, states, monkeypatch) == b"try 1\ntry 2\n"
+
+
+async def test_a_pod_gone_before_it_was_read_gives_the_stored_output(monkeypatch):
+    api = Scripted({"p1": [UpstreamError(404, "pods p1 not found")]}, stored=b"kept\n")
+    states = [state("Running", "p1"), state("Succeeded", "p1", "x-logs")]
+    assert await collect(api, states, monkeypatch) == b"kept\n"
+
+
+async def test_other_errors_end_the_stream_with_them(monkeypatch):
+    api = Scripted({"p1": [UpstreamError(403, "forbidden")]})
+    with pytest.raises(UpstreamError):
+        await collect(api, [state("Running", "p1")], monkeypatch)
