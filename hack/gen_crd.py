@@ -151,6 +151,19 @@ def pod_fields(c: dict[str, Any]) -> dict[str, Any]:
             "Container security context. The default meets the restricted Pod Security Standard.",
             core(v1 + "SecurityContext", c),
         ),
+        "volumes": described(
+            "Volumes of the run's pod, as in a PodSpec (secret, configMap, persistentVolumeClaim, emptyDir, ...).",
+            {
+                "type": "array",
+                "items": core(v1 + "Volume", c),
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+            },
+        ),
+        "volumeMounts": described(
+            "Where the volumes are mounted in the command's container, as in a core/v1 Container.",
+            {"type": "array", "items": core(v1 + "VolumeMount", c), "x-kubernetes-list-type": "atomic"},
+        ),
         "nodeSelector": string_map("Node labels the pod must match, as in a PodSpec."),
         "tolerations": described(
             "Tolerations of the pod, as in a PodSpec.",
@@ -239,6 +252,7 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
                 {"type": "integer", "format": "int64"},
             ),
             "jobName": string("The current run's Job."),
+            "image": string("The image the current run uses (after the operator's defaults)."),
             "podName": string("The current run's latest Pod."),
             "active": integer("Active pods of the Job."),
             "ready": integer("Ready pods of the Job."),

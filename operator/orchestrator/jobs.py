@@ -113,7 +113,7 @@ def _container(spec: dict[str, Any], config: Config) -> dict[str, Any]:
         # The tail of the output becomes the termination message of a failed container.
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
-    for field in ("env", "envFrom", "workingDir", "resources"):
+    for field in ("env", "envFrom", "workingDir", "resources", "volumeMounts"):
         if spec.get(field) is not None:
             container[field] = copy.deepcopy(spec[field])
     if "resources" not in container and "resources" in config.pod_defaults:
@@ -133,6 +133,8 @@ def _pod_template(spec: dict[str, Any], config: Config, ours: dict[str, str]) ->
         "securityContext": copy.deepcopy(RESTRICTED_POD_SECURITY_CONTEXT),
         "enableServiceLinks": False,
     }
+    if spec.get("volumes") is not None:
+        pod_spec["volumes"] = copy.deepcopy(spec["volumes"])
     if spec.get("serviceAccountName"):
         pod_spec["serviceAccountName"] = spec["serviceAccountName"]
     else:

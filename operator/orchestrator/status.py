@@ -108,12 +108,13 @@ def status_from(
     stored: StoredOutput | None,
     now: str,
     error: tuple[str, str] | None = None,
+    refusal: str | None = None,
 ) -> Obj:
     """The AdhocCommand's status for its current run.
 
     `job` is the current run's Job (None while it is being created), `pods` its Pods,
     `stored` the output kept in the logs ConfigMap, `error` a (reason, message) when the run
-    could not be started at all.
+    could not be started at all, `refusal` why the Job controller could not create its pod.
     """
     generation = int(adhoc["metadata"].get("generation") or 1)
     if error is not None:
@@ -121,6 +122,9 @@ def status_from(
     job = job or {}
     job_conditions = {c.get("type"): c for c in (job.get("status") or {}).get("conditions") or []}
     status: Obj = {"observedGeneration": generation, **_mirrored(job)}
+    image = job_image(job)
+    if image:
+        status["image"] = image
     ordered = sorted_pods(pods)
     latest = ordered[-1] if ordered else None
     term = terminated_state(latest) if latest is not None else None
@@ -130,7 +134,7 @@ def status_from(
         if term is not None and term.get("exitCode") is not None:
             status["exitCode"] = int(term["exitCode"])
 
-    run = _run_state(job, job_conditions, latest, term, status["active"], now)
+    run = _run_state(job, job_conditions, latest, term, status["active"], now, refusal)
     status["phase"] = run.phase
     if run.reason:
         status["reason"] = _reason(run.reason, "Error")
@@ -163,6 +167,13 @@ def _not_started(error: tuple[str, str], now: str, generation: int) -> Obj:
     }
 
 
+def job_image(job: Obj) -> str | None:
+    """The image the run's command container uses (after defaults)."""
+    pod_spec = (((job.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    containers = [c for c in pod_spec.get("containers") or [] if c.get("name") == CONTAINER]
+    return containers[0].get("image") if containers else None
+
+
 def _mirrored(job: Obj) -> Obj:
     """The Job's name, counts and times, as the status mirrors them."""
     job_status = job.get("status") or {}
@@ -189,7 +200,13 @@ class _Run:
 
 
 def _run_state(
-    job: Obj, conditions: dict[Any, Obj], latest: Obj | None, term: Obj | None, active: int, now: str
+    job: Obj,
+    conditions: dict[Any, Obj],
+    latest: Obj | None,
+    term: Obj | None,
+    active: int,
+    now: str,
+    refusal: str | None = None,
 ) -> _Run:
     """Phase, reason and message of the run, from the Job's conditions and its latest pod."""
 
@@ -214,6 +231,8 @@ def _run_state(
         return _Run("Running", "", "", None, False, started, ended)
     if waiting is not None:
         return _Run("Pending", *waiting, None, False, started, ended)
+    if latest is None and refusal:  # e.g. Pod Security admission refused the pod
+        return _Run("Pending", "FailedCreate", refusal, None, False, started, ended)
     if not job_meta:
         return _Run("Pending", "Creating", "the run's Job is being created", None, False, started, ended)
     return _Run("Pending", "", "", None, False, started, ended)

@@ -45,9 +45,18 @@ def job_view(body: Any) -> Obj:
             "annotations": _pick(meta.get("annotations"), ANNOTATION_SPEC_HASH),
             "ownerReferences": [_pick(o, "uid", "controller") for o in meta.get("ownerReferences") or []],
         },
-        "spec": _pick(body.get("spec"), "suspend", "ttlSecondsAfterFinished"),
+        "spec": {**_pick(body.get("spec"), "suspend", "ttlSecondsAfterFinished"), **_image_of(body)},
         "status": dict(body.get("status") or {}),
     }
+
+
+def _image_of(job: Any) -> Obj:
+    """The command container's image, in a Job's own shape (status.image says it)."""
+    pod_spec = (((job.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    for container in pod_spec.get("containers") or []:
+        if isinstance(container, dict) and container.get("name") == CONTAINER and container.get("image"):
+            return {"template": {"spec": {"containers": [{"name": CONTAINER, "image": container["image"]}]}}}
+    return {}
 
 
 def pod_view(body: Any) -> Obj:

@@ -18,3 +18,5 @@ class World:
     jobs: list[Obj]
     pods: list[Obj]
     stored: StoredOutput | None
+    # Why the Job controller could not create a Job's pod (its FailedCreate event), by Job uid.
+    refusals: dict[str, str] = dataclasses.field(default_factory=dict)

@@ -36,6 +36,12 @@ CORPUS = [
         "spec.securityContext.capabilities.add",
     ),
     ({"command": "a", "nodeSelector": {"disk": 1}}, "spec.nodeSelector.disk"),
+    ({"command": "a", "volumes": [{"secret": {"secretName": "db"}}]}, "spec.volumes[0].name"),
+    (
+        {"command": "a", "volumes": [{"name": "v", "secret": {"defaultMode": "0400"}}]},
+        "spec.volumes[0].secret.defaultMode",
+    ),
+    ({"command": "a", "volumeMounts": [{"name": "v"}]}, "spec.volumeMounts[0].mountPath"),
     ({"command": "a", "tolerations": [{"tolerationSeconds": "x"}]}, "spec.tolerations[0].tolerationSeconds"),
     ({"command": "a", "podMetadata": {"labels": {"a": 1}}}, "spec.podMetadata.labels.a"),
     ({"command": "a", "workingDir": 7}, "spec.workingDir"),

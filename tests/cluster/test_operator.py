@@ -201,3 +201,18 @@ def test_operator_pods_meet_the_restricted_standard(simulated: Cluster, namespac
     assert wait_phase(simulated, namespace, "safe")["phase"] == "Succeeded"
     [pod] = simulated.list("pods", namespace)
     assert pod["spec"]["automountServiceAccountToken"] is False
+
+
+def test_a_pod_refused_by_pod_security_says_why(simulated: Cluster, namespace: str):
+    """The namespace enforces the restricted standard; a command that asks to be privileged gets
+    a Job whose pod is refused. The run says so, from the Job controller's FailedCreate event."""
+    loosened = {"privileged": True, "allowPrivilegeEscalation": True, "runAsNonRoot": False, "runAsUser": 0}
+    simulated.apply(adhoc("refused", command="id", securityContext=loosened), namespace)
+
+    def refused() -> dict | None:
+        status = status_of(simulated, namespace, "refused")
+        return status if status.get("reason") == "FailedCreate" else None
+
+    status = wait_until(refused, 60, "the run to say its pod was refused")
+    assert status["phase"] == "Pending" and "PodSecurity" in status["message"], status
+    assert conditions(status)["Reconciling"]["reason"] == "FailedCreate"

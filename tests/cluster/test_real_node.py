@@ -105,3 +105,15 @@ def test_missing_image_says_why_it_waits(real_node: Cluster, namespace: str):
     status = wait_until(waiting, 120, "an image pull reason in the status")
     assert status["phase"] == "Pending" and "does-not-exist" in status["message"]
     assert conditions(status)["Reconciling"]["status"] == "True"
+
+
+def test_a_mounted_secret_and_a_scratch_volume(real_node: Cluster, namespace: str):
+    """A backup's way: its credentials from a Secret's file, its work in an emptyDir."""
+    real_node.kubectl("-n", namespace, "create", "secret", "generic", "db", "--from-literal=password=s3cret")
+    volumes = [{"name": "db", "secret": {"secretName": "db"}}, {"name": "scratch", "emptyDir": {}}]
+    mounts = [{"name": "db", "mountPath": "/etc/db", "readOnly": True}, {"name": "scratch", "mountPath": "/scratch"}]
+    command = "cp /etc/db/password /scratch/copy && cat /scratch/copy"
+    real_node.apply(real("backup", command=command, volumes=volumes, volumeMounts=mounts), namespace)
+    status = wait_phase(real_node, namespace, "backup", timeout=120)
+    assert status["phase"] == "Succeeded", status
+    assert stored_output(real_node, namespace, "backup") == b"s3cret"

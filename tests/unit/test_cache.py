@@ -74,3 +74,25 @@ def test_a_fresh_listing_forgets_what_it_no_longer_holds():
     assert cache.retain("configmap", {Cache.key_of("configmap", cm)}) == set()
     assert cache.retain("configmap", set()) == {"uid-cmd"}
     assert cache.world("uid-cmd").stored is None
+
+
+def refusal(job_uid: str, uid: str = "ev-1", message: str = "forbidden: violates PodSecurity") -> dict:
+    return {
+        "metadata": {"uid": uid, "name": "cmd-1.1"},
+        "involvedObject": {"kind": "Job", "uid": job_uid},
+        "reason": "FailedCreate",
+        "message": message,
+    }
+
+
+def test_a_jobs_refusal_reaches_its_adhoccommand():
+    cache = Cache()
+    owner = adhoc()
+    cache.observe("adhoc", owner)
+    cache.observe("job", job(owner, uid="job-1"))
+    assert cache.observe("refusal", refusal("job-1")) == "uid-cmd"
+    assert cache.observe("refusal", refusal("job-1")) is None  # the same again: nothing new
+    assert cache.world("uid-cmd").refusals == {"job-1": "forbidden: violates PodSecurity"}
+    assert cache.observe("refusal", refusal("job-of-someone-else", uid="ev-2")) is None  # not ours
+    assert cache.retain("refusal", {"ev-2"}) == {"uid-cmd"}  # its event expired
+    assert cache.world("uid-cmd").refusals == {}

@@ -60,7 +60,7 @@ async def run(kube: ScriptedKube) -> tuple[list[tuple[str | None, str]], list[se
     informer = Informer(
         kube,
         "/x",
-        "",
+        {},
         False,
         on_event=lambda t, o: events.append((t, o["metadata"]["name"])),
         on_listed=listed.append,

@@ -177,3 +177,12 @@ def test_defaults_are_copied_not_shared():
 def test_no_defaults_no_placement():
     pod = job_for(adhoc({"command": "true"}), CONFIG)["spec"]["template"]["spec"]
     assert not {"nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets"} & set(pod)
+
+
+def test_volumes_and_mounts_reach_the_pod_and_its_container():
+    volumes = [{"name": "creds", "secret": {"secretName": "db"}}, {"name": "scratch", "emptyDir": {}}]
+    mounts = [{"name": "creds", "mountPath": "/etc/creds", "readOnly": True}]
+    job = job_for(adhoc({"command": "cat /etc/creds/password", "volumes": volumes, "volumeMounts": mounts}), CONFIG)
+    assert job["spec"]["template"]["spec"]["volumes"] == volumes
+    assert container(job)["volumeMounts"] == mounts
+    assert "volumes" not in job_for(adhoc({"command": "true"}), CONFIG)["spec"]["template"]["spec"]

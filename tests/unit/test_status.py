@@ -214,3 +214,33 @@ def test_settling_while_the_job_has_not_counted_the_ended_pod():
     assert not settling(job(owner, succeeded=1, conditions=[condition("Complete")]), [ended])
     assert not settling(job(owner, active=1), [pod()])
     assert not settling(None, [ended])
+
+
+REFUSED = 'pods "cmd-1-x" is forbidden: violates PodSecurity "restricted:latest": privileged'
+
+
+@pytest.mark.parametrize(
+    ("pods", "refusal", "reason"),
+    [
+        ([], REFUSED, "FailedCreate"),  # the pod was refused: say why, not just Pending
+        ([], None, None),  # no word yet: Pending
+        (
+            [pod(phase="Pending", state={"waiting": {"reason": "ContainerCreating"}})],
+            REFUSED,
+            "ContainerCreating",
+        ),  # a later pod got in
+    ],
+)
+def test_a_refused_pod_is_reported(pods, refusal, reason):
+    owner = adhoc()
+    status = status_from(owner, job(owner), pods, None, NOW, None, refusal)
+    assert status["phase"] == "Pending" and status.get("reason") == reason
+    if reason == "FailedCreate":
+        assert "violates PodSecurity" in status["message"]
+        assert conds(status)["Reconciling"]["reason"] == "FailedCreate"
+
+
+def test_status_says_which_image_runs():
+    owner = adhoc({"command": "true", "image": "registry/app:1.4"})
+    assert status_from(owner, job(owner), [], None, NOW)["image"] == "registry/app:1.4"
+    assert "image" not in status_from(owner, None, [], None, NOW)

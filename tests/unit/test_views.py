@@ -14,8 +14,9 @@ def test_views_keep_what_reconciling_reads_and_survive_packing():
     jv = unpack(pack(job_view(j)))
     assert jv["metadata"]["labels"] == {"orchestrator.dev/generation": "1"}
     assert jv["metadata"]["annotations"].keys() == {"orchestrator.dev/spec-hash"}
-    assert jv["spec"] == {"suspend": False} and jv["status"]["active"] == 1
-    assert "template" not in jv["spec"]
+    assert jv["spec"]["suspend"] is False and jv["status"]["active"] == 1
+    # Of the pod template only the command's image (status.image), not the whole template.
+    assert jv["spec"]["template"] == {"spec": {"containers": [{"name": "command", "image": "python:3.13-slim"}]}}
 
     p = pod(phase="Succeeded", state=terminated(0))
     p["status"]["containerStatuses"].append({"name": "sidecar", "state": {}})
