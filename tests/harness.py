@@ -4,7 +4,6 @@ tests' fixtures (conftest.py), the benchmark (bench/) and the demo (hack/demo.py
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -116,6 +115,11 @@ def cri_log(data: bytes) -> bytes:
     return bytes(out)
 
 
+# Where an operator run by the harness serves /metrics (9090, the default, may be taken on a host).
+METRICS_PORT = 19090
+METRICS = {"ORCHESTRATOR_METRICS_PORT": str(METRICS_PORT), "ORCHESTRATOR_METRICS_ADDRESS": "127.0.0.1"}
+
+
 class Operator:
     """The operator, run from this checkout as the ServiceAccount of kubernetes/rbac.yaml."""
 
@@ -136,7 +140,7 @@ class Operator:
                 "orchestrator.handlers",
                 f"--liveness=http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz",
             ],
-            env={**os.environ, **self.env, "KUBECONFIG": str(self.kubeconfig)},
+            env={**os.environ, **METRICS, **self.env, "KUBECONFIG": str(self.kubeconfig)},
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,
@@ -298,13 +302,6 @@ def request_kind(entry: dict[str, Any]) -> str:
     """An audit entry as "verb resource[/subresource]", e.g. "patch adhoccommands/status"."""
     ref = entry.get("objectRef") or {}
     return f"{entry['verb']} {ref.get('resource')}" + (f"/{ref['subresource']}" if ref.get("subresource") else "")
-
-
-def configmap_output(configmap: dict[str, Any]) -> bytes:
-    """The output a logs ConfigMap holds: text under data, other bytes under binaryData."""
-    if "output" in (configmap.get("binaryData") or {}):
-        return base64.b64decode(configmap["binaryData"]["output"])
-    return (configmap.get("data") or {}).get("output", "").encode()
 
 
 class RestApi:

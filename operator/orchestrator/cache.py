@@ -10,6 +10,7 @@ change nothing the operator uses (a finalizer removed, a resync) cost no reconci
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,9 @@ class Cache:
         self._adhocs: dict[str, bytes] = {}  # uid -> packed view
         self._children: dict[str, dict[str, dict[str, bytes]]] = {"job": {}, "pod": {}}  # adhoc uid -> uid -> view
         self._outputs: dict[str, StoredOutput] = {}  # adhoc uid -> what its logs ConfigMap says
+        self.phases: Counter[str] = Counter()  # how many AdhocCommands are in each status.phase
+        # Job uid -> (event uid, message): the Job controller could not create its pod (rare).
+        self._refusals: dict[str, tuple[str, str]] = {}
 
     def observe(self, kind: str, body: Mapping[str, Any], deleted: bool = False) -> str | None:
         """Takes in one object (or its deletion); returns the uid of the AdhocCommand it concerns
@@ -38,6 +42,8 @@ class Cache:
         if kind == "adhoc":
             # One copy of the uid for the cache's keys and its children's owner keys.
             return self._observe_adhoc(sys.intern(uid), body, deleted)
+        if kind == "refusal":
+            return self._observe_refusal(uid, body, deleted)
         owner = (meta.get("labels") or {}).get(LABEL_UID)
         if not owner:
             return None
@@ -51,10 +57,17 @@ class Cache:
             self._forget(uid)
             return uid
         packed = pack(adhoc_view(body))
-        if self._adhocs.get(uid) == packed:
+        old = self._adhocs.get(uid)
+        if old == packed:
             return None
         self._adhocs[uid] = packed
+        self._count(old, -1)
+        self._count(packed, 1)
         return uid
+
+    def _count(self, packed: bytes | None, change: int) -> None:
+        if packed is not None:
+            self.phases[(unpack(packed).get("status") or {}).get("phase") or "Pending"] += change
 
     def _observe_output(self, owner: str, body: Mapping[str, Any], deleted: bool) -> str | None:
         stored = None if deleted else stored_output_from(body)
@@ -81,9 +94,31 @@ class Cache:
         children.setdefault(owner, {})[uid] = packed
         return owner
 
+    def _observe_refusal(self, uid: str, event: Mapping[str, Any], deleted: bool) -> str | None:
+        """A FailedCreate event of a Job: kept under the Job's uid, told to its AdhocCommand."""
+        job_uid = (event.get("involvedObject") or {}).get("uid") or ""
+        if deleted:
+            if self._refusals.get(job_uid, ("",))[0] != uid:
+                return None
+            del self._refusals[job_uid]
+        else:
+            refusal = (uid, str(event.get("message") or ""))
+            if self._refusals.get(job_uid) == refusal:
+                return None
+            self._refusals[job_uid] = refusal
+        return self._owner_of_job(job_uid)
+
+    def _owner_of_job(self, job_uid: str) -> str | None:
+        return next((owner for owner, jobs in self._children["job"].items() if job_uid in jobs), None)
+
     def retain(self, kind: str, keys: set[str]) -> set[str]:
         """Forgets what a fresh listing no longer holds; `keys` are the listed objects' keys (see
         key_of). Returns the uids of the AdhocCommands concerned."""
+        if kind == "refusal":
+            refused = [job for job, (event, _) in self._refusals.items() if event not in keys]
+            for job in refused:
+                del self._refusals[job]
+            return {owner for job in refused if (owner := self._owner_of_job(job))}
         if kind == "configmap":
             gone = {owner for owner in self._outputs if owner not in keys}
             for owner in gone:
@@ -114,13 +149,16 @@ class Cache:
             jobs=[unpack(v) for v in self._children["job"].get(uid, {}).values()],
             pods=[unpack(v) for v in self._children["pod"].get(uid, {}).values()],
             stored=self._outputs.get(uid),
+            refusals={
+                job: self._refusals[job][1] for job in self._children["job"].get(uid, {}) if job in self._refusals
+            },
         )
 
     def uids(self) -> list[str]:
         return list(self._adhocs)
 
     def _forget(self, uid: str) -> None:
-        self._adhocs.pop(uid, None)
+        self._count(self._adhocs.pop(uid, None), -1)
         # Its Jobs, Pods and ConfigMap go with it (owner references); their deletions come too.
 
     def __len__(self) -> int:

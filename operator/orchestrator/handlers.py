@@ -16,8 +16,10 @@ import logging
 from typing import Any
 
 import kopf
+import prometheus_client
+from prometheus_client import REGISTRY
 
-from orchestrator import GROUP, PLURAL, VERSION, config, credentials
+from orchestrator import GROUP, PLURAL, VERSION, config, credentials, metrics
 from orchestrator.cache import Cache
 from orchestrator.kube import ApiError, Informer, Kube, path
 from orchestrator.names import LABEL_UID
@@ -26,11 +28,16 @@ from orchestrator.workqueue import Queue
 
 log = logging.getLogger(__name__)
 ADHOC = (GROUP, VERSION, PLURAL)
-# The children the operator informs itself of: (kind, API path, only the metadata?).
+OURS = {"labelSelector": LABEL_UID}  # the API server sends only what the operator made
+# The Job controller's word that it could not create a Job's pod (Pod Security admission, a
+# quota): without it a refused run would wait in Pending saying nothing.
+REFUSALS = {"fieldSelector": "involvedObject.kind=Job,reason=FailedCreate"}
+# What the operator informs itself of: (kind, API path, which ones, only the metadata?).
 CHILDREN = (
-    ("job", path("/apis/batch", "v1", "jobs"), False),
-    ("pod", path("", "v1", "pods"), False),
-    ("configmap", path("", "v1", "configmaps"), True),  # its annotations say all; its data is large
+    ("job", path("/apis/batch", "v1", "jobs"), OURS, False),
+    ("pod", path("", "v1", "pods"), OURS, False),
+    ("configmap", path("", "v1", "configmaps"), OURS, True),  # its annotations say all; its data is large
+    ("refusal", path("", "v1", "events"), REFUSALS, False),
 )
 
 
@@ -84,11 +91,11 @@ class Runtime:
         reconciliations see everything), then follows their changes in the background."""
         self.kube = kube
         self.informers = []
-        for kind, url, metadata_only in CHILDREN:
+        for kind, url, selector, metadata_only in CHILDREN:
             informer = Informer(
                 kube,
                 url,
-                LABEL_UID,
+                selector,
                 metadata_only,
                 on_event=functools.partial(self.observe, kind),
                 on_listed=functools.partial(self._listed, kind),
@@ -175,8 +182,23 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     kube = await Kube.connect(credentials.login)
     events = Events(kube)
     memo.runtime = Runtime(Reconciler(kube, cfg, events), cfg)
+    serve_metrics(cfg, memo.runtime.cache)
     await memo.runtime.start(kube)
     log.info("default image %s; pod defaults %s", cfg.image, dict(cfg.pod_defaults) or "none")
+
+
+def serve_metrics(cfg: config.Config, cache: Cache) -> None:
+    """/metrics on its own port, from a thread of prometheus-client's; a port already taken is
+    said and the operator goes on without (make run beside a local Prometheus on 9090)."""
+    if not cfg.metrics_port:
+        return
+    REGISTRY.register(metrics.RunsByPhase(lambda: cache.phases))
+    try:
+        prometheus_client.start_http_server(cfg.metrics_port, cfg.metrics_address)
+    except OSError as err:
+        log.warning("metrics not served on %s:%s: %s", cfg.metrics_address, cfg.metrics_port, err)
+        return
+    log.info("metrics on http://%s:%s/metrics", cfg.metrics_address, cfg.metrics_port)
 
 
 @kopf.on.cleanup()

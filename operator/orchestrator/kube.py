@@ -12,14 +12,15 @@ import json
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import aiohttp
 import kopf
 
-from orchestrator import GROUP, PLURAL, VERSION
+from orchestrator import GROUP, PLURAL, VERSION, metrics
 
 COMPONENT = "orchestrator"  # in its events, and as its user agent
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
@@ -36,6 +37,7 @@ CALL_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, s
 EVENT_MESSAGE_MAX = 1024  # what the API server keeps of an event's message
 
 Obj = dict[str, Any]
+NO_SELECTOR: Mapping[str, str] = MappingProxyType({})
 Login = Callable[[], kopf.ConnectionInfo]
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,7 @@ class Kube:
                 async with self._request(
                     method, url, data=data, headers=headers, params=params, timeout=CALL_TIMEOUT
                 ) as response:
+                    metrics.count_request(method, response.status, listing=bool(params and "limit" in params))
                     if response.status == 401 and attempt == 0:
                         await self.relogin(login)  # expired, rotated or revoked: fetch it again, once
                         continue
@@ -200,19 +203,19 @@ class Kube:
                         raise await _error_from(response)
                     return await response.json(content_type=None) if response.content_length != 0 else {}
             except (aiohttp.ClientError, TimeoutError) as exc:
+                metrics.count_request(method, 0)
                 raise _unreachable(exc) from exc
         raise ApiError(401, "Unauthorized")
 
     # Lists and watches
 
     async def list_pages(
-        self, url: str, label_selector: str = "", metadata_only: bool = False, page: int = 500
+        self, url: str, selector: Mapping[str, str] = NO_SELECTOR, metadata_only: bool = False, page: int = 500
     ) -> AsyncIterator[Obj]:
-        """Every object of a kind in all namespaces, a page at a time (bounded memory). Each page is
-        a list object: its items, and the resource version the list was taken at."""
-        params = {"limit": str(page)}
-        if label_selector:
-            params["labelSelector"] = label_selector
+        """Every object of a kind in all namespaces (those `selector` picks: labelSelector,
+        fieldSelector), a page at a time (bounded memory). Each page is a list object: its
+        items, and the resource version the list was taken at."""
+        params = {"limit": str(page), **selector}
         accept = METADATA_LIST if metadata_only else "application/json"
         while True:
             result = await self._call("GET", url, params=params, accept=accept)
@@ -223,7 +226,7 @@ class Kube:
             params["continue"] = cont
 
     async def watch(
-        self, url: str, since: str, label_selector: str = "", metadata_only: bool = False
+        self, url: str, since: str, selector: Mapping[str, str] = NO_SELECTOR, metadata_only: bool = False
     ) -> AsyncIterator[tuple[str, Obj]]:
         """Changes from resource version `since` on, as (type, object); BOOKMARK objects carry only
         the resource version. Ends when the server closes the watch; raises Expired on 410."""
@@ -232,14 +235,14 @@ class Kube:
             "resourceVersion": since,
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(WATCH_TIMEOUT),
+            **selector,
         }
-        if label_selector:
-            params["labelSelector"] = label_selector
         headers = {"Accept": METADATA if metadata_only else "application/json"}
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=WATCH_TIMEOUT + 60)
         login = self.logins
         try:
             async with self._request("GET", url, params=params, headers=headers, timeout=timeout) as response:
+                metrics.count_request("GET", response.status, watching=True)
                 if response.status == 410:
                     raise Expired(since)
                 if response.status == 401:
@@ -334,6 +337,7 @@ class Kube:
             login = self.logins
             try:
                 async with self._request("GET", url, params={"container": container}, timeout=timeout) as response:
+                    metrics.count_request("GET", response.status)
                     if response.status == 401 and attempt == 0:
                         await self.relogin(login)
                         continue
@@ -372,7 +376,7 @@ class Informer:
         self,
         kube: Kube,
         url: str,
-        label_selector: str,
+        selector: Mapping[str, str],
         metadata_only: bool,
         on_event: Callable[[str | None, Obj], None],
         on_listed: Callable[[set[str]], None],
@@ -381,7 +385,7 @@ class Informer:
         self.kube = kube
         self.key = key
         self.url = url
-        self.selector = label_selector
+        self.selector = selector
         self.metadata_only = metadata_only
         self.on_event = on_event
         self.on_listed = on_listed

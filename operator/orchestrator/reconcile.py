@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from orchestrator import metrics
 from orchestrator.config import Config
 from orchestrator.kube import ApiError, Kube
 from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
@@ -123,7 +124,8 @@ class Reconciler:
             stored = await self._capture_output(adhoc, current, pods, stored)
         if error is None and settling(current, pods):
             return None  # the Job's next update brings the final status: write that one only
-        status = status_from(adhoc, current, pods, stored, self.clock(), error)
+        refusal = world.refusals.get(current["metadata"]["uid"]) if current is not None else None
+        status = status_from(adhoc, current, pods, stored, self.clock(), error, refusal)
         return await self._write_status(adhoc, keep_transition_times(status, old_status), old_status)
 
     async def _patch_job(self, adhoc: Obj, job: Obj, patch: Obj) -> Obj:
@@ -185,6 +187,7 @@ class Reconciler:
             self.event(adhoc, "Warning", "JobRejected", message)
             return None, ("JobRejected", message)
         self._created[uid] = created
+        metrics.RUNS_STARTED.inc()
         self._written_at[uid] = self.monotonic()  # a run that ends within the interval gets one status write
         self.event(adhoc, "Normal", "JobCreated", f"created Job {job_name}")
         return created, None
@@ -231,6 +234,7 @@ class Reconciler:
             if new.get("message"):
                 message += f": {new['message']}"
             self.event(adhoc, "Normal" if new["phase"] == "Succeeded" else "Warning", new["phase"], message)
+            metrics.run_finished(new)
 
     # What this process wrote, until the watches show it.
 

@@ -83,7 +83,7 @@ def test_the_tls_component_serves_the_api_over_https(installed: Cluster, tmp_pat
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["UVICORN_SSL_CERTFILE"] == "/etc/orchestrator/tls/tls.crt"
     assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
-    [service] = [d for d in rendered if d["kind"] == "Service"]
+    [service] = [d for d in rendered if d["kind"] == "Service" and d["metadata"]["name"] == "orchestrator-svc"]
     assert service["spec"]["ports"][0]["port"] == 443
     result = installed.kubectl("apply", "--dry-run=server", "-k", str(overlay))
     assert "deployment.apps/orchestrator-api" in result.stdout

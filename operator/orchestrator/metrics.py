@@ -1,0 +1,65 @@
+"""The operator's Prometheus metrics (prometheus-client), named as the contract says. No label
+names a run: a label per AdhocCommand would grow without bound."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from orchestrator.spec import PHASES
+
+RUNS_STARTED = Counter("orchestrator_runs_started", "Runs started: a Job created for an AdhocCommand's spec")
+RUNS_FINISHED = Counter("orchestrator_runs_finished", "Runs that ended, by how", ["phase"])
+RUN_DURATION = Histogram(
+    "orchestrator_run_duration_seconds",
+    "Seconds from a run's start (its Job's startTime) to its end",
+    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400),
+)
+KUBE_REQUESTS = Counter(
+    "orchestrator_kube_requests", "Requests to the Kubernetes API, by verb and HTTP status code", ["verb", "code"]
+)
+VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def count_request(method: str, status: int, listing: bool = False, watching: bool = False) -> None:
+    """One request to the API server, by Kubernetes verb (get, list, watch, create, ...)."""
+    verb = "watch" if watching else "list" if listing else VERBS.get(method, "get")
+    KUBE_REQUESTS.labels(verb, str(status)).inc()
+
+
+def run_finished(status: Mapping[str, Any]) -> None:
+    """A run's end: counted by phase, its duration (Job start to completion) observed."""
+    RUNS_FINISHED.labels(status.get("phase", "")).inc()
+    finished: Mapping[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Finished"), {})
+    start, end = status.get("startTime"), status.get("completionTime") or finished.get("lastTransitionTime")
+    if start and end:
+        RUN_DURATION.observe(max(0.0, (_time(end) - _time(start)).total_seconds()))
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# Pre-declared so that a dashboard shows 0 rather than nothing before the first run ends.
+for _phase in ("Succeeded", "Failed"):
+    RUNS_FINISHED.labels(_phase)
+
+
+class RunsByPhase(Collector):
+    """orchestrator_runs{phase}: the AdhocCommands the operator knows now, by status.phase
+    (the cache's tally when scraped, so never out of step)."""
+
+    def __init__(self, phases: Callable[[], Mapping[str, int]]) -> None:
+        self.phases = phases
+
+    def collect(self) -> Iterator[Any]:
+        family = GaugeMetricFamily("orchestrator_runs", "AdhocCommands known now, by phase", labels=["phase"])
+        counts = dict(self.phases())
+        for phase in dict.fromkeys([*PHASES, *sorted(counts)]):  # every phase, 0 included
+            family.add_metric([phase], counts.get(phase, 0))
+        yield family

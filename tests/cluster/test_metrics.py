@@ -1,0 +1,46 @@
+"""The operator's /metrics, read over HTTP as Prometheus does, after runs that succeed and fail."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.cluster.helpers import adhoc, sim, wait_phase
+from tests.harness import METRICS_PORT, Cluster, Operator
+
+
+def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_count_runs_by_outcome(operator: Operator, simulated: Cluster, namespace: str, sim_output):
+    sim_output(namespace, b"measured\n")
+    before = scrape()
+    simulated.apply(adhoc("passes", command="true"), namespace)
+    simulated.apply(adhoc("fails", command="exit 2", podMetadata=sim(exit_code="2")), namespace)
+    wait_phase(simulated, namespace, "passes")
+    wait_phase(simulated, namespace, "fails")
+    after = scrape()
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("orchestrator_runs_started_total") >= 2
+    assert grew("orchestrator_runs_finished_total", phase="Succeeded") >= 1
+    assert grew("orchestrator_runs_finished_total", phase="Failed") >= 1
+    assert grew("orchestrator_run_duration_seconds_count") >= 2
+    assert value(after, "orchestrator_runs", phase="Succeeded") >= 1
+    assert value(after, "orchestrator_runs", phase="Failed") >= 1
+    assert grew("orchestrator_kube_requests_total", verb="create", code="201") >= 4  # 2 Jobs, 2 ConfigMaps
+    assert value(after, "orchestrator_kube_requests_total", verb="watch", code="200") >= 1
+    # No label names a run: the series do not grow with the number of AdhocCommands.
+    assert not any("passes" in str(labels) or namespace in str(labels) for _, labels in after)
