@@ -15,13 +15,13 @@ from pathlib import Path
 import yaml
 
 from hack.local_settings import local_settings
+from orchestrator.output import configmap_output
 from tests.harness import (  # the demo runs the operator as the tests do
     LOCAL_KUBECONFIG,
     REPO,
     Cluster,
     Operator,
     bin_dir,
-    configmap_output,
     service_account_kubeconfig,
 )
 

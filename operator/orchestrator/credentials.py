@@ -107,6 +107,17 @@ def target(source: Source = Source()) -> Target:
     return Target(cluster["host"], ctx)
 
 
+def namespace(source: Source = Source()) -> str:
+    """The namespace kubectl would use: the context's, the pod's own, else "default"."""
+    if source.in_cluster and (SERVICE_ACCOUNT / "namespace").exists():
+        return (SERVICE_ACCOUNT / "namespace").read_text().strip() or "default"
+    try:
+        context = _loader(source)._current_context
+    except (config.ConfigException, OSError, KeyError, ValueError) as err:
+        raise CredentialsError(f"no Kubernetes context in {_described(source)}: {_one_line(err)}") from err
+    return (context["context"].safe_get("namespace") if context else None) or "default"
+
+
 def _loader(source: Source) -> KubeConfigLoader:
     """The library's loader for the merged files and the chosen context (what load_kube_config
     makes, kept so that what it found can be checked)."""

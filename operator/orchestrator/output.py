@@ -186,3 +186,10 @@ def configmap_for(
     else:
         body["binaryData"] = {OUTPUT_KEY: base64.b64encode(data).decode()}
     return body
+
+
+def configmap_output(configmap: Mapping[str, Any]) -> bytes:
+    """The output a logs ConfigMap holds: text under data, other bytes under binaryData."""
+    if OUTPUT_KEY in (configmap.get("binaryData") or {}):
+        return base64.b64decode(configmap["binaryData"][OUTPUT_KEY])
+    return (configmap.get("data") or {}).get(OUTPUT_KEY, "").encode()

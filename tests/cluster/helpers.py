@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.output import configmap_output
 from orchestrator.spec import FINISHED_PHASES
-from tests.harness import Cluster, configmap_output, wait_until
+from tests.harness import Cluster, wait_until
 
 FINAL = FINISHED_PHASES
 # The local cluster's real node is tainted: commands that must really run ask for it.

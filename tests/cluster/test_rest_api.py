@@ -105,7 +105,9 @@ def test_follow_streams_the_output_while_it_runs_and_ends_with_the_run(
     when the command does (a real command on the real node)."""
     api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30)
     job_id = "counting"
-    real_node.apply(adhoc(job_id, command="for i in 1 2 3; do echo line $i; sleep 2; done", **ON_REAL_NODE), namespace)
+    real_node.apply(
+        adhoc(job_id, command="for i in 1 2 3 4 5; do echo line $i; sleep 2; done", **ON_REAL_NODE), namespace
+    )
     arrivals: list[tuple[float, str]] = []
     started = time.monotonic()
     with api.stream(
@@ -118,12 +120,13 @@ def test_follow_streams_the_output_while_it_runs_and_ends_with_the_run(
         for line in response.iter_lines():
             if line:
                 arrivals.append((time.monotonic() - started, line))
-    assert [line for _, line in arrivals] == ["line 1", "line 2", "line 3"]
-    assert arrivals[2][0] - arrivals[0][0] >= 3, arrivals  # streamed as printed, not all at the end
+    assert [line for _, line in arrivals] == [f"line {i}" for i in range(1, 6)]
+    # Streamed as printed, not all at the end: the last lines arrive about 2 s apart.
+    assert arrivals[4][0] - arrivals[2][0] >= 3, arrivals
     assert wait_phase(real_node, namespace, job_id)["phase"] == "Succeeded"
     # A finished run: the stored output, then the end.
     again = api.get(f"/jobs/{job_id}/logs", params={"namespace": namespace, "follow": "true"})
-    assert again.text == "line 1\nline 2\nline 3\n"
+    assert again.text == "".join(f"line {i}\n" for i in range(1, 6))
 
 
 def test_no_token_is_401(rest_api: RestApi, namespace: str):

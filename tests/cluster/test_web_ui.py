@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -34,12 +35,25 @@ def browser() -> Iterator[WebDriver]:
 
 
 def wait(driver: WebDriver, condition, timeout: float = 60, what: str = "the page"):
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition, f"timed out waiting for {what}")
+    # The table is drawn anew every 2 s: an element found a moment ago may be gone; look again.
+    waiting = WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException])
+    return waiting.until(condition, f"timed out waiting for {what}")
 
 
 def run_row(driver: WebDriver, run: str):
     rows = driver.find_elements(By.CSS_SELECTOR, f'#runs tbody tr[data-run="{run}"]')
     return rows[0] if rows else None
+
+
+def click_in_row(driver: WebDriver, run: str, label: str) -> bool:
+    try:
+        row = run_row(driver, run)
+        if row is None:
+            return False
+        row.find_element(By.XPATH, f".//button[text()='{label}']").click()
+        return True
+    except StaleElementReferenceException:
+        return False
 
 
 def test_log_in_start_a_command_and_read_its_output(
@@ -61,14 +75,16 @@ def test_log_in_start_a_command_and_read_its_output(
     run = wait(browser, lambda d: d.find_element(By.ID, "output-run").text, what="the new run")
     assert installed.get("adhoc", run, namespace) is not None  # the same AdhocCommand kubectl sees
 
-    row = wait(browser, lambda d: (r := run_row(d, run)) and "Succeeded" in r.text and r, what="the run to finish")
-    assert "echo Hello from the web page" in row.text and " 0 " in f" {row.text} "  # status and exit code
+    text = wait(
+        browser, lambda d: (r := run_row(d, run)) and "Succeeded" in r.text and r.text, what="the run to finish"
+    )
+    assert "echo Hello from the web page" in text and " 0 " in f" {text} "  # status and exit code
     wait(browser, lambda d: "Hello from the web page" in d.find_element(By.ID, "output").text, what="its output")
     SCREENSHOT.parent.mkdir(exist_ok=True)
     browser.save_screenshot(str(SCREENSHOT))
 
-    # Delete it from the page.
-    row.find_element(By.XPATH, ".//button[text()='Delete']").click()
+    # Delete it from the page (the table is drawn anew every 2 s: find the button afresh).
+    wait(browser, lambda d: click_in_row(d, run, "Delete"), what="the Delete button")
     wait(browser, lambda d: run_row(d, run) is None, what="the run to go")
 
 

@@ -6,7 +6,6 @@ AdhocCommand, and a batch Job is never meant.
 Run: uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080
 """
 
-import base64
 import functools
 import os
 import pathlib
@@ -25,7 +24,7 @@ from orchestrator import credentials
 from orchestrator.api.follow import followed_output
 from orchestrator.api.models import DNS_LABEL, Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 from orchestrator.api.upstream import Upstream, UpstreamError
-from orchestrator.output import OUTPUT_KEY
+from orchestrator.output import configmap_output
 from orchestrator.spec import FINISHED_PHASES, max_bytes
 
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -146,13 +145,13 @@ async def get_logs(
     adhoc = await fetch(api, bearer_token, namespace, run_id)
     if follow:
         again = functools.partial(fetch, api, bearer_token, namespace, run_id)
-        chunks = followed_output(api, bearer_token, namespace, adhoc, again, stored_output)
+        chunks = followed_output(api, bearer_token, namespace, adhoc, again, configmap_output)
         return StreamingResponse(chunks, media_type="text/plain; charset=utf-8", headers=NO_BUFFERING)
     status = adhoc.get("status") or {}
     stored = (status.get("logs") or {}).get("configMap")
     data = b""
     if stored and status.get("phase") in FINISHED_PHASES:
-        data = stored_output(await api.configmap(bearer_token, namespace, stored))
+        data = configmap_output(await api.configmap(bearer_token, namespace, stored))
     elif status.get("podName"):
         try:
             data = await api.pod_log(bearer_token, namespace, status["podName"], max_bytes(adhoc.get("spec") or {}))
@@ -160,13 +159,6 @@ async def get_logs(
             if err.status not in (400, 404):  # not started yet, or gone: no output to show
                 raise
     return Response(content=data, media_type="text/plain; charset=utf-8")
-
-
-def stored_output(configmap: dict[str, Any]) -> bytes:
-    """The output a logs ConfigMap holds (text, or bytes that are not UTF-8)."""
-    if OUTPUT_KEY in (configmap.get("binaryData") or {}):
-        return base64.b64decode(configmap["binaryData"][OUTPUT_KEY])
-    return (configmap.get("data") or {}).get(OUTPUT_KEY, "").encode()
 
 
 @routes.delete("/jobs/{run_id}", responses=ERRORS | NOT_FOUND, summary="Delete a run, its Job and its output")

@@ -1,4 +1,5 @@
-"""The Kubernetes API, called with the caller's own bearer token (the service's only I/O)."""
+"""The Kubernetes API, called with the caller's own bearer token (the REST API's only I/O), or
+with a kubeconfig's credentials (kubectl-adhoc: `Upstream.logged_in`, and token "")."""
 
 from __future__ import annotations
 
@@ -29,15 +30,27 @@ def _message_of(response: httpx.Response) -> str:
         return response.text or response.reason_phrase
 
 
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class Upstream:
-    def __init__(self, target: credentials.Target) -> None:
-        self.client = httpx.AsyncClient(base_url=target.server, verify=target.ssl_context, timeout=30.0)
+    def __init__(self, target: credentials.Target, headers: dict[str, str] | None = None) -> None:
+        self.client = httpx.AsyncClient(
+            base_url=target.server, verify=target.ssl_context, timeout=30.0, headers=headers
+        )
+
+    @classmethod
+    def logged_in(cls, source: credentials.Source) -> Upstream:
+        """A client acting with the credentials the kubeconfig (or the pod) holds."""
+        info = credentials.login(source)
+        return cls(credentials.Target(info.server, info.as_ssl_context()), info.as_http_headers())
 
     async def close(self) -> None:
         await self.client.aclose()
 
     async def _request(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        headers = {**_bearer(token), **kwargs.pop("headers", {})}
         try:
             response = await self.client.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
@@ -64,6 +77,12 @@ class Upstream:
     async def get(self, token: str, namespace: str, name: str) -> dict[str, Any]:
         return (await self._request(token, "GET", self._adhoc_path(namespace, name))).json()
 
+    async def patch(self, token: str, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch of an AdhocCommand."""
+        headers = {"Content-Type": "application/merge-patch+json"}
+        response = await self._request(token, "PATCH", self._adhoc_path(namespace, name), json=patch, headers=headers)
+        return response.json()
+
     async def delete(self, token: str, namespace: str, name: str) -> None:
         await self._request(
             token, "DELETE", self._adhoc_path(namespace, name), json={"propagationPolicy": "Background"}
@@ -76,7 +95,7 @@ class Upstream:
         """The command's output as it is written, until its container ends."""
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
         params = {"container": CONTAINER, "follow": "true"}
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = _bearer(token)
         try:
             async with self.client.stream("GET", path, params=params, headers=headers, timeout=FOLLOW_TIMEOUT) as r:
                 if r.status_code >= 400:

@@ -1,0 +1,281 @@
+"""kubectl adhoc: run a command in the cluster from a terminal, see its output live, get its exit code.
+
+Installed with the package as the console script `kubectl-adhoc`, so `kubectl adhoc ...` works
+once it is on PATH. Logs in as kubectl does (credentials.py: --kubeconfig, --context, exec plugins).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+import click
+
+from orchestrator import API_VERSION, KIND, credentials
+from orchestrator.api.follow import followed_output
+from orchestrator.api.upstream import Upstream, UpstreamError
+from orchestrator.names import LABEL_MANAGED_BY
+from orchestrator.output import configmap_output
+from orchestrator.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
+
+RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+POLL_SECONDS = 0.5
+ERROR_EXIT = 1  # as kubectl's: the command's own exit code is returned when there is one
+
+
+class Failure(Exception):
+    """Ends the plugin with one line on stderr (never a traceback)."""
+
+
+def fail(message: str) -> NoReturn:
+    raise Failure(message)
+
+
+def seconds(text: str) -> int:
+    """A duration as kubectl writes them: 90s, 5m, 1h30m (or plain seconds)."""
+    if text.isdigit():
+        value = int(text)
+    else:
+        match = DURATION.match(text)
+        if not match or not any(match.groups()):
+            fail(f"--timeout: {text!r} is not a duration such as 90s, 5m or 1h30m")
+        h, m, s = (int(g or 0) for g in match.groups())
+        value = h * 3600 + m * 60 + s
+    if not 0 < value <= TIMEOUT_MAX:
+        fail(f"--timeout: {text!r} must be more than 0s and at most {TIMEOUT_MAX}s")
+    return value
+
+
+def checked_name(name: str) -> str:
+    if len(name) > 253 or not NAME.match(name):
+        fail(f"{name!r} is not a valid name: lower case letters, digits, '-' and '.', at most 253 characters")
+    return name
+
+
+def adhoc_for(
+    name: str,
+    namespace: str,
+    command: tuple[str, ...],
+    image: str | None,
+    timeout: int | None,
+    overrides: dict[str, Any],
+) -> dict[str, Any]:
+    """The AdhocCommand `run` creates: one argument is a shell command, several an exec form."""
+    spec: dict[str, Any] = {"command": command[0]} if len(command) == 1 else {"args": list(command)}
+    if image:
+        spec["image"] = image
+    if timeout is not None:
+        spec["timeoutSeconds"] = timeout
+    spec.update(overrides.get("spec") or {})
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": name, "namespace": namespace, "labels": {LABEL_MANAGED_BY: "kubectl-adhoc"}},
+        "spec": spec,
+    }
+
+
+class Session:
+    """The cluster as the options say: a client, the namespace, and the calls the commands make."""
+
+    def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+        source = credentials.Source(kubeconfig, context)
+        try:
+            self.api = Upstream.logged_in(source)
+            self.namespace = namespace or credentials.namespace(source)
+        except credentials.CredentialsError as err:
+            fail(str(err))
+
+    async def get(self, name: str) -> dict[str, Any]:
+        return await self.api.get("", self.namespace, name)
+
+    async def wait_for(self, name: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        while True:
+            adhoc = await self.get(name)
+            if done(adhoc):
+                return adhoc
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def stream_output(self, name: str, first: dict[str, Any]) -> dict[str, Any]:
+        """Copies the run's output to stdout as it comes; returns the AdhocCommand once it ended."""
+        async for chunk in followed_output(
+            self.api, "", self.namespace, first, lambda: self.get(name), configmap_output
+        ):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+        return await self.wait_for(name, finished)
+
+    def run(self, work: Callable[[], Awaitable[int]]) -> int:
+        async def guarded() -> int:
+            try:
+                return await work()
+            except UpstreamError as err:
+                fail(f"{err.message} (HTTP {err.status})" if err.status != 502 else err.message)
+            finally:
+                await self.api.close()
+
+        return asyncio.run(guarded())
+
+
+def finished(adhoc: dict[str, Any]) -> bool:
+    """The run of the current spec has ended."""
+    status = adhoc.get("status") or {}
+    generation = (adhoc.get("metadata") or {}).get("generation")
+    return status.get("phase") in FINISHED_PHASES and status.get("observedGeneration") == generation
+
+
+def exit_code_of(adhoc: dict[str, Any]) -> int:
+    """The command's exit code; a run that ended without one (deadline, image missing) is 1."""
+    status = adhoc.get("status") or {}
+    if "exitCode" in status:
+        return int(status["exitCode"])
+    if status.get("phase") != "Succeeded":
+        click.echo(
+            f"{adhoc['metadata']['name']}: {status.get('reason', 'Failed')}: {status.get('message', '')}", err=True
+        )
+        return ERROR_EXIT
+    return 0
+
+
+# kubectl's own options, on every command.
+def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("-n", "--namespace", help="The namespace (default: the context's)")(f)
+    f = click.option("--context", help="The kubeconfig context to use")(f)
+    f = click.option("--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Run ad hoc commands as AdhocCommands: their output kept, their exit code returned."""
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.argument("name")
+@click.argument("command", nargs=-1, required=True)
+@click.option("--image", help="Container image (default: the operator's)")
+@click.option("--timeout", "timeout", help="How long the command may run, e.g. 90s, 10m, 1h")
+@click.option("--rm", "remove", is_flag=True, help="Delete the AdhocCommand (and its output) once it ended")
+@click.option("--detach", is_flag=True, help="Start it and return at once (prints its name)")
+@click.option("--overrides", help='JSON merged into the AdhocCommand, e.g. \'{"spec": {"nodeSelector": {...}}}\'')
+@cluster_options
+def run(
+    name: str,
+    command: tuple[str, ...],
+    image: str | None,
+    timeout: str | None,
+    remove: bool,
+    detach: bool,
+    overrides: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+) -> None:
+    """Run COMMAND as AdhocCommand NAME: `kubectl adhoc run NAME -- COMMAND...`. One argument runs
+    in a shell (/bin/sh -c), several run as they are. Prints the output live; exits with the
+    command's exit code."""
+    checked_name(name)
+    extra = parse_overrides(overrides)
+    limit = seconds(timeout) if timeout else None
+    session = Session(kubeconfig, context, namespace)
+
+    async def work() -> int:
+        body = adhoc_for(name, session.namespace, command, image, limit, extra)
+        try:
+            created = await session.api.create("", body)
+        except UpstreamError as err:
+            if err.status == 409:
+                fail(
+                    f"adhoccommand {name} already exists in namespace {session.namespace}: "
+                    f"`kubectl adhoc rerun {name}` runs it again"
+                )
+            raise
+        if detach:
+            click.echo(f"adhoccommand/{name} created")
+            return 0
+        ended = await session.stream_output(name, created)
+        if remove:
+            await session.api.delete("", session.namespace, name)
+        return exit_code_of(ended)
+
+    sys.exit(session.run(work))
+
+
+@main.command()
+@click.argument("name")
+@click.option("-f", "--follow", is_flag=True, help="Stream the output while the command runs")
+@cluster_options
+def logs(name: str, follow: bool, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+    """Print the output of AdhocCommand NAME: stored once it ended, live with -f."""
+    checked_name(name)
+    session = Session(kubeconfig, context, namespace)
+
+    async def work() -> int:
+        adhoc = await session.get(name)
+        if follow:
+            await session.stream_output(name, adhoc)
+            return 0
+        status = adhoc.get("status") or {}
+        configmap = (status.get("logs") or {}).get("configMap")
+        if status.get("phase") in FINISHED_PHASES and configmap:
+            sys.stdout.buffer.write(configmap_output(await session.api.configmap("", session.namespace, configmap)))
+        elif status.get("podName"):
+            sys.stdout.buffer.write(
+                await session.api.pod_log("", session.namespace, status["podName"], LOGS_MAX_BYTES_LIMIT)
+            )
+        return 0
+
+    sys.exit(session.run(work))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--wait", is_flag=True, help="Wait for the new run, print its output, exit with its exit code")
+@cluster_options
+def rerun(name: str, wait: bool, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+    """Run AdhocCommand NAME again, as it is (sets the orchestrator.dev/rerun-at annotation)."""
+    checked_name(name)
+    session = Session(kubeconfig, context, namespace)
+
+    async def work() -> int:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        patch = {"spec": {"podMetadata": {"annotations": {RERUN_ANNOTATION: now}}}}
+        patched = await session.api.patch("", session.namespace, name, patch)
+        generation = patched["metadata"]["generation"]
+        if not wait:
+            click.echo(f"adhoccommand/{name} rerun (generation {generation})")
+            return 0
+        started = await session.wait_for(
+            name, lambda a: (a.get("status") or {}).get("observedGeneration") == generation
+        )
+        return exit_code_of(await session.stream_output(name, started))
+
+    sys.exit(session.run(work))
+
+
+def parse_overrides(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        fail(f"--overrides: not JSON: {err}")
+    if not isinstance(value, dict) or not isinstance(value.get("spec", {}), dict):
+        fail('--overrides: must be a JSON object such as {"spec": {...}}')
+    return value
+
+
+def entry() -> None:
+    """The console script: one clear line for what goes wrong, never a traceback."""
+    try:
+        main(standalone_mode=True)
+    except Failure as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(ERROR_EXIT)

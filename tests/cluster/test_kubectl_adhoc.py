@@ -1,0 +1,129 @@
+"""kubectl adhoc, as a user runs it: kubectl finds the plugin on PATH; the command's output comes
+live, its exit code is the plugin's; mistakes get one clear line. Commands run on the real node."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.helpers import ON_REAL_NODE, status_of
+from tests.harness import Cluster
+
+pytestmark = pytest.mark.usefixtures("operator")
+PLUGIN_DIR = Path(sys.executable).parent  # where pip put the console script kubectl-adhoc
+ON_REAL = ["--overrides", json.dumps({"spec": ON_REAL_NODE})]
+
+
+def adhoc_cli(cluster: Cluster, namespace: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`kubectl adhoc ...` through kubectl's plugin lookup, as a user types it."""
+    env = {**os.environ, "PATH": f"{PLUGIN_DIR}{os.pathsep}{os.environ['PATH']}"}
+    subcommand, *rest = args  # the cluster's options before the rest: after `--` is the command
+    command = [
+        cluster.kubectl_path,
+        "adhoc",
+        subcommand,
+        "--kubeconfig",
+        str(cluster.kubeconfig),
+        "-n",
+        namespace,
+        *rest,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_run_prints_the_output_and_exits_with_the_commands_code(real_node: Cluster, namespace: str):
+    zen = adhoc_cli(real_node, namespace, "run", "zen", *ON_REAL, "--", 'python3 -c "import this"')
+    assert zen.returncode == 0, zen.stderr
+    assert "Beautiful is better than ugly." in zen.stdout
+    fails = adhoc_cli(real_node, namespace, "run", "fails", *ON_REAL, "--", "echo before; exit 3")
+    assert fails.returncode == 3 and fails.stdout == "before\n", (fails.stdout, fails.stderr)
+    assert status_of(real_node, namespace, "fails")["exitCode"] == 3  # kept, like any AdhocCommand
+    exec_form = adhoc_cli(
+        real_node, namespace, "run", "exec-form", "--rm", *ON_REAL, "--", "python3", "-c", "print(6 * 7)"
+    )
+    assert exec_form.returncode == 0 and exec_form.stdout == "42\n"
+    assert real_node.get("adhoc", "exec-form", namespace) is None  # --rm
+
+
+def test_run_streams_lines_as_they_are_printed(real_node: Cluster, namespace: str):
+    env = {**os.environ, "PATH": f"{PLUGIN_DIR}{os.pathsep}{os.environ['PATH']}"}
+    command = [
+        real_node.kubectl_path,
+        "adhoc",
+        "run",
+        "counting",
+        *ON_REAL,
+        "--kubeconfig",
+        str(real_node.kubeconfig),
+        "-n",
+        namespace,
+        "--",
+        "for i in 1 2 3 4 5; do echo $i; sleep 2; done",
+    ]
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None
+    arrivals = [(time.monotonic() - started, line.strip()) for line in process.stdout]
+    assert process.wait(timeout=60) == 0
+    assert [line for _, line in arrivals] == ["1", "2", "3", "4", "5"]
+    # Live: once the stream follows the pod, lines printed 2 s apart arrive about 2 s apart.
+    assert arrivals[4][0] - arrivals[2][0] >= 3, arrivals
+
+
+def test_logs_detach_and_rerun(real_node: Cluster, namespace: str):
+    detached = adhoc_cli(real_node, namespace, "run", "later", "--detach", *ON_REAL, "--", "echo ran")
+    assert detached.returncode == 0 and "adhoccommand/later created" in detached.stdout
+    followed = adhoc_cli(real_node, namespace, "logs", "later", "-f")
+    assert followed.returncode == 0 and followed.stdout == "ran\n"
+    assert adhoc_cli(real_node, namespace, "logs", "later").stdout == "ran\n"  # stored
+    again = adhoc_cli(real_node, namespace, "rerun", "later", "--wait")
+    assert again.returncode == 0 and again.stdout == "ran\n", again.stderr
+    later = real_node.get("adhoc", "later", namespace)
+    assert later["metadata"]["generation"] == 2 and later["status"]["observedGeneration"] == 2
+    assert "orchestrator.dev/rerun-at" in later["spec"]["podMetadata"]["annotations"]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["run", "Not_A_Name", "--", "true"], "is not a valid name"),
+        (["run", "x", "--timeout", "soon", "--", "true"], "--timeout"),
+        (["run", "x", "--overrides", "{spec", "--", "true"], "--overrides: not JSON"),
+        (["logs", "does-not-exist"], "not found"),
+        (["rerun", "does-not-exist"], "not found"),
+    ],
+)
+def test_mistakes_get_one_clear_line(cluster: Cluster, namespace: str, args: list[str], says: str):
+    result = adhoc_cli(cluster, namespace, *args)
+    assert result.returncode == 1 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_an_unreachable_cluster_is_one_clear_line(cluster: Cluster, tmp_path: Path):
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+            }
+        )
+    )
+    result = subprocess.run(
+        [str(PLUGIN_DIR / "kubectl-adhoc"), "run", "x", "--kubeconfig", str(config), "--", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "could not be reached" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
