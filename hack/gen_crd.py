@@ -203,6 +203,16 @@ def run_fields() -> dict[str, Any]:
             "Suspends the run's Job (queue-friendly). Toggling it does not start a new run.",
             {"type": "boolean", "default": False},
         ),
+        "historyLimit": described(
+            "How many earlier runs keep their record (status.history) and output (<name>-logs-<generation>).",
+            {
+                "type": "integer",
+                "format": "int32",
+                "minimum": 0,
+                "maximum": rules.HISTORY_LIMIT_MAX,
+                "default": rules.HISTORY_LIMIT_DEFAULT,
+            },
+        ),
         "ttlSecondsAfterFinished": described(
             "Delete this AdhocCommand (and so its Job and logs) this long after it finished.",
             {"type": "integer", "format": "int64", "minimum": rules.TTL_MIN},
@@ -277,6 +287,28 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
                         "storedBytes": described("Bytes of output stored.", {"type": "integer", "format": "int64"}),
                         "truncated": described("True when the output was cut.", {"type": "boolean"}),
                     },
+                },
+            ),
+            "history": described(
+                "Earlier runs, newest first, at most spec.historyLimit.",
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "generation": described(
+                                "The spec generation it ran.", {"type": "integer", "format": "int64"}
+                            ),
+                            "jobName": string("Its Job."),
+                            "phase": string("How it ended (or its phase when a new spec replaced it)."),
+                            "exitCode": integer("The command's exit code."),
+                            "reason": string("Why it ended (Replaced: a new spec stopped it)."),
+                            "startTime": time("When its Job started."),
+                            "completionTime": time("When its Job completed."),
+                            "logsConfigMap": string("The ConfigMap holding its output (<name>-logs-<generation>)."),
+                        },
+                    },
+                    "x-kubernetes-list-type": "atomic",
                 },
             ),
             "conditions": described(

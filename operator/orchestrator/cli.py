@@ -22,6 +22,7 @@ from orchestrator.api.upstream import Upstream, UpstreamError
 from orchestrator.names import LABEL_MANAGED_BY
 from orchestrator.output import configmap_output
 from orchestrator.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
+from orchestrator.status import format_duration
 
 RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -211,18 +212,28 @@ def run(
 @main.command()
 @click.argument("name")
 @click.option("-f", "--follow", is_flag=True, help="Stream the output while the command runs")
+@click.option("--generation", type=int, help="The output of an earlier run (see `kubectl adhoc history`)")
 @cluster_options
-def logs(name: str, follow: bool, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+def logs(
+    name: str, follow: bool, generation: int | None, kubeconfig: str | None, context: str | None, namespace: str | None
+) -> None:
     """Print the output of AdhocCommand NAME: stored once it ended, live with -f."""
     checked_name(name)
     session = Session(kubeconfig, context, namespace)
 
     async def work() -> int:
         adhoc = await session.get(name)
+        status = adhoc.get("status") or {}
+        if generation is not None and generation != status.get("observedGeneration"):
+            entry = next((e for e in status.get("history") or [] if e.get("generation") == generation), None)
+            if entry is None or not entry.get("logsConfigMap"):
+                fail(f"the output of generation {generation} of {name} is not kept (see kubectl adhoc history {name})")
+            kept = await session.api.configmap("", session.namespace, entry["logsConfigMap"])
+            sys.stdout.buffer.write(configmap_output(kept))
+            return 0
         if follow:
             await session.stream_output(name, adhoc)
             return 0
-        status = adhoc.get("status") or {}
         configmap = (status.get("logs") or {}).get("configMap")
         if status.get("phase") in FINISHED_PHASES and configmap:
             sys.stdout.buffer.write(configmap_output(await session.api.configmap("", session.namespace, configmap)))
@@ -258,6 +269,47 @@ def rerun(name: str, wait: bool, kubeconfig: str | None, context: str | None, na
         return exit_code_of(await session.stream_output(name, started))
 
     sys.exit(session.run(work))
+
+
+@main.command()
+@click.argument("name")
+@cluster_options
+def history(name: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+    """List the runs of AdhocCommand NAME, newest first: generation, phase, exit code, duration."""
+    checked_name(name)
+    session = Session(kubeconfig, context, namespace)
+
+    async def work() -> int:
+        adhoc = await session.get(name)
+        status = adhoc.get("status") or {}
+        current = {"generation": status.get("observedGeneration"), **status}
+        rows = [("GENERATION", "PHASE", "EXIT", "DURATION", "STARTED", "OUTPUT")]
+        for run in [current, *(status.get("history") or [])]:
+            output = (run.get("logs") or {}).get("configMap") if run is current else run.get("logsConfigMap")
+            rows.append(
+                (
+                    str(run.get("generation") or ""),
+                    str(run.get("phase") or ""),
+                    str(run.get("exitCode", "")),
+                    duration_of(run),
+                    str(run.get("startTime") or ""),
+                    str(output or ""),
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            click.echo("   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        return 0
+
+    sys.exit(session.run(work))
+
+
+def duration_of(run: dict[str, Any]) -> str:
+    start, end = run.get("startTime"), run.get("completionTime")
+    if not start or not end:
+        return str(run.get("duration") or "")
+    seconds = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))
+    return format_duration(seconds.total_seconds())
 
 
 def parse_overrides(text: str | None) -> dict[str, Any]:

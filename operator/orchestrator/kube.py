@@ -349,6 +349,21 @@ class Kube:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise _unreachable(exc) from exc
 
+    async def get_configmap(self, namespace: str, name: str) -> Obj | None:
+        try:
+            return await self._call("GET", path("", "v1", "configmaps", namespace, name))
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    async def delete_configmap(self, namespace: str, name: str) -> None:
+        try:
+            await self._call("DELETE", path("", "v1", "configmaps", namespace, name))
+        except ApiError as err:
+            if err.status != 404:
+                raise
+
     async def store_configmap(self, configmap: Obj) -> Obj:
         """Creates the ConfigMap, or replaces the one a retry or an earlier attempt left.
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from orchestrator import metrics
 from orchestrator.config import Config
+from orchestrator.history import history_limit, kept_output, rotated
 from orchestrator.kube import ApiError, Kube
 from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
 from orchestrator.runs import is_finished, job_generation, plan_for
@@ -106,6 +107,7 @@ class Reconciler:
             )
 
         if plan.create is not None:
+            adhoc = await self._keep_history(adhoc)
             current, error = await self._create_job(adhoc, plan.create)
             if error is None:
                 return None  # the new Job's own watch event brings the first status, one write later
@@ -124,9 +126,47 @@ class Reconciler:
             stored = await self._capture_output(adhoc, current, pods, stored)
         if error is None and settling(current, pods):
             return None  # the Job's next update brings the final status: write that one only
-        refusal = world.refusals.get(current["metadata"]["uid"]) if current is not None else None
-        status = status_from(adhoc, current, pods, stored, self.clock(), error, refusal)
+        status = self._status_of(world, adhoc, current, pods, stored, error)
         return await self._write_status(adhoc, keep_transition_times(status, old_status), old_status)
+
+    def _status_of(
+        self,
+        world: World,
+        adhoc: Obj,
+        job: Obj | None,
+        pods: list[Obj],
+        stored: StoredOutput | None,
+        error: tuple[str, str] | None,
+    ) -> Obj:
+        refusal = world.refusals.get(job["metadata"]["uid"]) if job is not None else None
+        status = status_from(adhoc, job, pods, stored, self.clock(), error, refusal)
+        if adhoc["status"].get("history"):
+            status["history"] = adhoc["status"]["history"]  # the one part of a status carried over
+        return status
+
+    async def _keep_history(self, adhoc: Obj) -> Obj:
+        """Before a new run starts: the run the status describes becomes the newest history entry,
+        its output is copied to <name>-logs-<generation>, and what leaves the history is deleted.
+        Done before the new Job exists, so that a crash in between loses nothing (and a retry
+        adds no entry twice)."""
+        meta, status = adhoc["metadata"], adhoc["status"]
+        limit = history_limit(adhoc.get("spec") or {})
+        history, dropped = rotated(status, meta["name"], limit)
+        if history == (status.get("history") or []) and not dropped:
+            return adhoc
+        newest = history[0] if history else None
+        if newest and newest.get("logsConfigMap") and newest.get("generation") == status.get("observedGeneration"):
+            current = await self.kube.get_configmap(meta["namespace"], status["logs"]["configMap"])
+            if current is None:
+                del newest["logsConfigMap"]  # its output was deleted meanwhile
+            else:
+                await self.kube.store_configmap(kept_output(current, adhoc, newest["generation"]))
+        for name in dropped:
+            await self.kube.delete_configmap(meta["namespace"], name)
+        await self.kube.patch_status(meta["namespace"], meta["name"], {"history": history})
+        status = {**status, "history": history}
+        self._status[meta["uid"]] = status
+        return {**adhoc, "status": status}
 
     async def _patch_job(self, adhoc: Obj, job: Obj, patch: Obj) -> Obj:
         """Suspends, resumes or re-times the current run's Job."""

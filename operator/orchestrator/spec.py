@@ -25,10 +25,14 @@ TTL_MIN = 0
 LOGS_MAX_BYTES_DEFAULT = 262144
 LOGS_MAX_BYTES_LIMIT = 900000
 
+# spec.historyLimit: how many earlier runs keep their record and output.
+HISTORY_LIMIT_DEFAULT = 5
+HISTORY_LIMIT_MAX = 100
+
 # The one container of a run's pod.
 CONTAINER = "command"
 # Fields of spec that do not change what runs: toggling them keeps the current run.
-RUN_NEUTRAL_FIELDS = ("suspend", "ttlSecondsAfterFinished", "logs")
+RUN_NEUTRAL_FIELDS = ("suspend", "ttlSecondsAfterFinished", "logs", "historyLimit")
 
 PHASES = ("Pending", "Running", "Succeeded", "Failed", "Suspended")
 FINISHED_PHASES = ("Succeeded", "Failed")

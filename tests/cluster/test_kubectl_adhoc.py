@@ -127,3 +127,42 @@ def test_an_unreachable_cluster_is_one_clear_line(cluster: Cluster, tmp_path: Pa
     )
     assert result.returncode == 1 and "could not be reached" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_history_keeps_earlier_runs_and_their_output(real_node: Cluster, namespace: str):
+    """Each new run (a new spec, or a rerun) keeps the one before in status.history and its output
+    in <name>-logs-<generation>, at most historyLimit of them."""
+    spec = {"spec": {**ON_REAL_NODE, "historyLimit": 1}}
+    first = adhoc_cli(real_node, namespace, "run", "report", "--overrides", json.dumps(spec), "--", "echo first")
+    assert first.returncode == 0 and first.stdout == "first\n"
+    real_node.kubectl(
+        "-n",
+        namespace,
+        "patch",
+        "adhoc",
+        "report",
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"command": "echo second"}}),
+    )
+    assert adhoc_cli(real_node, namespace, "logs", "report", "-f").stdout == "second\n"
+
+    listed = adhoc_cli(real_node, namespace, "history", "report")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:3] == ["GENERATION", "PHASE", "EXIT"]
+    assert [line.split()[:3] for line in lines[1:]] == [["2", "Succeeded", "0"], ["1", "Succeeded", "0"]]
+    assert adhoc_cli(real_node, namespace, "logs", "report", "--generation", "1").stdout == "first\n"
+    assert adhoc_cli(real_node, namespace, "logs", "report", "--generation", "2").stdout == "second\n"
+    kept = real_node.get("configmap", "report-logs-1", namespace)
+    assert kept["metadata"]["labels"]["orchestrator.dev/generation"] == "1"
+    assert kept["metadata"]["ownerReferences"][0]["kind"] == "AdhocCommand"
+
+    again = adhoc_cli(real_node, namespace, "rerun", "report", "--wait")  # generation 3: 1 leaves the history
+    assert again.returncode == 0 and again.stdout == "second\n"
+    history = status_of(real_node, namespace, "report")["history"]
+    assert [entry["generation"] for entry in history] == [2]
+    assert real_node.get("configmap", "report-logs-1", namespace) is None
+    assert real_node.get("configmap", "report-logs-2", namespace) is not None
+    gone = adhoc_cli(real_node, namespace, "logs", "report", "--generation", "1")
+    assert gone.returncode == 1 and "is not kept" in gone.stderr

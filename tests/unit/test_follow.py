@@ -86,3 +86,14 @@ async def test_other_errors_end_the_stream_with_them(monkeypatch):
     api = Scripted({"p1": [UpstreamError(403, "forbidden")]})
     with pytest.raises(UpstreamError):
         await collect(api, [state("Running", "p1")], monkeypatch)
+
+
+async def test_a_status_of_the_previous_spec_is_waited_past(monkeypatch):
+    api = Scripted({"p2": [b"new\n"]}, stored=b"old\n")
+    lagging = {**state("Succeeded", "p1", "x-logs"), "metadata": {"generation": 2}}
+    lagging["status"]["observedGeneration"] = 1
+    current = {**state("Running", "p2"), "metadata": {"generation": 2}}
+    current["status"]["observedGeneration"] = 2
+    done = {**state("Succeeded", "p2", "x-logs"), "metadata": {"generation": 2}}
+    done["status"]["observedGeneration"] = 2
+    assert await collect(api, [lagging, current, done], monkeypatch) == b"new\n"  # not the old run's

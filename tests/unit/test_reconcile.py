@@ -67,6 +67,13 @@ class FakeKube:
         self.calls.append(("store_configmap", body["metadata"]["name"]))
         self.configmap = body
 
+    async def get_configmap(self, namespace, name):
+        self.calls.append(("get_configmap", name))
+        return self.configmap
+
+    async def delete_configmap(self, namespace, name):
+        self.calls.append(("delete_configmap", name))
+
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]
 
@@ -341,3 +348,49 @@ async def test_closing_the_queue_finishes_the_work_under_way_and_drops_the_waits
     await asyncio.sleep(0)
     await asyncio.wait_for(queue.close(), timeout=5)
     assert finished == ["a"]
+
+
+FINISHED_RUN = {
+    "observedGeneration": 1,
+    "jobName": "cmd-1",
+    "phase": "Succeeded",
+    "exitCode": 0,
+    "reason": "Completed",
+    "startTime": "2026-01-01T00:00:00Z",
+    "completionTime": "2026-01-01T00:00:05Z",
+    "logs": {"configMap": "cmd-logs", "bytes": 4, "storedBytes": 4, "truncated": False},
+}
+
+
+async def test_a_new_run_keeps_the_last_one_in_the_history_before_its_job_exists():
+    kube = FakeKube()
+    kube.configmap = {"metadata": {"name": "cmd-logs", "annotations": {"a": "1"}}, "data": {"output": "run 1\n"}}
+    r, _ = reconciler(kube)
+    old = [
+        {"generation": g, "jobName": f"cmd-{g}", "phase": "Succeeded", "logsConfigMap": f"cmd-logs-{g}"} for g in (0,)
+    ]
+    owner = adhoc({"command": "echo 2", "historyLimit": 1}, generation=2, status={**FINISHED_RUN, "history": old})
+    await r.reconcile(World(owner, [], [], None))
+    assert kube.names() == ["get_configmap", "store_configmap", "delete_configmap", "patch_status", "create_job"]
+    kept = kube.configmap
+    assert kept["metadata"]["name"] == "cmd-logs-1" and kept["data"] == {"output": "run 1\n"}
+    assert "orchestrator.dev/adhoccommand-uid" not in kept["metadata"]["labels"]  # its informer never sees it
+    assert kube.calls[2] == ("delete_configmap", "cmd-logs-0")  # beyond historyLimit 1
+    [entry] = kube.status["history"]
+    assert entry == {
+        "generation": 1,
+        "jobName": "cmd-1",
+        "phase": "Succeeded",
+        "exitCode": 0,
+        "reason": "Completed",
+        "startTime": "2026-01-01T00:00:00Z",
+        "completionTime": "2026-01-01T00:00:05Z",
+        "logsConfigMap": "cmd-logs-1",
+    }
+
+
+async def test_the_first_run_has_no_history_to_keep():
+    kube = FakeKube()
+    r, _ = reconciler(kube)
+    await r.reconcile(World(adhoc({"command": "true"}), [], [], None))
+    assert kube.names() == ["create_job"]  # as before: no extra write for a first run

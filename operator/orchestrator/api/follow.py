@@ -24,12 +24,14 @@ async def followed_output(
     while True:
         status = adhoc.get("status") or {}
         pod = status.get("podName")
-        if status.get("phase") in FINISHED_PHASES:
+        if status.get("observedGeneration", 0) < (adhoc.get("metadata") or {}).get("generation", 0):
+            pass  # the spec just changed: wait for the status of its run
+        elif status.get("phase") in FINISHED_PHASES:
             configmap = (status.get("logs") or {}).get("configMap")
             if (not pod or pod not in followed) and configmap:
                 yield stored(await api.configmap(token, namespace, configmap))
             return
-        if pod and pod not in followed:
+        elif pod and pod not in followed:
             try:
                 async for chunk in api.follow_pod_log(token, namespace, pod):
                     yield chunk
