@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from orchestrator import spec as rules
+from orchestrator.workloads import KINDS as WORKLOAD_KINDS
 
 QUANTITY = {
     "anyOf": [{"type": "integer"}, {"type": "string"}],
@@ -150,6 +151,26 @@ def pod_fields(c: dict[str, Any]) -> dict[str, Any]:
         "securityContext": described(
             "Container security context. The default meets the restricted Pod Security Standard.",
             core(v1 + "SecurityContext", c),
+        ),
+        "from": described(
+            "Run with an existing workload's pod template: its container's image, env, envFrom, "
+            "volumeMounts, workingDir, resources and security context, and its pod's volumes, "
+            "ServiceAccount, pull secrets, placement and security context. Fields set here win; env, "
+            "volumes and volumeMounts merge by name. Read when a run starts.",
+            {
+                "type": "object",
+                "required": ["kind", "name"],
+                "properties": {
+                    "kind": described("The workload's kind.", {"type": "string", "enum": list(WORKLOAD_KINDS)}),
+                    "name": described(
+                        "The workload's name, in this namespace.", {"type": "string", "minLength": 1, "maxLength": 253}
+                    ),
+                    "container": described(
+                        "The container whose settings the command takes (default: the first).",
+                        {"type": "string", "minLength": 1, "maxLength": 63},
+                    ),
+                },
+            },
         ),
         "volumes": described(
             "Volumes of the run's pod, as in a PodSpec (secret, configMap, persistentVolumeClaim, emptyDir, ...).",

@@ -23,12 +23,19 @@ from orchestrator.names import LABEL_MANAGED_BY
 from orchestrator.output import configmap_output
 from orchestrator.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
 from orchestrator.status import format_duration
+from orchestrator.workloads import KINDS
 
 RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 POLL_SECONDS = 0.5
-ERROR_EXIT = 1  # as kubectl's: the command's own exit code is returned when there is one
+ERROR_EXIT = 1
+KIND_NAMES = {alias: kind for kind in KINDS for alias in (kind.lower(), kind.lower() + "s")} | {
+    "deploy": "Deployment",
+    "sts": "StatefulSet",
+    "ds": "DaemonSet",
+    "cj": "CronJob",
+}  # as kubectl's: the command's own exit code is returned when there is one
 
 
 class Failure(Exception):
@@ -58,6 +65,15 @@ def checked_name(name: str) -> str:
     if len(name) > 253 or not NAME.match(name):
         fail(f"{name!r} is not a valid name: lower case letters, digits, '-' and '.', at most 253 characters")
     return name
+
+
+def workload(text: str) -> dict[str, str]:
+    """--from KIND/NAME, kinds as kubectl writes them: deployment/web, cronjob/nightly, deploy/web."""
+    kind, _, name = text.partition("/")
+    canonical = KIND_NAMES.get(kind.lower())
+    if canonical is None or not name:
+        fail(f"--from: {text!r} is not KIND/NAME with KIND one of deployment, statefulset, daemonset, job, cronjob")
+    return {"kind": canonical, "name": checked_name(name)}
 
 
 def adhoc_for(
@@ -161,7 +177,8 @@ def main() -> None:
 @main.command(context_settings={"ignore_unknown_options": False})
 @click.argument("name")
 @click.argument("command", nargs=-1, required=True)
-@click.option("--image", help="Container image (default: the operator's)")
+@click.option("--image", help="Container image (default: the operator's, or the workload's with --from)")
+@click.option("--from", "source", help="Run with a workload's pod template: deployment/NAME, cronjob/NAME, ...")
 @click.option("--timeout", "timeout", help="How long the command may run, e.g. 90s, 10m, 1h")
 @click.option("--rm", "remove", is_flag=True, help="Delete the AdhocCommand (and its output) once it ended")
 @click.option("--detach", is_flag=True, help="Start it and return at once (prints its name)")
@@ -171,6 +188,7 @@ def run(
     name: str,
     command: tuple[str, ...],
     image: str | None,
+    source: str | None,
     timeout: str | None,
     remove: bool,
     detach: bool,
@@ -184,6 +202,8 @@ def run(
     command's exit code."""
     checked_name(name)
     extra = parse_overrides(overrides)
+    if source:
+        extra = {**extra, "spec": {**(extra.get("spec") or {}), "from": workload(source)}}
     limit = seconds(timeout) if timeout else None
     session = Session(kubeconfig, context, namespace)
 

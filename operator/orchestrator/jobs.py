@@ -19,6 +19,7 @@ from orchestrator.spec import (
     TTL_MIN,
     restricted_security_context,
 )
+from orchestrator.workloads import AUTOMOUNT, POD_SECURITY_CONTEXT, TemplateError, spec_from_template
 
 ANNOTATION_SPEC_HASH = f"{GROUP}/spec-hash"
 
@@ -75,12 +76,17 @@ def owner_reference(adhoc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def job_for(adhoc: dict[str, Any], config: Config) -> dict[str, Any]:
-    """The Job for the run of `adhoc` at its current generation."""
+def job_for(adhoc: dict[str, Any], config: Config, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Job for the run of `adhoc` at its current generation; with spec.from, `template` is
+    the workload's pod template (read when the run starts)."""
     meta = adhoc["metadata"]
-    spec = adhoc.get("spec")
-    if not isinstance(spec, dict):
+    original = adhoc.get("spec")
+    if not isinstance(original, dict):
         raise InvalidSpec("spec must be an object")
+    try:
+        spec = spec_from_template(original, template) if template is not None else original
+    except TemplateError as err:
+        raise InvalidSpec(f"spec.from: {err}") from None
     name, uid, generation = meta["name"], meta["uid"], int(meta.get("generation", 1))
     ours = labels_for(name, uid, generation)
     return {
@@ -90,7 +96,7 @@ def job_for(adhoc: dict[str, Any], config: Config) -> dict[str, Any]:
             "name": job_name(name, generation),
             "namespace": meta["namespace"],
             "labels": ours,
-            "annotations": {ANNOTATION_SPEC_HASH: run_hash(spec)},
+            "annotations": {ANNOTATION_SPEC_HASH: run_hash(original)},
             "ownerReferences": [owner_reference(adhoc)],
         },
         "spec": _job_spec(spec, _pod_template(spec, config, ours)),
@@ -130,16 +136,19 @@ def _pod_template(spec: dict[str, Any], config: Config, ours: dict[str, str]) ->
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": [_container(spec, config)],
-        "securityContext": copy.deepcopy(RESTRICTED_POD_SECURITY_CONTEXT),
+        "securityContext": {**RESTRICTED_POD_SECURITY_CONTEXT, **copy.deepcopy(spec.get(POD_SECURITY_CONTEXT) or {})},
         "enableServiceLinks": False,
     }
-    if spec.get("volumes") is not None:
-        pod_spec["volumes"] = copy.deepcopy(spec["volumes"])
+    for field in ("volumes", "affinity", "imagePullSecrets"):
+        if spec.get(field) is not None:
+            pod_spec[field] = copy.deepcopy(spec[field])
     if spec.get("serviceAccountName"):
         pod_spec["serviceAccountName"] = spec["serviceAccountName"]
+        if spec.get(AUTOMOUNT) is not None:
+            pod_spec[AUTOMOUNT] = spec[AUTOMOUNT]
     else:
         # No identity was asked for: do not hand the command the namespace's default token.
-        pod_spec["automountServiceAccountToken"] = False
+        pod_spec[AUTOMOUNT] = False
     _place(pod_spec, spec, config)
     return {"metadata": {"labels": labels, **({"annotations": annotations} if annotations else {})}, "spec": pod_spec}
 

@@ -21,6 +21,7 @@ import aiohttp
 import kopf
 
 from orchestrator import GROUP, PLURAL, VERSION, metrics
+from orchestrator.workloads import KINDS
 
 COMPONENT = "orchestrator"  # in its events, and as its user agent
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
@@ -348,6 +349,15 @@ class Kube:
                     return
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise _unreachable(exc) from exc
+
+    async def get_workload(self, kind: str, namespace: str, name: str) -> Obj | None:
+        """A Deployment, StatefulSet, DaemonSet, Job or CronJob (spec.from); None when missing."""
+        try:
+            return await self._call("GET", path(*KINDS[kind], namespace, name))
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
 
     async def get_configmap(self, namespace: str, name: str) -> Obj | None:
         try:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from orchestrator import metrics
 from orchestrator.config import Config
 from orchestrator.history import history_limit, kept_output, rotated
+from orchestrator.jobs import InvalidSpec, job_for
 from orchestrator.kube import ApiError, Kube
 from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
 from orchestrator.runs import is_finished, job_generation, plan_for
@@ -23,6 +24,7 @@ from orchestrator.status import (
     sorted_pods,
     status_from,
 )
+from orchestrator.workloads import described, pod_template_of
 from orchestrator.world import World
 
 Obj = dict[str, Any]
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 # What a user watches a run for (kubectl get's STATUS, a reason to act on) is written after the
 # status interval; counts, times, pod names and the reasons every pod passes through wait ten.
 MINOR_CHANGE_FACTOR = 10
+TEMPLATE_RECHECK = 10.0  # seconds between looks for a missing spec.from workload
 PASSING_REASONS = frozenset({"ContainerCreating", "PodInitializing"})
 
 
@@ -97,18 +100,12 @@ class Reconciler:
             self._forget(uid)
             return None
 
-        for old in plan.delete:
-            await self.kube.delete_job(namespace, old["metadata"]["name"], old["metadata"]["uid"])
-            self.event(
-                adhoc,
-                "Normal",
-                "RunReplaced",
-                f"stopped Job {old['metadata']['name']}: the spec changed (generation {generation})",
-            )
+        await self._stop(adhoc, plan.delete, generation)
 
         if plan.create is not None:
-            adhoc = await self._keep_history(adhoc)
-            current, error = await self._create_job(adhoc, plan.create)
+            adhoc, current, error, wait = await self._start_run(adhoc, plan.create)
+            if wait is not None:
+                return wait  # spec.from names a workload not there yet
             if error is None:
                 return None  # the new Job's own watch event brings the first status, one write later
         if plan.job_patch is not None and current is not None:
@@ -128,6 +125,53 @@ class Reconciler:
             return None  # the Job's next update brings the final status: write that one only
         status = self._status_of(world, adhoc, current, pods, stored, error)
         return await self._write_status(adhoc, keep_transition_times(status, old_status), old_status)
+
+    async def _stop(self, adhoc: Obj, jobs: list[Obj], generation: int) -> None:
+        """Deletes the Jobs of runs a new spec replaced."""
+        for old in jobs:
+            meta = old["metadata"]
+            await self.kube.delete_job(adhoc["metadata"]["namespace"], meta["name"], meta["uid"])
+            message = f"stopped Job {meta['name']}: the spec changed (generation {generation})"
+            self.event(adhoc, "Normal", "RunReplaced", message)
+
+    async def _start_run(
+        self, adhoc: Obj, planned: Obj
+    ) -> tuple[Obj, Obj | None, tuple[str, str] | None, float | None]:
+        """A new run: its Job built (on spec.from's template), the last run kept in the history,
+        the Job created. Returns the AdhocCommand as now known, the Job, why it could not be
+        created, and in how many seconds to look again when it waits for its template."""
+        job, waiting = await self._job_to_create(adhoc, planned)
+        if waiting is not None:
+            return adhoc, None, None, await self._wait_for_template(adhoc, waiting)
+        adhoc = await self._keep_history(adhoc)
+        if isinstance(job, str):
+            return adhoc, None, ("InvalidSpec", job), None
+        current, error = await self._create_job(adhoc, job)
+        return adhoc, current, error, None
+
+    async def _job_to_create(self, adhoc: Obj, planned: Obj) -> tuple[Obj | str, str | None]:
+        """The new run's Job: as planned, or with spec.from built on the workload's pod template,
+        read now. Returns (Job, None), (why it cannot be built, None) or (None, why it waits)."""
+        source = (adhoc.get("spec") or {}).get("from")
+        if not source:
+            return planned, None
+        namespace = adhoc["metadata"]["namespace"]
+        workload = await self.kube.get_workload(source["kind"], namespace, source["name"])
+        if workload is None:
+            return planned, f"{described(source)} not found in namespace {namespace}: the run starts once it exists"
+        try:
+            return job_for(adhoc, self.config, pod_template_of(source["kind"], workload)), None
+        except InvalidSpec as err:
+            return str(err), None
+
+    async def _wait_for_template(self, adhoc: Obj, message: str) -> float:
+        """spec.from names a workload that is missing: Pending (TemplateNotFound), looked at again
+        every TEMPLATE_RECHECK seconds (a GitOps sync may create it after the AdhocCommand)."""
+        status = status_from(adhoc, None, [], None, self.clock(), waiting=("TemplateNotFound", message))
+        if adhoc["status"].get("history"):
+            status["history"] = adhoc["status"]["history"]
+        await self._write_status(adhoc, keep_transition_times(status, adhoc["status"]), adhoc["status"])
+        return TEMPLATE_RECHECK
 
     def _status_of(
         self,

@@ -109,6 +109,7 @@ def status_from(
     now: str,
     error: tuple[str, str] | None = None,
     refusal: str | None = None,
+    waiting: tuple[str, str] | None = None,
 ) -> Obj:
     """The AdhocCommand's status for its current run.
 
@@ -134,7 +135,7 @@ def status_from(
         if term is not None and term.get("exitCode") is not None:
             status["exitCode"] = int(term["exitCode"])
 
-    run = _run_state(job, job_conditions, latest, term, status["active"], now, refusal)
+    run = _run_state(job, job_conditions, latest, term, status["active"], now, refusal, waiting)
     status["phase"] = run.phase
     if run.reason:
         status["reason"] = _reason(run.reason, "Error")
@@ -207,6 +208,7 @@ def _run_state(
     active: int,
     now: str,
     refusal: str | None = None,
+    why_waiting: tuple[str, str] | None = None,
 ) -> _Run:
     """Phase, reason and message of the run, from the Job's conditions and its latest pod."""
 
@@ -234,7 +236,8 @@ def _run_state(
     if latest is None and refusal:  # e.g. Pod Security admission refused the pod
         return _Run("Pending", "FailedCreate", refusal, None, False, started, ended)
     if not job_meta:
-        return _Run("Pending", "Creating", "the run's Job is being created", None, False, started, ended)
+        reason, message = why_waiting or ("Creating", "the run's Job is being created")
+        return _Run("Pending", reason, message, None, False, started, ended)
     return _Run("Pending", "", "", None, False, started, ended)
 
 

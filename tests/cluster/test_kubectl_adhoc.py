@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.helpers import ON_REAL_NODE, status_of
+from tests.cluster.test_from_workload import app
 from tests.harness import Cluster
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -166,3 +167,16 @@ def test_history_keeps_earlier_runs_and_their_output(real_node: Cluster, namespa
     assert real_node.get("configmap", "report-logs-2", namespace) is not None
     gone = adhoc_cli(real_node, namespace, "logs", "report", "--generation", "1")
     assert gone.returncode == 1 and "is not kept" in gone.stderr
+
+
+def test_run_from_a_deployment(real_node: Cluster, namespace: str):
+    """kubectl create job --from=..., declaratively: the app's image, env and secrets."""
+    real_node.kubectl("-n", namespace, "create", "secret", "generic", "db", "--from-literal=password=s3cret")
+    real_node.kubectl("-n", namespace, "create", "configmap", "app-config", "--from-literal=DATABASE=orders")
+    real_node.apply(app("web"), namespace)
+    result = adhoc_cli(
+        real_node, namespace, "run", "migrate", "--from", "deployment/web", "--", 'echo "$APP_MODE $DATABASE"'
+    )
+    assert result.returncode == 0 and result.stdout == "production orders\n", result.stderr
+    bad = adhoc_cli(real_node, namespace, "run", "m2", "--from", "pod/web", "--", "true")
+    assert bad.returncode == 1 and "--from" in bad.stderr
