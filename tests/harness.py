@@ -123,8 +123,16 @@ METRICS = {"ORCHESTRATOR_METRICS_PORT": str(METRICS_PORT), "ORCHESTRATOR_METRICS
 class Operator:
     """The operator, run from this checkout as the ServiceAccount of kubernetes/rbac.yaml."""
 
-    def __init__(self, cluster: Cluster, kubeconfig: Path, log: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        kubeconfig: Path,
+        log: Path,
+        env: dict[str, str],
+        health_port: int = OPERATOR_HEALTH_PORT,
+    ) -> None:
         self.cluster, self.kubeconfig, self.log_path, self.env = cluster, kubeconfig, log, env
+        self.health_port = health_port
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -138,7 +146,7 @@ class Operator:
                 "--all-namespaces",
                 "-m",
                 "orchestrator.handlers",
-                f"--liveness=http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz",
+                f"--liveness=http://127.0.0.1:{self.health_port}/healthz",
             ],
             env={**os.environ, **METRICS, **self.env, "KUBECONFIG": str(self.kubeconfig)},
             stdout=log,
@@ -152,7 +160,7 @@ class Operator:
         if self.process.poll() is not None:
             pytest.fail(f"the operator exited with {self.process.returncode}: see {self.log_path}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{OPERATOR_HEALTH_PORT}/healthz", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as r:
                 return r.status == 200
         except OSError:
             return False

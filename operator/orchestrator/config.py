@@ -38,6 +38,9 @@ class Config:
     # writes of a run under way (ten times this when only counts or times changed); the Job
     # controller batches its own updates the same way. The final status is written at once.
     status_interval_seconds: float = 1.0
+    # The Lease whose holder is the one replica that acts (leader election).
+    lease_namespace: str = "orchestrator"
+    lease_name: str = "orchestrator"
     # Where /metrics is served (Prometheus text); port 0: not at all.
     metrics_port: int = 9090
     metrics_address: str = "0.0.0.0"
@@ -57,6 +60,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         status_interval_seconds=_number(
             env, "ORCHESTRATOR_STATUS_INTERVAL_SECONDS", float, base.status_interval_seconds
         ),
+        lease_namespace=env.get("ORCHESTRATOR_LEASE_NAMESPACE") or base.lease_namespace,
+        lease_name=env.get("ORCHESTRATOR_LEASE_NAME") or base.lease_name,
         metrics_port=_number(env, "ORCHESTRATOR_METRICS_PORT", int, base.metrics_port),
         metrics_address=env.get("ORCHESTRATOR_METRICS_ADDRESS") or base.metrics_address,
         pod_defaults=pod_defaults_from(env.get(POD_DEFAULTS_ENV) or ""),

@@ -22,6 +22,7 @@ from prometheus_client import REGISTRY
 from orchestrator import GROUP, PLURAL, VERSION, config, credentials, metrics
 from orchestrator.cache import Cache
 from orchestrator.kube import ApiError, Informer, Kube, path
+from orchestrator.leader import Elector
 from orchestrator.names import LABEL_UID
 from orchestrator.reconcile import Reconciler
 from orchestrator.workqueue import Queue
@@ -81,6 +82,11 @@ class Runtime:
 
     def __init__(self, reconciler: Reconciler, cfg: config.Config) -> None:
         self.events = 0
+        # Only the replica holding the Lease acts; the others keep their cache warm for a
+        # takeover. Tests of the pure parts build a Runtime that leads from the start.
+        self.leading = True
+        self.elector: Elector | None = None
+        self.electing: asyncio.Task[None] | None = None
         self.cache = Cache()
         self.reconciler = reconciler
         self.settle = cfg.settle_seconds
@@ -107,8 +113,32 @@ class Runtime:
         gc.collect()
         log.info("listed the Jobs, Pods and ConfigMaps of AdhocCommands")
 
+    def elect(self, kube: Kube, cfg: config.Config) -> None:
+        """Acts only while holding the Lease: a second replica (or a second make run) waits."""
+        self.leading = False
+        self.elector = Elector(kube, cfg.lease_namespace, cfg.lease_name, self.lead, self.lose)
+        self.electing = asyncio.create_task(self.elector.run(), name="leader election")
+
+    def lead(self) -> None:
+        """Became the leader: what the last leader knew of its own writes is not ours; reconcile
+        everything, as at a start."""
+        self.leading = True
+        self.reconciler.forget_all()
+        for uid in self.cache.uids():
+            self.queue.submit(uid)
+
+    def lose(self) -> None:
+        """Lost the Lease: stop acting at once (writes under way are cancelled)."""
+        self.leading = False
+        self.queue.cancel_all()
+
     async def stop(self) -> None:
+        if self.electing is not None:
+            self.electing.cancel()
+            await asyncio.gather(self.electing, return_exceptions=True)
         await self.queue.close()
+        if self.elector is not None:
+            await self.elector.release()
         if isinstance(self.reconciler.event, Events):
             await self.reconciler.event.drain()
         for task in self.following:
@@ -121,8 +151,8 @@ class Runtime:
         if self.events % COLLECT_EVERY == 0:
             gc.collect()
         uid = self.cache.observe(kind, body, deleted=event_type == "DELETED")
-        if uid is None or kind == "configmap":
-            return  # nothing it keeps changed, or the operator wrote the ConfigMap itself
+        if uid is None or kind == "configmap" or not self.leading:
+            return  # nothing it keeps changed, the operator wrote the ConfigMap itself, or it waits
         if kind == "adhoc":
             self.queue.submit(uid)
         elif event_type is not None:  # a child's first listing: its AdhocCommand's covers it
@@ -130,7 +160,7 @@ class Runtime:
 
     def _listed(self, kind: str, keys: set[str]) -> None:
         for uid in self.cache.retain(kind, keys):
-            if kind != "configmap":
+            if kind != "configmap" and self.leading:
                 self.queue.submit(uid, self.settle)
 
     async def _reconcile(self, uid: str) -> float | None:
@@ -167,7 +197,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = NoDiffBase()
-    settings.peering.standalone = True  # one replica (Recreate): no peering objects needed
+    settings.peering.standalone = True  # leader election on a Lease instead (leader.py)
     settings.posting.level = logging.WARNING  # only warnings of kopf itself become events
     settings.watching.server_timeout = 300
     settings.watching.chunk_size = 500  # list large clusters in pages: a bounded memory peak
@@ -184,6 +214,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.runtime = Runtime(Reconciler(kube, cfg, events), cfg)
     serve_metrics(cfg, memo.runtime.cache)
     await memo.runtime.start(kube)
+    memo.runtime.elect(kube, cfg)
     log.info("default image %s; pod defaults %s", cfg.image, dict(cfg.pod_defaults) or "none")
 
 

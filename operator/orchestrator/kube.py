@@ -77,6 +77,7 @@ def path(base: str, version: str, plural: str, namespace: str | None = None, nam
 METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 JOBS = ("/apis/batch", "v1", "jobs")
+LEASES = ("/apis/coordination.k8s.io", "v1", "leases")
 ADHOCS = (f"/apis/{GROUP}", VERSION, PLURAL)
 
 
@@ -358,6 +359,24 @@ class Kube:
             if err.status == 404:
                 return None
             raise
+
+    # Leases (leader election)
+
+    async def get_lease(self, namespace: str, name: str) -> Obj | None:
+        try:
+            return await self._call("GET", path(*LEASES, namespace, name))
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    async def create_lease(self, lease: Obj) -> Obj:
+        return await self._call("POST", path(*LEASES, lease["metadata"]["namespace"]), body=lease)
+
+    async def replace_lease(self, lease: Obj) -> Obj:
+        """PUT with the resourceVersion read: 409 when another replica wrote it since."""
+        meta = lease["metadata"]
+        return await self._call("PUT", path(*LEASES, meta["namespace"], meta["name"]), body=lease)
 
     async def get_configmap(self, namespace: str, name: str) -> Obj | None:
         try:

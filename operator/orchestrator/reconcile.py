@@ -351,6 +351,11 @@ class Reconciler:
             return written
         return seen
 
+    def forget_all(self) -> None:
+        """What this process wrote is no guide once another replica has acted."""
+        for cache in (self._created, self._stored, self._status, self._written_at):
+            cache.clear()
+
     def _forget(self, uid: str) -> None:
         for cache in (self._created, self._stored, self._status, self._written_at):
             cache.pop(uid, None)

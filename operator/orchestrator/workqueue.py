@@ -50,6 +50,12 @@ class Queue:
             return
         self._tasks[key] = asyncio.create_task(self._run(key, settle), name=f"reconcile {key}")
 
+    def cancel_all(self) -> None:
+        """Stops all work at once (leadership lost): reconciliations under way are cancelled."""
+        self._dirty.clear()
+        for task in list(self._tasks.values()):
+            task.cancel()
+
     async def drain(self) -> None:
         """Waits until no work is under way (for tests and shutdown)."""
         while self._tasks:

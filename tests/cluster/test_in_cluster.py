@@ -34,29 +34,34 @@ def deployed(real_node: Cluster) -> Iterator[Cluster]:
     wait_until(lambda: not real_node.list("pods", "orchestrator"), 120, "the in-cluster pods to go")
 
 
-def pod_of(cluster: Cluster, deployment: str) -> dict[str, Any]:
-    [pod] = [
+def pods_of(cluster: Cluster, deployment: str) -> list[dict[str, Any]]:
+    return [
         p
         for p in cluster.list("pods", "orchestrator", f"app.kubernetes.io/name={deployment}")
         if not p["metadata"].get("deletionTimestamp")
     ]
-    return pod
 
 
-@pytest.mark.parametrize("deployment", PODS)
-def test_operator_and_api_run_as_pods_from_our_image(deployed: Cluster, deployment: str):
-    pod = pod_of(deployed, deployment)
-    spec, status = pod["spec"], pod["status"]
-    assert spec["nodeName"] == "real-node-0"
-    assert spec["serviceAccountName"] == PODS[deployment]
-    [container] = spec["containers"]
-    assert container["image"] == "orchestrator:0.1.0"
-    assert container["readinessProbe"]["httpGet"]
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] == 10001
-    [state] = status["containerStatuses"]
-    # Ready and never restarted: the Dockerfile's entrypoint runs as uid 10001 (no passwd entry).
-    assert state["ready"] is True and state["restartCount"] == 0, state
+@pytest.mark.parametrize(("deployment", "replicas"), [("orchestrator", 2), ("orchestrator-api", 1)])
+def test_operator_and_api_run_as_pods_from_our_image(deployed: Cluster, deployment: str, replicas: int):
+    pods = pods_of(deployed, deployment)
+    assert len(pods) == replicas
+    for pod in pods:
+        spec, status = pod["spec"], pod["status"]
+        assert spec["nodeName"] == "real-node-0"
+        assert spec["serviceAccountName"] == PODS[deployment]
+        [container] = spec["containers"]
+        assert container["image"] == "orchestrator:0.1.0"
+        assert container["readinessProbe"]["httpGet"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] == 10001
+        [state] = status["containerStatuses"]
+        # Ready and never restarted: the Dockerfile's entrypoint runs as uid 10001 (no passwd entry).
+        assert state["ready"] is True and state["restartCount"] == 0, state
+    if deployment == "orchestrator":  # of the two replicas one holds the Lease: it is a pod's
+        lease = deployed.get("lease", "orchestrator", "orchestrator")
+        holder = lease["spec"]["holderIdentity"]
+        assert any(holder.startswith(p["metadata"]["name"]) for p in pods), holder
 
 
 def test_a_sample_runs_on_the_real_node_under_the_in_cluster_operator(deployed: Cluster, namespace: str):
@@ -66,7 +71,9 @@ def test_a_sample_runs_on_the_real_node_under_the_in_cluster_operator(deployed: 
     assert ZEN in stored_output(deployed, namespace, "zen").decode()
     [pod] = deployed.list("pods", namespace, "orchestrator.dev/adhoccommand=zen")
     assert pod["spec"]["nodeName"] == "real-node-0"  # placed by the operator's defaults alone
-    logs = deployed.kubectl("-n", "orchestrator", "logs", "deployment/orchestrator").stdout
+    logs = deployed.kubectl(
+        "-n", "orchestrator", "logs", "-l", "app.kubernetes.io/name=orchestrator", "--tail=-1"
+    ).stdout
     assert "Traceback" not in logs and "cannot" not in logs, logs[-2000:]
 
 
