@@ -16,7 +16,7 @@ help:
 	@echo "make test          lint, unit tests and cluster tests (builds and starts the cluster)"
 	@echo "make cluster-up    start the local cluster (KUBECONFIG=.cluster/kubeconfig)"
 	@echo "make cluster-down  stop it and remove its state"
-	@echo "make install       apply the CRD to \$$KUBECONFIG"
+	@echo "make install       apply the CRD, the orchestrator namespace and the RBAC to \$$KUBECONFIG"
 	@echo "make run           run the operator in the foreground against \$$KUBECONFIG"
 	@echo "make api           run the REST API on http://127.0.0.1:8080 against \$$KUBECONFIG"
 	@echo "make bench         benchmark the operator against plain Jobs (BENCH_ARGS=... for sizes)"
@@ -40,8 +40,11 @@ cluster-down:
 cluster-status:
 	@hack/cluster.sh status
 
+# What an operator run outside the cluster (make run) needs there: the CRD, the namespace holding
+# its leader-election Lease, and the RBAC (users' edit/view roles aggregate AdhocCommands).
 install: build
 	$(KUBECTL) apply -k crds/
+	$(KUBECTL) apply -f kubernetes/namespace.yaml -f kubernetes/rbac.yaml
 	$(KUBECTL) wait --for=condition=Established crd/adhoccommands.orchestrator.dev --timeout=60s
 
 # Against the local cluster, the operator takes its settings from hack/deploy/config.yaml (as

@@ -135,6 +135,8 @@ class Elector:
             if err.status == 409:
                 return False  # another replica wrote it first
             message = str(err)
+            if err.status == 404 and "namespaces" in err.message:
+                message += f" (the namespace {self.namespace} holds it: make install, or kubectl apply -k kubernetes/)"
             if message != self._last_error:  # said once, not every 2 s
                 log.warning("could not take or renew the lease %s/%s: %s", self.namespace, self.name, message)
                 self._last_error = message
