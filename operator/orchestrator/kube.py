@@ -209,6 +209,15 @@ class Kube:
                 raise _unreachable(exc) from exc
         raise ApiError(401, "Unauthorized")
 
+    async def _get_or_none(self, url: str) -> Obj | None:
+        """One object, or None when there is none (404)."""
+        try:
+            return await self._call("GET", url)
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
     # Lists and watches
 
     async def list_pages(
@@ -268,12 +277,7 @@ class Kube:
         return await self._call("POST", path(*JOBS, job["metadata"]["namespace"]), body=job)
 
     async def get_job(self, namespace: str, name: str) -> Obj | None:
-        try:
-            return await self._call("GET", path(*JOBS, namespace, name))
-        except ApiError as err:
-            if err.status == 404:
-                return None
-            raise
+        return await self._get_or_none(path(*JOBS, namespace, name))
 
     async def patch_job(self, namespace: str, name: str, patch: Obj) -> Obj:
         return await self._call(
@@ -353,22 +357,12 @@ class Kube:
 
     async def get_workload(self, kind: str, namespace: str, name: str) -> Obj | None:
         """A Deployment, StatefulSet, DaemonSet, Job or CronJob (spec.from); None when missing."""
-        try:
-            return await self._call("GET", path(*KINDS[kind], namespace, name))
-        except ApiError as err:
-            if err.status == 404:
-                return None
-            raise
+        return await self._get_or_none(path(*KINDS[kind], namespace, name))
 
     # Leases (leader election)
 
     async def get_lease(self, namespace: str, name: str) -> Obj | None:
-        try:
-            return await self._call("GET", path(*LEASES, namespace, name))
-        except ApiError as err:
-            if err.status == 404:
-                return None
-            raise
+        return await self._get_or_none(path(*LEASES, namespace, name))
 
     async def create_lease(self, lease: Obj) -> Obj:
         return await self._call("POST", path(*LEASES, lease["metadata"]["namespace"]), body=lease)
@@ -379,12 +373,7 @@ class Kube:
         return await self._call("PUT", path(*LEASES, meta["namespace"], meta["name"]), body=lease)
 
     async def get_configmap(self, namespace: str, name: str) -> Obj | None:
-        try:
-            return await self._call("GET", path("", "v1", "configmaps", namespace, name))
-        except ApiError as err:
-            if err.status == 404:
-                return None
-            raise
+        return await self._get_or_none(path("", "v1", "configmaps", namespace, name))
 
     async def delete_configmap(self, namespace: str, name: str) -> None:
         try:
