@@ -111,23 +111,36 @@ class Cache:
     def _owner_of_job(self, job_uid: str) -> str | None:
         return next((owner for owner, jobs in self._children["job"].items() if job_uid in jobs), None)
 
-    def retain(self, kind: str, keys: set[str]) -> set[str]:
+    def retain(self, kind: str, keys: set[str], namespace: str | None = None) -> set[str]:
         """Forgets what a fresh listing no longer holds; `keys` are the listed objects' keys (see
-        key_of). Returns the uids of the AdhocCommands concerned."""
+        key_of), of one namespace when the listing was (then the others' are kept). Returns the
+        uids of the AdhocCommands concerned."""
+
+        def listed_here(owner: str | None, child: bytes | None = None) -> bool:
+            if namespace is None:
+                return True
+            packed = self._adhocs.get(owner or "") or child
+            return packed is None or unpack(packed)["metadata"].get("namespace") == namespace
+
         if kind == "refusal":
-            refused = [job for job, (event, _) in self._refusals.items() if event not in keys]
+            refused = [
+                job
+                for job, (event, _) in self._refusals.items()
+                if event not in keys and listed_here(self._owner_of_job(job))
+            ]
+            concerned = {owner for job in refused if (owner := self._owner_of_job(job))}
             for job in refused:
                 del self._refusals[job]
-            return {owner for job in refused if (owner := self._owner_of_job(job))}
+            return concerned
         if kind == "configmap":
-            gone = {owner for owner in self._outputs if owner not in keys}
+            gone = {owner for owner in self._outputs if owner not in keys and listed_here(owner)}
             for owner in gone:
                 del self._outputs[owner]
             return gone
         concerned = set()
         children = self._children[kind]
         for owner, siblings in list(children.items()):
-            for uid in [u for u in siblings if u not in keys]:
+            for uid in [u for u, view in siblings.items() if u not in keys and listed_here(owner, view)]:
                 del siblings[uid]
                 concerned.add(owner)
             if not siblings:

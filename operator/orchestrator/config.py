@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -17,6 +18,8 @@ DEFAULT_RUN_AS_USER = 65532  # the "nonroot" uid of distroless images; any non-z
 # ones a command does not set come from here.
 POD_DEFAULT_FIELDS = ("nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets", "resources")
 POD_DEFAULTS_ENV = "ORCHESTRATOR_POD_DEFAULTS"
+NAMESPACES_ENV = "ORCHESTRATOR_NAMESPACES"
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class ConfigError(ValueError):
@@ -44,6 +47,9 @@ class Config:
     # Where /metrics is served (Prometheus text); port 0: not at all.
     metrics_port: int = 9090
     metrics_address: str = "0.0.0.0"
+    # The namespaces whose AdhocCommands it runs (with namespaced RBAC); empty: all of them.
+    # kopf's own watch takes the same list as --namespace flags (the Helm chart sets both).
+    namespaces: tuple[str, ...] = ()
     # Defaults for the pods of commands that do not set these fields (POD_DEFAULT_FIELDS).
     pod_defaults: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
@@ -64,8 +70,18 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         lease_name=env.get("ORCHESTRATOR_LEASE_NAME") or base.lease_name,
         metrics_port=_number(env, "ORCHESTRATOR_METRICS_PORT", int, base.metrics_port),
         metrics_address=env.get("ORCHESTRATOR_METRICS_ADDRESS") or base.metrics_address,
+        namespaces=namespaces_from(env.get(NAMESPACES_ENV) or ""),
         pod_defaults=pod_defaults_from(env.get(POD_DEFAULTS_ENV) or ""),
     )
+
+
+def namespaces_from(text: str) -> tuple[str, ...]:
+    """ORCHESTRATOR_NAMESPACES: names separated by commas or spaces, e.g. "team-a,team-b"."""
+    names = tuple(dict.fromkeys(n for n in re.split(r"[,\s]+", text) if n))
+    for name in names:
+        if not DNS_LABEL.fullmatch(name):
+            raise ConfigError(f"{NAMESPACES_ENV}: {name!r} is not a namespace name")
+    return names
 
 
 def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float], default: Any) -> Any:

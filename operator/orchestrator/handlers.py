@@ -13,10 +13,12 @@ import asyncio
 import functools
 import gc
 import logging
+import socketserver
+import threading
+import wsgiref.simple_server
 from typing import Any
 
 import kopf
-import prometheus_client
 from prometheus_client import REGISTRY
 
 from orchestrator import GROUP, PLURAL, VERSION, config, credentials, metrics
@@ -33,12 +35,13 @@ OURS = {"labelSelector": LABEL_UID}  # the API server sends only what the operat
 # The Job controller's word that it could not create a Job's pod (Pod Security admission, a
 # quota): without it a refused run would wait in Pending saying nothing.
 REFUSALS = {"fieldSelector": "involvedObject.kind=Job,reason=FailedCreate"}
-# What the operator informs itself of: (kind, API path, which ones, only the metadata?).
+# What the operator informs itself of: (kind, API group and version and plural, which ones,
+# only the metadata?).
 CHILDREN = (
-    ("job", path("/apis/batch", "v1", "jobs"), OURS, False),
-    ("pod", path("", "v1", "pods"), OURS, False),
-    ("configmap", path("", "v1", "configmaps"), OURS, True),  # its annotations say all; its data is large
-    ("refusal", path("", "v1", "events"), REFUSALS, False),
+    ("job", ("/apis/batch", "v1", "jobs"), OURS, False),
+    ("pod", ("", "v1", "pods"), OURS, False),
+    ("configmap", ("", "v1", "configmaps"), OURS, True),  # its annotations say all; its data is large
+    ("refusal", ("", "v1", "events"), REFUSALS, False),
 )
 
 
@@ -90,6 +93,8 @@ class Runtime:
         self.cache = Cache()
         self.reconciler = reconciler
         self.settle = cfg.settle_seconds
+        self.started = False  # the children listed: ready (the pod's readiness probe)
+        self.namespaces = cfg.namespaces  # empty: all
         self.queue = Queue(self._reconcile, cfg.api_retries, self._give_up)
 
     async def start(self, kube: Kube) -> None:
@@ -97,19 +102,22 @@ class Runtime:
         reconciliations see everything), then follows their changes in the background."""
         self.kube = kube
         self.informers = []
-        for kind, url, selector, metadata_only in CHILDREN:
-            informer = Informer(
-                kube,
-                url,
-                selector,
-                metadata_only,
-                on_event=functools.partial(self.observe, kind),
-                on_listed=functools.partial(self._listed, kind),
-                key=functools.partial(Cache.key_of, kind),
-            )
-            await informer.list()
-            self.informers.append(informer)
+        # Cluster-wide, or one watch per namespace when its RBAC is namespaced.
+        for namespace in self.namespaces or (None,):
+            for kind, resource, selector, metadata_only in CHILDREN:
+                informer = Informer(
+                    kube,
+                    path(*resource, namespace),
+                    selector,
+                    metadata_only,
+                    on_event=functools.partial(self.observe, kind),
+                    on_listed=functools.partial(self._listed, kind, namespace),
+                    key=functools.partial(Cache.key_of, kind),
+                )
+                await informer.list()
+                self.informers.append(informer)
         self.following = [asyncio.create_task(i.follow(), name=f"follow {i.url}") for i in self.informers]
+        self.started = True
         gc.collect()
         log.info("listed the Jobs, Pods and ConfigMaps of AdhocCommands")
 
@@ -150,6 +158,8 @@ class Runtime:
         self.events += 1
         if self.events % COLLECT_EVERY == 0:
             gc.collect()
+        if kind == "adhoc" and self.namespaces and body.get("metadata", {}).get("namespace") not in self.namespaces:
+            return  # kopf was told of more namespaces than the operator may act in
         uid = self.cache.observe(kind, body, deleted=event_type == "DELETED")
         if uid is None or kind == "configmap" or not self.leading:
             return  # nothing it keeps changed, the operator wrote the ConfigMap itself, or it waits
@@ -158,8 +168,8 @@ class Runtime:
         elif event_type is not None:  # a child's first listing: its AdhocCommand's covers it
             self.queue.submit(uid, self.settle)
 
-    def _listed(self, kind: str, keys: set[str]) -> None:
-        for uid in self.cache.retain(kind, keys):
+    def _listed(self, kind: str, namespace: str | None, keys: set[str]) -> None:
+        for uid in self.cache.retain(kind, keys, namespace):
             if kind != "configmap" and self.leading:
                 self.queue.submit(uid, self.settle)
 
@@ -209,26 +219,44 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         cfg = config.from_env()
     except config.ConfigError as err:
         raise kopf.PermanentError(f"bad configuration: {err}") from None
+    # Namespaced RBAC has no cluster-wide list of CRDs: kopf uses what it found at start.
+    settings.scanning.disabled = bool(cfg.namespaces)
     kube = await Kube.connect(credentials.login)
     events = Events(kube)
     memo.runtime = Runtime(Reconciler(kube, cfg, events), cfg)
-    serve_metrics(cfg, memo.runtime.cache)
+    serve_metrics(cfg, memo.runtime)
     await memo.runtime.start(kube)
     memo.runtime.elect(kube, cfg)
     log.info("default image %s; pod defaults %s", cfg.image, dict(cfg.pod_defaults) or "none")
 
 
-def serve_metrics(cfg: config.Config, cache: Cache) -> None:
-    """/metrics on its own port, from a thread of prometheus-client's; a port already taken is
-    said and the operator goes on without (make run beside a local Prometheus on 9090)."""
+class QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # a line per scrape and probe is noise
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer):
+    daemon_threads = True
+
+
+def serve_metrics(cfg: config.Config, runtime: Runtime) -> None:
+    """/metrics and /readyz on their own port, from a thread; a port already taken is said and
+    the operator goes on without (make run beside a local Prometheus on 9090)."""
     if not cfg.metrics_port:
         return
-    REGISTRY.register(metrics.RunsByPhase(lambda: cache.phases))
+    REGISTRY.register(metrics.RunsByPhase(lambda: runtime.cache.phases))
     try:
-        prometheus_client.start_http_server(cfg.metrics_port, cfg.metrics_address)
+        server = wsgiref.simple_server.make_server(
+            cfg.metrics_address,
+            cfg.metrics_port,
+            metrics.status_app(lambda: runtime.started),
+            ThreadingServer,
+            QuietHandler,
+        )
     except OSError as err:
         log.warning("metrics not served on %s:%s: %s", cfg.metrics_address, cfg.metrics_port, err)
         return
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics on http://%s:%s/metrics", cfg.metrics_address, cfg.metrics_port)
 
 

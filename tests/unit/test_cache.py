@@ -96,3 +96,38 @@ def test_a_jobs_refusal_reaches_its_adhoccommand():
     assert cache.observe("refusal", refusal("job-of-someone-else", uid="ev-2")) is None  # not ours
     assert cache.retain("refusal", {"ev-2"}) == {"uid-cmd"}  # its event expired
     assert cache.world("uid-cmd").refusals == {}
+
+
+def in_namespace(obj, namespace):
+    obj["metadata"]["namespace"] = namespace
+    return obj
+
+
+def test_a_listing_of_one_namespace_forgets_only_that_namespaces_objects():
+    """With namespaced RBAC each namespace is listed on its own: a relist of team-a after an
+    expired watch must not forget team-b's pods, outputs or refusals."""
+    cache = Cache()
+    owners = {}
+    for ns in ("team-a", "team-b"):
+        owner = in_namespace(adhoc(name=f"cmd-{ns}"), ns)
+        owners[ns] = owner
+        uid = owner["metadata"]["uid"]
+        cache.observe("adhoc", owner)
+        cache.observe("pod", in_namespace(labelled(pod(name=f"pod-{ns}"), uid), ns))
+        cache.observe("job", in_namespace(job(owner, uid=f"job-{ns}"), ns))
+        cache.observe("refusal", refusal(f"job-{ns}", uid=f"ev-{ns}"))
+        cm = configmap_for(owner, pod(), 1, 1, b"out", 3, False)
+        cm["metadata"]["uid"] = f"cm-{ns}"
+        cache.observe("configmap", cm)
+    # A pod whose AdhocCommand the cache no longer holds is judged by its own namespace.
+    cache.observe("pod", in_namespace(labelled(pod(name="orphan"), "uid-gone"), "team-b"))
+
+    assert cache.retain("pod", set(), "team-a") == {"uid-cmd-team-a"}
+    assert cache.retain("configmap", set(), "team-a") == {"uid-cmd-team-a"}
+    assert cache.retain("refusal", set(), "team-a") == {"uid-cmd-team-a"}
+    a, b = cache.world("uid-cmd-team-a"), cache.world("uid-cmd-team-b")
+    assert (a.pods, a.stored, a.refusals) == ([], None, {})
+    assert [p["metadata"]["name"] for p in b.pods] == ["pod-team-b"]
+    assert b.stored is not None and b.refusals == {"job-team-b": "forbidden: violates PodSecurity"}
+    assert [p["metadata"]["name"] for p in cache.world("uid-gone").pods] == ["orphan"]
+    assert cache.retain("pod", set()) == {"uid-cmd-team-b", "uid-gone"}  # cluster-wide: all of them

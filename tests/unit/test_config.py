@@ -62,3 +62,22 @@ def test_bad_pod_defaults_name_the_field(text, names):
 def test_bad_numbers_name_the_variable(env):
     with pytest.raises(ConfigError, match=next(iter(env))):
         from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ()),
+        ("team-a", ("team-a",)),
+        ("team-a,team-b", ("team-a", "team-b")),
+        (" team-a , team-b team-a ", ("team-a", "team-b")),
+    ],
+)
+def test_namespaces_to_serve(text, expected):
+    assert from_env({"ORCHESTRATOR_NAMESPACES": text}).namespaces == expected
+
+
+@pytest.mark.parametrize("text", ["Team_A", "team-a,-b", "a" * 64])
+def test_bad_namespaces_name_the_variable(text):
+    with pytest.raises(ConfigError, match=r"ORCHESTRATOR_NAMESPACES: .* is not a namespace name"):
+        from_env({"ORCHESTRATOR_NAMESPACES": text})

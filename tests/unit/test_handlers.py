@@ -80,7 +80,7 @@ def test_children_gone_from_a_new_listing_are_reconciled(runtime):
     rt, submitted, _ = runtime
     rt.observe("job", "ADDED", child("Job", "j1"))
     submitted.clear()
-    rt._listed("job", set())
+    rt._listed("job", None, set())
     assert submitted == [("u1", 0.2)]
 
 
@@ -97,3 +97,14 @@ def test_a_give_up_is_told_as_an_event(runtime, error, expected):
     rt.observe("adhoc", "ADDED", adhoc())
     rt._give_up("u1", error)
     assert recorder.events == expected
+
+
+def test_with_namespaced_rbac_only_the_served_namespaces_adhoccommands_run():
+    rt = Runtime(Recorder(), config.Config(namespaces=("ns",)))  # type: ignore[arg-type]
+    submitted: list[str] = []
+    rt.queue.submit = lambda key, settle=0.0: submitted.append(key)  # type: ignore[method-assign]
+    elsewhere = adhoc("u2")
+    elsewhere["metadata"]["namespace"] = "other"
+    rt.observe("adhoc", "ADDED", elsewhere)  # kopf told of it (--all-namespaces beside the setting)
+    rt.observe("adhoc", "ADDED", adhoc("u1"))
+    assert submitted == ["u1"] and rt.cache.world("u2").adhoc is None
