@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+import prometheus_client
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -63,3 +64,19 @@ class RunsByPhase(Collector):
         for phase in dict.fromkeys([*PHASES, *sorted(counts)]):  # every phase, 0 included
             family.add_metric([phase], counts.get(phase, 0))
         yield family
+
+
+def status_app(ready: Callable[[], bool]) -> Callable[..., Any]:
+    """A WSGI app: /readyz (200 once the operator has listed its world, else 503) beside the
+    metrics on every other path, so the pod's readiness probe differs from its liveness (kopf's
+    /healthz on its own port, which says the event loop answers)."""
+    metrics_app = prometheus_client.make_wsgi_app()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != "/readyz":
+            return metrics_app(environ, start_response)
+        ok = ready()
+        start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
+        return [b"ready\n" if ok else b"starting\n"]
+
+    return app

@@ -28,6 +28,12 @@ def test_health(rest_api: RestApi):
     assert httpx.get(f"{rest_api.url}/").json() == {"status": "alive"}
 
 
+def test_ready_when_the_kubernetes_api_answers(rest_api: RestApi):
+    """The pod's readiness probe (GET / is its liveness): no token needed, none held."""
+    response = httpx.get(f"{rest_api.url}/readyz")
+    assert (response.status_code, response.json()) == (200, {"status": "ready"})
+
+
 def test_original_flow(rest_api: RestApi, simulated: Cluster, namespace: str, user, sim_output):
     sim_output(namespace, b"Hello from the REST API\n")
     api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30)

@@ -60,3 +60,20 @@ def test_requests_are_counted_by_kubernetes_verb():
         before = sample("orchestrator_kube_requests_total", {"verb": verb, "code": str(code)})
         metrics.count_request(method, code, **how)
         assert sample("orchestrator_kube_requests_total", {"verb": verb, "code": str(code)}) == before + 1
+
+
+def test_the_status_port_says_ready_once_listed_and_serves_metrics_beside():
+    state = {"ready": False}
+    app = metrics.status_app(lambda: state["ready"])
+
+    def get(path: str) -> tuple[str, bytes]:
+        answer: list[str] = []
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
+        body = b"".join(app(environ, lambda status, headers: answer.append(status)))
+        return answer[0], body
+
+    assert get("/readyz")[0].startswith("503")
+    state["ready"] = True
+    assert get("/readyz") == ("200 OK", b"ready\n")
+    status, body = get("/metrics")
+    assert status.startswith("200") and b"orchestrator_runs_started_total" in body

@@ -82,7 +82,17 @@ async def fetch(api: Upstream, bearer_token: str, namespace: str, run_id: str) -
 
 @routes.get("/", summary="Health")
 async def health() -> dict[str, str]:
+    """Alive (the pod's liveness probe): answers whatever the Kubernetes API does."""
     return {"status": "alive"}
+
+
+@routes.get("/readyz", summary="Ready", responses={503: {"description": "The Kubernetes API cannot be reached"}})
+async def ready(api: Api) -> JSONResponse:
+    """Ready to serve (the pod's readiness probe): the Kubernetes API answers."""
+    problem = await api.reachable()
+    if problem:
+        return JSONResponse({"status": "unready", "error": problem}, status_code=503)
+    return JSONResponse({"status": "ready"})
 
 
 @routes.post("/jobs", status_code=201, responses=ERRORS, summary="Run a command")

@@ -49,6 +49,15 @@ class Upstream:
     async def close(self) -> None:
         await self.client.aclose()
 
+    async def reachable(self) -> str | None:
+        """None when the API server answers over TLS (any HTTP status: this server holds no
+        token of its own), else why not."""
+        try:
+            await self.client.get("/readyz", timeout=5.0)
+        except httpx.HTTPError as exc:
+            return f"the Kubernetes API could not be reached: {exc}"
+        return None
+
     async def _request(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {**_bearer(token), **kwargs.pop("headers", {})}
         try:
