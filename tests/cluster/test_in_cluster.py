@@ -42,7 +42,7 @@ def pods_of(cluster: Cluster, deployment: str) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize(("deployment", "replicas"), [("orchestrator", 2), ("orchestrator-api", 1)])
+@pytest.mark.parametrize(("deployment", "replicas"), [("orchestrator", 2), ("orchestrator-api", 2)])
 def test_operator_and_api_run_as_pods_from_our_image(deployed: Cluster, deployment: str, replicas: int):
     pods = pods_of(deployed, deployment)
     assert len(pods) == replicas
