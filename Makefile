@@ -4,11 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN_DIR := $(shell source hack/versions.sh && echo $$BIN_DIR)
 KUBECTL := $(BIN_DIR)/kubectl
+HELM := $(shell source hack/versions.sh && echo $$TOOLS_DIR)/helm
 LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 
 .PHONY: help deps build cluster-up cluster-down cluster-status install run api demo bench test unit lint crd \
-  image deploy undeploy manifests
+  image deploy undeploy manifests score helm-install
 BENCH_ARGS ?= --burst 1000 --populations 1000,10000
 
 help:
@@ -24,6 +25,8 @@ help:
 	@echo "make deploy        install it in the local cluster as users do (kubectl apply -k), operator and API as pods"
 	@echo "make undeploy      remove the in-cluster operator and API (the CRD, RBAC and runs stay)"
 	@echo "make manifests     render kubernetes/orchestrator.yml (kubectl kustomize kubernetes/)"
+	@echo "make score         helm lint and kube-score on kubernetes/ and the Helm chart (charts/orchestrator)"
+	@echo "make helm-install  install the Helm chart in the local cluster (image from make image), as make deploy does"
 
 deps:
 	@hack/install-deps.sh
@@ -86,9 +89,20 @@ manifests: build
 	   echo "# make manifests (kubectl kustomize kubernetes/); edit those files, not this one."; \
 	   $(KUBECTL) kustomize kubernetes/; } > kubernetes/orchestrator.yml
 
+score: build
+	$(HELM) lint --strict charts/orchestrator
+	@hack/score.sh
+
+# The chart with the local cluster's settings (hack/deploy/config.yaml); it takes over what
+# make deploy installed, if anything.
+helm-install: cluster-up image
+	$(PY) hack/local_settings.py --helm-values | $(HELM) upgrade --install orchestrator charts/orchestrator \
+	  -n orchestrator --create-namespace --take-ownership -f - --wait --timeout 180s
+
 test: deps build lint
 	$(VENV)/bin/pytest -q -ra --durations=10
 
 crd: deps
 	$(PY) hack/gen_crd.py "$$(cd hack/k8s && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/api/openapi-spec/v3/api__v1_openapi.json" \
 	  > crds/adhoccommands.orchestrator.dev.yaml
+	cp crds/adhoccommands.orchestrator.dev.yaml charts/orchestrator/files/  # the chart's copy (a test compares)

@@ -58,6 +58,17 @@ if [ ! -x "$BIN_DIR/kwok" ]; then
     env GOFLAGS= GOBIN="$BIN_DIR/kwok.d" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   mv "$BIN_DIR/kwok.d/kwok" "$BIN_DIR/kwok" && rmdir "$BIN_DIR/kwok.d"
 fi
+# Helm and kube-score: for the chart (charts/orchestrator) and the manifests' checks.
+mkdir -p "$TOOLS_DIR"
+for tool in "helm helm.sh/helm/v4/cmd/helm@$HELM_VERSION helm.sh/helm/v4/internal/version.version" \
+  "kube-score github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION main.version"; do
+  read -r name module version_var <<<"$tool"
+  [ -x "$TOOLS_DIR/$name" ] && continue
+  cd /
+  with_progress "$name ${module#*@}" env GOFLAGS= GOBIN="$TOOLS_DIR/$name.d" \
+    go install -trimpath -ldflags "-s -w -X $version_var=${module#*@}" "$module"
+  mv "$TOOLS_DIR/$name.d/$name" "$TOOLS_DIR/$name" && rmdir "$TOOLS_DIR/$name.d"
+done
 crds=$(dirname "$BIN_DIR")/kwok-crds
 if [ ! -f "$crds/kwok.x-k8s.io_clusterlogs.yaml" ]; then
   # The CRDs of kwok's Logs and ClusterLogs, from the module source go just downloaded.

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """The local cluster's operator settings, from the one place they are written
 (hack/deploy/config.yaml, which `make deploy` installs), as environment variables for an operator
-run on the host (`make run`, `make demo`). Prints `export NAME=VALUE` lines for a shell to eval."""
+run on the host (`make run`, `make demo`): `export NAME=VALUE` lines for a shell to eval. With
+--helm-values, as values of the Helm chart (`make helm-install`): the same settings, and both
+pods on the real node as hack/deploy/kustomization.yaml places them."""
 
 from __future__ import annotations
 
+import copy
 import shlex
+import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,6 +25,20 @@ def local_settings() -> dict[str, str]:
     return {VARIABLES[key]: value for key, value in data.items()}
 
 
+def helm_values() -> dict[str, Any]:
+    data = yaml.safe_load(CONFIG.read_text())["data"]
+    pod_defaults = yaml.safe_load(data["podDefaults"]) or {}
+    # The real node is tainted: the commands' placement is the operator's and the API's too.
+    placement = {k: pod_defaults[k] for k in ("nodeSelector", "tolerations") if k in pod_defaults}
+    return {
+        "operator": {"defaultImage": data["defaultImage"], "podDefaults": pod_defaults, **copy.deepcopy(placement)},
+        "api": copy.deepcopy(placement),
+    }
+
+
 if __name__ == "__main__":
-    for name, value in local_settings().items():
-        print(f"export {name}={shlex.quote(value)}")
+    if sys.argv[1:] == ["--helm-values"]:
+        print(yaml.safe_dump(helm_values(), sort_keys=False), end="")
+    else:
+        for name, value in local_settings().items():
+            print(f"export {name}={shlex.quote(value)}")

@@ -24,21 +24,25 @@ LOCAL_KUBECONFIG = REPO / ".cluster" / "kubeconfig"
 OPERATOR_HEALTH_PORT = 18080
 
 
-def bin_dir() -> Path:
+def versions(name: str) -> str:
+    """A setting of hack/versions.sh (where the builds are cached, the images' names)."""
     out = subprocess.run(
-        ["bash", "-c", f"source {REPO}/hack/versions.sh && echo $BIN_DIR"], capture_output=True, text=True, check=True
+        ["bash", "-c", f"source {REPO}/hack/versions.sh && echo ${name}"], capture_output=True, text=True, check=True
     )
-    return Path(out.stdout.strip())
+    return out.stdout.strip()
+
+
+def bin_dir() -> Path:
+    return Path(versions("BIN_DIR"))
 
 
 def runner_image() -> str:
-    out = subprocess.run(
-        ["bash", "-c", f"source {REPO}/hack/versions.sh && echo $RUNNER_IMAGE"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip()
+    return versions("RUNNER_IMAGE")
+
+
+def helm_path() -> Path:
+    """Helm, built from its Go module by hack/build.sh (make build)."""
+    return Path(versions("TOOLS_DIR")) / "helm"
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition", interval: float = 0.2) -> Any:

@@ -1,0 +1,135 @@
+"""The Helm chart (charts/orchestrator) and kubernetes/ install the same thing: both rendered and
+compared on what matters; helm lint, kube-score (hack/score.sh: no CRITICAL or WARNING beyond
+its documented exceptions) and the chart's refusals of bad values."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.harness import REPO, Cluster, helm_path
+
+CHART = REPO / "charts" / "orchestrator"
+# Labels and annotations only Helm adds (its bookkeeping, checksum/config rolls the pods).
+HELM_ONLY = {
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/part-of",
+    "helm.sh/chart",
+    "checksum/config",
+    "helm.sh/resource-policy",
+}
+
+
+def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(helm_path()), *args], capture_output=True, text=True, check=check)
+
+
+def without_helm_bookkeeping(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: without_helm_bookkeeping(v) for k, v in value.items() if k not in HELM_ONLY}
+        return {k: v for k, v in kept.items() if not (k in ("labels", "annotations") and v == {})}
+    if isinstance(value, list):
+        return [without_helm_bookkeeping(v) for v in value]
+    return value
+
+
+Key = tuple[str, str, str]  # kind, name, namespace ("" for a cluster's)
+
+
+def objects(text: str) -> dict[Key, Any]:
+    """Rendered manifests by kind, name and namespace, without Helm's bookkeeping. The objects' own
+    app.kubernetes.io/name label is the chart's only (selectors and pod labels are compared)."""
+    found = {}
+    for doc in yaml.safe_load_all(text):
+        if doc:
+            doc["metadata"].get("labels", {}).pop("app.kubernetes.io/name", None)
+            meta = doc["metadata"]
+            found[doc["kind"], meta["name"], meta.get("namespace", "")] = without_helm_bookkeeping(doc)
+    return found
+
+
+def rendered(*values: str) -> dict[Key, Any]:
+    return objects(helm("template", "orchestrator", str(CHART), "-n", "orchestrator", *values).stdout)
+
+
+def kustomized(cluster: Cluster, path: Path) -> dict[Key, Any]:
+    return objects(cluster.kubectl("kustomize", str(path)).stdout)
+
+
+def assert_same(chart: dict[Key, Any], kustomize: dict[Key, Any]) -> None:
+    # The chart creates no Namespace: `helm install --create-namespace` does.
+    namespace = ("Namespace", "orchestrator", "")
+    assert set(kustomize) - set(chart) == {namespace}
+    assert set(chart) == set(kustomize) - {namespace}
+    for key in sorted(chart):
+        assert chart[key] == kustomize[key], f"{key} differs between charts/orchestrator and kubernetes/"
+
+
+def test_the_chart_installs_what_kubectl_apply_k_installs(cluster: Cluster):
+    """One source must not drift from the other: the chart with its defaults (release
+    orchestrator in namespace orchestrator) is kubernetes/, object by object."""
+    assert_same(rendered(), kustomized(cluster, REPO / "kubernetes"))
+
+
+def test_the_charts_tls_is_the_tls_component(cluster: Cluster, tmp_path: Path):
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    base = os.path.relpath(REPO / "kubernetes", overlay)
+    (overlay / "kustomization.yaml").write_text(f"resources: [{base}]\ncomponents: [{base}/tls]\n")
+    chart = rendered("--set", "api.tls.secretName=orchestrator-api-tls", "--set", "api.service.port=443")
+    assert_same(chart, kustomized(cluster, overlay))
+
+
+def test_the_charts_crd_is_the_generated_one():
+    """make crd writes both; the chart carries a copy because Helm reads files inside it only."""
+    generated = (REPO / "crds/adhoccommands.orchestrator.dev.yaml").read_text()
+    assert (CHART / "files/adhoccommands.orchestrator.dev.yaml").read_text() == generated
+    [crd] = [v for (kind, _, _), v in rendered().items() if kind == "CustomResourceDefinition"]
+    assert crd["spec"] == yaml.safe_load(generated)["spec"]
+    kinds = {kind for kind, _, _ in rendered("--set", "crds.install=false")}
+    assert "CustomResourceDefinition" not in kinds and "Deployment" in kinds
+
+
+def test_namespaced_rbac_grants_nothing_cluster_wide():
+    chart = rendered("--set", "rbac.scope=namespaces", "--set", "rbac.watchNamespaces={team-a,team-b}")
+    assert "ClusterRoleBinding" not in {kind for kind, _, _ in chart}
+    # The only ClusterRoles left are the users' aggregated ones (rbac.aggregateToUserRoles).
+    assert {name for kind, name, _ in chart if kind == "ClusterRole"} == {
+        "orchestrator-adhoccommands-edit",
+        "orchestrator-adhoccommands-view",
+    }
+    roles = {namespace for kind, _, namespace in chart if kind == "RoleBinding"}
+    assert roles == {"team-a", "team-b", "orchestrator"}  # orchestrator: the Lease
+    [operator] = chart["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]["containers"]
+    assert operator["command"][-2:] == ["--namespace=team-a", "--namespace=team-b"]
+    assert {"name": "ORCHESTRATOR_NAMESPACES", "value": "team-a,team-b"} in operator["env"]
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        (["--set", "rbac.scope=everything"], "/rbac/scope"),
+        (["--set", "rbac.scope=namespaces"], "rbac.scope=namespaces needs rbac.watchNamespaces"),
+        (["--set", "rbac.watchNamespaces={Team_A}"], "/rbac/watchNamespaces/0"),
+        (["--set", "operator.podDefaults.nodeSelectr.pool=batch"], "nodeSelectr"),
+        (["--set", "operator.replicas=0"], "/operator/replicas"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_value(values: list[str], says: str):
+    result = helm("template", "orchestrator", str(CHART), *values, check=False)
+    assert result.returncode != 0 and says in result.stderr, result.stderr
+
+
+def test_helm_lint_and_kube_score(cluster: Cluster):
+    """make score: helm lint --strict, then kube-score on both installs and the chart's modes."""
+    result = subprocess.run(["make", "-s", "score"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 chart(s) failed" in result.stdout
+    assert "no CRITICAL or WARNING beyond the documented exceptions" in result.stdout

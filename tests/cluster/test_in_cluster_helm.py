@@ -1,0 +1,121 @@
+"""The Helm install, as its README section says: the image from make image, `helm install` of
+charts/orchestrator with the local cluster's settings (hack/local_settings.py --helm-values),
+here with namespaced RBAC: the operator's pods on the real node run a sample to completion in
+the one namespace they serve and no other; `helm upgrade` to a changed CRD changes it in the
+cluster; `helm uninstall` keeps the CRD and the runs. Runs before the host-run operator starts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cluster.helpers import status_of, stored_output, wait_phase
+from tests.harness import REPO, Cluster, helm_path, wait_until
+
+pytestmark = pytest.mark.in_cluster
+RELEASE = "orch-helm"
+FULLNAME = "orch-helm-orchestrator"
+CRD = "adhoccommands.orchestrator.dev"
+ZEN = "Beautiful is better than ugly."
+
+
+def helm(cluster: Cluster, *args: str, input: str | None = None) -> str:
+    result = subprocess.run(
+        [str(helm_path()), "--kubeconfig", str(cluster.kubeconfig), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def local_values() -> str:
+    return subprocess.run(
+        ["python3", str(REPO / "hack/local_settings.py"), "--helm-values"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def released(real_node: Cluster) -> Iterator[tuple[Cluster, str]]:
+    """The chart installed in namespace orch-helm, serving one fresh namespace only."""
+    subprocess.run(["make", "image"], cwd=REPO, check=True)
+    served = f"t-helm-{uuid.uuid4().hex[:5]}"
+    real_node.kubectl("create", "namespace", served)
+    # --take-ownership: the CRD may be there already, applied by kubectl (make install).
+    notes = helm(
+        real_node,
+        "install", RELEASE, str(REPO / "charts/orchestrator"), "-n", RELEASE, "--create-namespace",
+        "--take-ownership", "-f", "-", "--set", "rbac.scope=namespaces",
+        "--set", f"rbac.watchNamespaces={{{served}}}", "--wait", "--timeout", "180s",
+        input=local_values(),
+    )  # fmt: skip
+    assert f"runs the AdhocCommands of: {served}" in notes
+    yield real_node, served
+    subprocess.run([str(helm_path()), "--kubeconfig", str(real_node.kubeconfig), "uninstall", RELEASE, "-n", RELEASE])
+    real_node.kubectl("delete", "namespace", RELEASE, served, "--ignore-not-found", "--wait=false")
+    real_node.kubectl("apply", "-k", str(REPO / "crds"))  # the repository's CRD, whatever a test left
+
+
+def test_helm_install_runs_a_sample_on_the_real_node(released: tuple[Cluster, str]):
+    cluster, served = released
+    pods = cluster.list("pods", RELEASE, "app.kubernetes.io/instance=orch-helm")
+    assert len(pods) == 4  # two operator and two API replicas, Ready (helm install --wait)
+    assert {p["spec"]["nodeName"] for p in pods} == {"real-node-0"}
+    cluster.kubectl("-n", served, "apply", "-f", str(REPO / "kubernetes/samples/zen.yaml"))
+    status = wait_phase(cluster, served, "zen", timeout=120)
+    assert status["phase"] == "Succeeded" and status["exitCode"] == 0, status
+    assert ZEN in stored_output(cluster, served, "zen").decode()
+    lease = cluster.get("lease", FULLNAME, RELEASE)
+    assert lease and any(lease["spec"]["holderIdentity"].startswith(p["metadata"]["name"]) for p in pods)
+
+
+def test_namespaced_rbac_serves_its_namespaces_only(released: tuple[Cluster, str]):
+    cluster, served = released
+    account = f"--as=system:serviceaccount:{RELEASE}:{FULLNAME}"
+    can = cluster.kubectl("auth", "can-i", "create", "jobs", "-n", served, account, check=False).stdout.strip()
+    cannot = cluster.kubectl("auth", "can-i", "list", "jobs", "--all-namespaces", account, check=False).stdout.strip()
+    assert (can, cannot) == ("yes", "no")
+    other = f"t-helm-other-{uuid.uuid4().hex[:5]}"
+    cluster.kubectl("create", "namespace", other)
+    try:
+        cluster.kubectl("-n", other, "apply", "-f", str(REPO / "kubernetes/samples/zen.yaml"))
+        cluster.kubectl("-n", served, "apply", "-f", str(REPO / "kubernetes/samples/exec-form.yaml"))
+        name = yaml.safe_load((REPO / "kubernetes/samples/exec-form.yaml").read_text())["metadata"]["name"]
+        wait_phase(cluster, served, name, timeout=120)  # applied after the other: the operator is at work
+        assert status_of(cluster, other, "zen") == {}
+        assert cluster.list("jobs", other) == []
+    finally:
+        cluster.kubectl("delete", "namespace", other, "--wait=false")
+
+
+def test_helm_upgrade_changes_the_crd_and_uninstall_keeps_it(released: tuple[Cluster, str], tmp_path: Path):
+    cluster, served = released
+    chart = tmp_path / "orchestrator"
+    shutil.copytree(REPO / "charts/orchestrator", chart)
+    crd_file = chart / "files" / f"{CRD}.yaml"
+    crd = yaml.safe_load(crd_file.read_text())
+    column = {"name": "Node", "type": "string", "jsonPath": ".status.nodeName", "priority": 1}
+    crd["spec"]["versions"][0]["additionalPrinterColumns"].append(column)
+    crd_file.write_text(yaml.safe_dump(crd))
+
+    helm(cluster, "upgrade", RELEASE, str(chart), "-n", RELEASE, "--reuse-values", "--wait", "--timeout", "120s")
+    columns = cluster.get("crd", CRD)["spec"]["versions"][0]["additionalPrinterColumns"]  # type: ignore[index]
+    assert column in columns
+    helm(cluster, "rollback", RELEASE, "1", "-n", RELEASE, "--wait", "--timeout", "120s")
+    columns = cluster.get("crd", CRD)["spec"]["versions"][0]["additionalPrinterColumns"]  # type: ignore[index]
+    assert column not in columns
+
+    cluster.kubectl("-n", served, "apply", "-f", str(REPO / "kubernetes/samples/zen.yaml"))
+    wait_phase(cluster, served, "zen", timeout=120)
+    helm(cluster, "uninstall", RELEASE, "-n", RELEASE, "--wait")
+    wait_until(lambda: not cluster.list("pods", RELEASE), 120, "the release's pods to go")
+    kept = cluster.get("crd", CRD)
+    assert kept is not None and kept["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert ZEN in stored_output(cluster, served, "zen").decode()  # the runs and their output stay
