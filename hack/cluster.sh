@@ -4,6 +4,9 @@
 #   hack/cluster.sh up       start it (or say it is up); clears what a killed cluster left
 #   hack/cluster.sh down     stop exactly what `up` started, by PID, and remove the state
 #   hack/cluster.sh status   say whether it is up
+#   hack/cluster.sh restart COMPONENT [SECONDS]
+#                            kill -9 one component (etcd, kube-apiserver, ...), keep it down for
+#                            SECONDS (default 0), start it again with its recorded command line
 # Writes the admin kubeconfig to .cluster/kubeconfig and component logs to .cluster/logs/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -261,9 +264,30 @@ status() {
   fi
 }
 
+# restart COMPONENT [SECONDS]: a crash and a restart, as a supervisor (systemd, the kubelet of a
+# static pod) would do it: the same binary and arguments; its log goes on in the same file.
+restart() {
+  local name=${1:-} down=${2:-0} pid args
+  pid=$(pid_of "$name") || die "restart: $name is not running (components: ${COMPONENTS[*]})"
+  mapfile -d '' args <"/proc/$pid/cmdline"
+  kill -9 "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  log "$name killed (-9); down for ${down}s"
+  sleep "$down"
+  "${args[@]}" >>"$OUT/logs/$name.log" 2>&1 &
+  echo $! >"$STATE/pids/$name.pid"
+  case $name in
+    etcd) wait_for 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health" || die "etcd did not come back" ;;
+    kube-apiserver) wait_for 90 kubectl_admin get --raw /readyz || die "kube-apiserver did not come back" ;;
+    *) wait_for 10 pid_of "$name" || die "$name did not come back" ;;
+  esac
+  log "$name restarted (pid $(cat "$STATE/pids/$name.pid"))"
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  restart) restart "${@:2}" ;;
+  *) echo "usage: $0 up|down|status|restart COMPONENT [SECONDS]" >&2; exit 2 ;;
 esac

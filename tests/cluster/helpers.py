@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 from orchestrator.output import configmap_output
 from orchestrator.spec import FINISHED_PHASES
 from tests.harness import Cluster, wait_until
@@ -67,3 +69,33 @@ def events_for(cluster: Cluster, namespace: str, name: str) -> list[dict[str, An
         for e in items
         if e["involvedObject"].get("name") == name and e["involvedObject"].get("kind") == "AdhocCommand"
     ]
+
+
+def apply_batch(cluster: Cluster, namespace: str, items: list[dict[str, Any]]) -> None:
+    """Creates many objects in one kubectl call (one List)."""
+    batch = {"apiVersion": "v1", "kind": "List", "items": items}
+    cluster.kubectl("-n", namespace, "apply", "-f", "-", input=yaml.safe_dump(batch))
+
+
+def assert_each_ran_once(cluster: Cluster, namespace: str, count: int, timeout: float = 180) -> None:
+    """All `count` runs succeed with their output stored, each with exactly one Job and one pod:
+    nothing lost, nothing run twice."""
+
+    def all_done() -> list[dict[str, Any]] | None:
+        found = cluster.list("adhoc", namespace)
+        finished = [a for a in found if (a.get("status") or {}).get("phase") == "Succeeded" and a["status"].get("logs")]
+        return found if len(finished) == count else None
+
+    adhocs = wait_until(all_done, timeout, f"all {count} runs to succeed with their output stored")
+    jobs = cluster.list("jobs", namespace)
+    configmaps = [c for c in cluster.list("configmaps", namespace) if c["metadata"]["name"].endswith("-logs")]
+    assert len(jobs) == count and len(configmaps) == count
+    by_uid: dict[str, list[str]] = {}
+    for job in jobs:
+        by_uid.setdefault(job["metadata"]["labels"]["orchestrator.dev/adhoccommand-uid"], []).append(
+            job["metadata"]["name"]
+        )
+    for a in adhocs:
+        assert by_uid[a["metadata"]["uid"]] == [a["status"]["jobName"]], a["metadata"]["name"]
+        assert a["status"]["exitCode"] == 0 and a["status"]["observedGeneration"] == 1
+    assert len(cluster.list("pods", namespace)) == count  # one pod per Job: nothing ran twice
