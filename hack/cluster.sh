@@ -5,8 +5,10 @@
 #   hack/cluster.sh down     stop exactly what `up` started, by PID, and remove the state
 #   hack/cluster.sh status   say whether it is up
 #   hack/cluster.sh restart COMPONENT [SECONDS]
-#                            kill -9 one component (etcd, kube-apiserver, ...), keep it down for
-#                            SECONDS (default 0), start it again with its recorded command line
+#                            kill -9 one component (etcd, kube-apiserver, kubelet, ...), keep it
+#                            down for SECONDS (default 0), start it again with its command line
+#   hack/cluster.sh kill COMPONENT, hack/cluster.sh start COMPONENT
+#                            the same in two steps (a node lost for as long as a test needs)
 # Writes the admin kubeconfig to .cluster/kubeconfig and component logs to .cluster/logs/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -264,30 +266,42 @@ status() {
   fi
 }
 
-# restart COMPONENT [SECONDS]: a crash and a restart, as a supervisor (systemd, the kubelet of a
-# static pod) would do it: the same binary and arguments; its log goes on in the same file.
-restart() {
-  local name=${1:-} down=${2:-0} pid args
-  pid=$(pid_of "$name") || die "restart: $name is not running (components: ${COMPONENTS[*]})"
-  mapfile -d '' args <"/proc/$pid/cmdline"
+# kill COMPONENT: a crash (kill -9); its command line is kept for start_again.
+kill_component() {
+  local name=${1:-} pid
+  pid=$(pid_of "$name") || die "kill: $name is not running (components: ${COMPONENTS[*]})"
+  cp "/proc/$pid/cmdline" "$STATE/pids/$name.cmdline"
   kill -9 "$pid"
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  log "$name killed (-9); down for ${down}s"
-  sleep "$down"
+  log "$name killed (-9)"
+}
+
+# start COMPONENT: as a supervisor (systemd, the kubelet of a static pod) would restart it, with
+# the same binary and arguments; its log goes on in the same file.
+start_again() {
+  local name=${1:-} args
+  [ -f "$STATE/pids/$name.cmdline" ] || die "start: $name was not killed by hack/cluster.sh kill"
+  pid_of "$name" >/dev/null && die "start: $name is running"
+  mapfile -d '' args <"$STATE/pids/$name.cmdline"
   "${args[@]}" >>"$OUT/logs/$name.log" 2>&1 &
   echo $! >"$STATE/pids/$name.pid"
   case $name in
     etcd) wait_for 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health" || die "etcd did not come back" ;;
     kube-apiserver) wait_for 90 kubectl_admin get --raw /readyz || die "kube-apiserver did not come back" ;;
+    kubelet) wait_for 90 kubectl_admin wait --for=condition=Ready "node/$REAL_NODE" --timeout=1s \
+      || die "$REAL_NODE is not Ready again" ;;
     *) wait_for 10 pid_of "$name" || die "$name did not come back" ;;
   esac
-  log "$name restarted (pid $(cat "$STATE/pids/$name.pid"))"
+  rm -f "$STATE/pids/$name.cmdline"
+  log "$name started again (pid $(cat "$STATE/pids/$name.pid"))"
 }
 
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  restart) restart "${@:2}" ;;
-  *) echo "usage: $0 up|down|status|restart COMPONENT [SECONDS]" >&2; exit 2 ;;
+  restart) kill_component "${2:-}"; sleep "${3:-0}"; start_again "${2:-}" ;;
+  kill) kill_component "${2:-}" ;;
+  start) start_again "${2:-}" ;;
+  *) echo "usage: $0 up|down|status|restart COMPONENT [SECONDS]|kill COMPONENT|start COMPONENT" >&2; exit 2 ;;
 esac

@@ -227,6 +227,10 @@ def _run_state(
     if (job.get("spec") or {}).get("suspend"):
         message = (true("Suspended") or {}).get("message") or "the run's Job is suspended"
         return _Run("Suspended", "Suspended", message, None, False, started, ended)
+    ending = true("FailureTarget") or true("SuccessCriteriaMet")
+    if ending:  # the Job's end is decided; it waits for its pods to be gone (a lost node's, too)
+        reason, message = _ending_soon(ending, latest)
+        return _Run("Running", reason, message, None, False, started, ended)
     waiting = _waiting(latest) if latest is not None else None
     pod_phase = ((latest or {}).get("status") or {}).get("phase")
     if pod_phase == "Running" and active > 0 and waiting is None:
@@ -239,6 +243,18 @@ def _run_state(
         reason, message = why_waiting or ("Creating", "the run's Job is being created")
         return _Run("Pending", reason, message, None, False, started, ended)
     return _Run("Pending", "", "", None, False, started, ended)
+
+
+def _ending_soon(target: Obj, latest: Obj | None) -> tuple[str, str]:
+    """Why a Job that will end has not yet: its pod is being removed. The pod's DisruptionTarget
+    says why (DeletionByTaintManager: its node was lost, an eviction, a preemption)."""
+    the_end = f"the Job ends ({target.get('reason') or target.get('type')}) once its pod is gone"
+    pod_conditions = ((latest or {}).get("status") or {}).get("conditions") or []
+    disruption = next((c for c in pod_conditions if c.get("type") == "DisruptionTarget"), None)
+    if disruption and disruption.get("status") == "True":
+        why = _message(disruption.get("message"))
+        return _reason(disruption.get("reason"), "DisruptionTarget"), (f"{why}; {the_end}" if why else the_end)
+    return _reason(target.get("reason"), "Terminating"), the_end
 
 
 def _ending(failed: Obj | None, term: Obj | None) -> tuple[str, str]:

@@ -69,7 +69,10 @@ def pod_view(body: Any) -> Obj:
         },
         "status": {
             **_pick(status, "phase"),
-            "conditions": [c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"],
+            # PodScheduled: why it waits (Unschedulable); DisruptionTarget: why it is going.
+            "conditions": [
+                c for c in status.get("conditions") or [] if c.get("type") in ("PodScheduled", "DisruptionTarget")
+            ],
             "containerStatuses": [
                 _pick(cs, "name", "state", "lastState")
                 for cs in status.get("containerStatuses") or []

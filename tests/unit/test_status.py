@@ -244,3 +244,32 @@ def test_status_says_which_image_runs():
     owner = adhoc({"command": "true", "image": "registry/app:1.4"})
     assert status_from(owner, job(owner), [], None, NOW)["image"] == "registry/app:1.4"
     assert "image" not in status_from(owner, None, [], None, NOW)
+
+
+LOST = condition(
+    "DisruptionTarget", reason="DeletionByTaintManager", message="Taint manager: deleting due to NoExecute taint"
+)
+
+
+@pytest.mark.parametrize(
+    ("pod_conditions", "reason", "says"),
+    [
+        # The node was lost (kubelet stopped): the taint manager deletes the pod, which stays until
+        # the node answers again; the Job has decided to fail, and does once the pod is gone.
+        ([LOST], "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint; the Job ends"),
+        ([], "BackoffLimitExceeded", "the Job ends (BackoffLimitExceeded) once its pod is gone"),
+    ],
+)
+def test_a_run_whose_job_will_fail_says_why_while_its_pod_goes(pod_conditions, reason, says):
+    owner = adhoc({"command": "sleep 600"})
+    target = condition(
+        "FailureTarget", reason="BackoffLimitExceeded", message="Job has reached the specified backoff limit"
+    )
+    j = job(owner, failed=1, terminating=1, startTime=T0, conditions=[target])
+    doomed = pod(phase="Running", conditions=pod_conditions)
+    doomed["metadata"]["deletionTimestamp"] = T1
+    status = status_from(owner, j, [doomed], None, NOW)
+    assert (status["phase"], status["reason"]) == ("Running", reason)  # not Pending, not yet Failed
+    assert says in status["message"]
+    c = conds(status)
+    assert c["FailureTarget"]["status"] == "True" and c["Finished"]["status"] == "False"

@@ -1,6 +1,6 @@
 from orchestrator.views import adhoc_view, job_view, pack, pod_view, unpack
 
-from .factories import adhoc, job, pod, terminated
+from .factories import adhoc, condition, job, pod, terminated
 
 
 def test_views_keep_what_reconciling_reads_and_survive_packing():
@@ -28,3 +28,14 @@ def test_views_keep_what_reconciling_reads_and_survive_packing():
 def test_packed_views_are_compact():
     owner = adhoc()
     assert len(pack(adhoc_view(owner))) < 400
+
+
+def test_a_pods_view_keeps_the_conditions_a_status_says():
+    kept = [
+        condition("PodScheduled", "False", "Unschedulable", "0/2 nodes are available"),
+        condition(
+            "DisruptionTarget", "True", "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint"
+        ),
+    ]
+    p = pod(conditions=[condition("Ready", "False"), *kept, condition("Initialized")])
+    assert unpack(pack(pod_view(p)))["status"]["conditions"] == kept
