@@ -96,6 +96,7 @@ class Runtime:
         self.started = False  # the children listed: ready (the pod's readiness probe)
         self.namespaces = cfg.namespaces  # empty: all
         self.queue = Queue(self._reconcile, cfg.api_retries, self._give_up)
+        reconciler.load = self.queue.__len__
 
     async def start(self, kube: Kube) -> None:
         """Lists the children into the cache before kopf's AdhocCommand watch starts (so the first

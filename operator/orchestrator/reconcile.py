@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 # What a user watches a run for (kubectl get's STATUS, a reason to act on) is written after the
 # status interval; counts, times, pod names and the reasons every pod passes through wait ten.
 MINOR_CHANGE_FACTOR = 10
+# Under load the interval stretches: with N runs in the queue, N / RUNS_PER_INTERVAL intervals
+# (at most MAX_STRETCH). In a burst of hundreds a run's state under way is written every few
+# seconds, most runs end before it is, and the end is written at once: the API server's time
+# goes to running them.
+RUNS_PER_INTERVAL = 25
+MAX_STRETCH = 30
 TEMPLATE_RECHECK = 10.0  # seconds between looks for a missing spec.from workload
 PASSING_REASONS = frozenset({"ContainerCreating", "PodInitializing"})
 
@@ -73,6 +79,7 @@ class Reconciler:
         self.monotonic = monotonic
         # adhoc uid -> when its run last told of itself (Job created, or an in-progress status written)
         self._written_at: dict[str, float] = {}
+        self.load: Callable[[], int] = lambda: 0  # runs waiting for their reconciliation (the queue's)
         # What this process wrote and its watches may not show yet; dropped once they do.
         self._created: dict[str, Obj] = {}  # adhoc uid -> Job created
         self._stored: dict[str, StoredOutput] = {}  # adhoc uid -> output stored
@@ -236,7 +243,8 @@ class Reconciler:
         if is_finished_phase(status):
             self._written_at.pop(uid, None)
         else:
-            interval = self.config.status_interval_seconds
+            stretch = min(MAX_STRETCH, max(1.0, self.load() / RUNS_PER_INTERVAL))
+            interval = self.config.status_interval_seconds * stretch
             if not _significant(status, old_status):
                 interval *= MINOR_CHANGE_FACTOR
             wait = self._written_at.get(uid, -1e9) + interval - self.monotonic()
@@ -273,7 +281,8 @@ class Reconciler:
         self._created[uid] = created
         metrics.RUNS_STARTED.inc()
         self._written_at[uid] = self.monotonic()  # a run that ends within the interval gets one status write
-        self.event(adhoc, "Normal", "JobCreated", f"created Job {job_name}")
+        # No event of its own: the Job controller posts SuccessfulCreate on the Job, status.jobName
+        # names it, and a run's end gets its event (one POST a run fewer for the API server).
         return created, None
 
     async def _capture_output(

@@ -41,14 +41,21 @@ class Queue:
         self._workers = asyncio.Semaphore(workers)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
+        self._held: dict[str, asyncio.Event] = {}  # keys whose reconcile asked to wait: wake them
         self._closing = asyncio.Event()
 
     def submit(self, key: str, settle: float = 0.0) -> None:
         """Reconciles `key` soon, after `settle` seconds in which further submits fold into this one."""
         if key in self._tasks:
             self._dirty.add(key)
+            if key in self._held:  # a held-back status may now be a final one: look again at once
+                self._held[key].set()
             return
         self._tasks[key] = asyncio.create_task(self._run(key, settle), name=f"reconcile {key}")
+
+    def __len__(self) -> int:
+        """Keys with work under way or waiting (held back, retried, settling)."""
+        return len(self._tasks)
 
     def cancel_all(self) -> None:
         """Stops all work at once (leadership lost): reconciliations under way are cancelled."""
@@ -75,6 +82,22 @@ class Queue:
             return True
         return False
 
+    async def _hold(self, key: str, seconds: float) -> bool:
+        """Waits the seconds a reconciliation asked for (a status held back, a retry later), or
+        until the key changes again: a change may make the status final, written at once (the
+        reconciliation says how long to wait again otherwise). False when the queue closed."""
+        if key in self._dirty:  # it changed while it was being reconciled
+            return not self._closing.is_set()
+        woken = self._held[key] = asyncio.Event()
+        waits = [asyncio.ensure_future(woken.wait()), asyncio.ensure_future(self._closing.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            del self._held[key]
+        return not self._closing.is_set()
+
     async def _run(self, key: str, settle: float) -> None:
         try:
             if settle and not await self._pause(settle):
@@ -83,7 +106,7 @@ class Queue:
                 self._dirty.discard(key)
                 again = await self._attempt(key)
                 if again:
-                    if not await self._pause(again):  # changes meanwhile fold into the next run
+                    if not await self._hold(key, again):
                         return
                     continue
                 if key not in self._dirty:

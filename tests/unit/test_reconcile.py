@@ -106,7 +106,7 @@ async def test_first_reconcile_creates_the_job_and_the_jobs_event_reports_it():
     r, events = reconciler(kube)
     await r.reconcile(World(owner, [], [], None))
     assert kube.names() == ["create_job"]  # the status waits for the Job's own watch event
-    assert events == [("Normal", "JobCreated")]
+    assert events == []  # the Job controller's SuccessfulCreate on the Job tells it; the run's end has one
     # Before the Job's watch event; a run that ends within the status interval gets one status
     # write, so its pending state waits that long.
     waiting = World(owner, [], [pod(phase="Pending")], None)
@@ -225,6 +225,26 @@ async def test_queue_settles_before_working():
     assert runs == ["a"]
 
 
+async def test_a_change_wakes_a_held_back_reconciliation_at_once():
+    """A status held back for ten seconds (only counts changed) must not hold back the run's end:
+    the change that ends it reconciles at once (the burst's latency tail came from this)."""
+    answers = iter([10.0, None])
+    runs: list[float] = []
+    held = asyncio.Event()
+
+    async def work(key: str) -> float | None:
+        runs.append(asyncio.get_running_loop().time())
+        held.set()
+        return next(answers)
+
+    queue = Queue(work, retries=0, on_give_up=lambda *_: pytest.fail("gave up"))
+    queue.submit("a")
+    await held.wait()
+    queue.submit("a")  # e.g. the pod ended
+    await asyncio.wait_for(queue.drain(), 2)
+    assert len(runs) == 2 and runs[1] - runs[0] < 1
+
+
 async def test_queue_gives_up_on_permanent_errors_at_once():
     given_up: list[Exception] = []
 
@@ -270,6 +290,21 @@ async def test_a_run_under_way_gets_a_status_write_at_most_once_per_interval_and
     finished = World(owner, [job(owner, succeeded=1, conditions=[condition("Complete")])], [done], None)
     assert await r.reconcile(finished) is None  # the end is never held back
     assert kube.status["phase"] == "Succeeded"
+
+
+async def test_under_load_the_interval_stretches_and_the_end_still_comes_at_once():
+    owner = adhoc()
+    kube, now = FakeKube(), [100.0]
+    r = clocked_reconciler(kube, now)
+    r.load = lambda: 125  # a burst: a hundred and twenty-five runs in the queue
+    assert await r.reconcile(World(owner, [job(owner, active=1)], [pod(phase="Pending")], None)) is None
+    now[0] += 1.0
+    running = World(owner, [job(owner, active=1)], [pod(phase="Running")], None)
+    assert await r.reconcile(running) == pytest.approx(4.0)  # five intervals instead of one
+    done = pod(phase="Succeeded", state=terminated(0))
+    finished = World(owner, [job(owner, succeeded=1, conditions=[condition("Complete")])], [done], None)
+    assert await r.reconcile(finished) is None and kube.status["phase"] == "Succeeded"
+    assert kube.names().count("patch_status") == 2  # Pending, then the end: Running skipped
 
 
 async def test_queue_comes_back_when_the_work_asks_and_folds_what_came_meanwhile():
