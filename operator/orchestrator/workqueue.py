@@ -14,6 +14,7 @@ Reconcile = Callable[[str], Awaitable[float | None]]  # returns: seconds until i
 
 
 WORKERS = 32  # reconciliations at once; the rest wait their turn (as many as the API connections)
+FORBIDDEN = 403
 RETRY_LATER = 60.0  # seconds before trying again after the retries of a transient error ran out
 
 
@@ -124,12 +125,14 @@ class Queue:
                 async with self._workers:
                     return await self.work(key)
             except ApiError as err:
-                if not err.transient:
+                # 403 too, for a while: an API server that just started refuses everything until
+                # its RBAC caches are filled. A lasting 403 is given up on, said once.
+                if not err.transient and err.status != FORBIDDEN:
                     self.on_give_up(key, err)
                     return None
                 if attempt == self.retries:  # say so, and keep coming back: the run must not be lost
                     self.on_give_up(key, err)
-                    return self.retry_later
+                    return self.retry_later if err.transient else None
                 log.info("retrying %s in %.1fs after %s", key, delay, err)
             if not await self._pause(delay):
                 return None

@@ -8,7 +8,7 @@ import yaml
 
 from orchestrator.output import configmap_output
 from orchestrator.spec import FINISHED_PHASES
-from tests.harness import Cluster, wait_until
+from tests.harness import REPO, Cluster, ExecCredential, Operator, wait_until
 
 FINAL = FINISHED_PHASES
 # The local cluster's real node is tainted: commands that must really run ask for it.
@@ -99,3 +99,10 @@ def assert_each_ran_once(cluster: Cluster, namespace: str, count: int, timeout: 
         assert by_uid[a["metadata"]["uid"]] == [a["status"]["jobName"]], a["metadata"]["name"]
         assert a["status"]["exitCode"] == 0 and a["status"]["observedGeneration"] == 1
     assert len(cluster.list("pods", namespace)) == count  # one pod per Job: nothing ran twice
+
+
+def replica(cluster: Cluster, credential: ExecCredential, name: str, port: int) -> Operator:
+    """An operator of a test's own (the suite's steps aside), logging to .cluster/logs/operator-NAME.log."""
+    log = REPO / ".cluster" / "logs" / f"operator-{name}.log"
+    log.unlink(missing_ok=True)
+    return Operator(cluster, credential.kubeconfig, log, {"ORCHESTRATOR_METRICS_PORT": "0"}, port)

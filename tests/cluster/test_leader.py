@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import time
 
-from tests.cluster.helpers import adhoc, sim, wait_phase
-from tests.harness import REPO, Cluster, ExecCredential, Operator, wait_until
+from tests.cluster.helpers import adhoc, replica, sim, wait_phase
+from tests.harness import Cluster, ExecCredential, Operator, wait_until
 
 LEASE = ("lease", "orchestrator", "orchestrator")
 
@@ -16,12 +16,6 @@ LEASE = ("lease", "orchestrator", "orchestrator")
 def holder(cluster: Cluster) -> str:
     lease = cluster.get(*LEASE)
     return ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
-
-
-def replica(cluster: Cluster, credential: ExecCredential, name: str, port: int) -> Operator:
-    log = REPO / ".cluster" / "logs" / f"operator-{name}.log"
-    log.unlink(missing_ok=True)
-    return Operator(cluster, credential.kubeconfig, log, {"ORCHESTRATOR_METRICS_PORT": "0"}, port)
 
 
 def test_one_acts_and_the_other_takes_over(

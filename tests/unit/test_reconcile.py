@@ -249,10 +249,30 @@ async def test_queue_gives_up_on_permanent_errors_at_once():
     given_up: list[Exception] = []
 
     async def work(key: str) -> None:
-        raise ApiError(403, "forbidden")
+        raise ApiError(422, "invalid")
 
     queue = Queue(work, retries=5, on_give_up=lambda _k, e: given_up.append(e))
     queue.submit("a")
+    await queue.drain()
+    assert len(given_up) == 1 and given_up[0].status == 422
+
+
+async def test_queue_retries_a_403_a_while_then_gives_up_once():
+    """An API server that just started refuses all until its RBAC caches fill; a lasting 403 is
+    a missing permission: said once, not retried every minute."""
+    given_up: list[Exception] = []
+    answers = iter([ApiError(403, "forbidden"), None])
+
+    async def work(key: str) -> None:
+        error = next(answers, ApiError(403, "forbidden"))
+        if error:
+            raise error
+
+    queue = Queue(work, retries=2, on_give_up=lambda _k, e: given_up.append(e))
+    queue.submit("a")  # refused once, then let through
+    await queue.drain()
+    assert given_up == []
+    queue.submit("b")  # refused on every attempt
     await queue.drain()
     assert len(given_up) == 1 and given_up[0].status == 403
 
