@@ -394,6 +394,24 @@ class Bench:
                 self.operator.stop()
             await self.client.close()
 
+    async def scale(self) -> None:
+        """The operator restarted with ever more finished AdhocCommands present (those of earlier
+        runs count: --keep): peak RSS, time to idle and writes at each population."""
+        self.install()
+        self.start_operator()
+        try:
+            self.results["restart"] = []
+            for population in self.args.populations:
+                started = time.monotonic()
+                await self.populate(population)
+                made = time.monotonic() - started
+                self.results["restart"].append({**self.restart(population), "populate_s": made})
+                print(json.dumps(self.results["restart"][-1]), flush=True)
+        finally:
+            if self.operator:
+                self.operator.stop()
+            await self.client.close()
+
     async def run(self) -> None:
         self.install()
         self.start_operator()
@@ -556,6 +574,31 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def write_scale(out: Path, info: dict[str, str], points: list[dict[str, Any]]) -> None:
+    """The population curve: scale.md (a table) and scale.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# The operator restarted with N finished AdhocCommands present",
+        "",
+        f"`bench/bench.py {' '.join(sys.argv[1:])}`",
+        "",
+        *(f"- {k}: {v}" for k, v in info.items()),
+        "",
+        "| present | peak RSS | restart to idle | writes at restart | time to make them |",
+        "|---|---|---|---|---|",
+    ]
+    for p in points:
+        rss_goal, idle_goal = population_targets(p["population"])
+        lines.append(
+            f"| {p['population']:,} | {p['peak_rss_mib']:.0f} MiB ({_mark(p['peak_rss_mib'] <= rss_goal)}) "
+            f"| {p['restart_to_idle_s']:.1f} s ({_mark(p['restart_to_idle_s'] <= idle_goal)}) "
+            f"| {p['writes_after_restart']} | {p.get('populate_s', 0):.0f} s |"
+        )
+    (out / "scale.md").write_text("\n".join(lines) + "\n")
+    (out / "scale.json").write_text(json.dumps({"machine": info, "points": points}, indent=2) + "\n")
+    print("\n".join(lines))
+
+
 def _mark(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -596,6 +639,11 @@ def main() -> int:
         help="keep the finished runs of earlier benchmark runs and count them towards --populations",
     )
     parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the populations (implies --keep): writes scale.md and scale.json, the curve",
+    )
+    parser.add_argument(
         "--restart-only",
         action="store_true",
         help="only restart the operator with the AdhocCommands that exist, and report that",
@@ -607,6 +655,11 @@ def main() -> int:
     if args.restart_only:
         asyncio.run(bench.restart_only())
         print(json.dumps(bench.results["restart"], indent=2))
+        return 0
+    if args.scale_only:
+        args.keep = True
+        asyncio.run(bench.scale())
+        write_scale(args.out, machine(), bench.results["restart"])
         return 0
     asyncio.run(bench.run())
     info = machine()
