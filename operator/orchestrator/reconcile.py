@@ -54,6 +54,18 @@ def _owned_by(obj: Obj, uid: str) -> bool:
     return any(o.get("uid") == uid for o in obj["metadata"].get("ownerReferences") or [])
 
 
+def _ended(status: Obj, generation: int, job: Obj | None) -> bool:
+    """The run of this generation ended and its status says so: nothing about it changes any
+    more, whatever becomes of its pods."""
+    return (
+        is_finished_phase(status)
+        and status.get("observedGeneration") == generation
+        and job is not None
+        and status.get("jobName") == job["metadata"].get("name")
+        and is_finished(job)
+    )
+
+
 def _significant(new: Obj, old: Obj) -> bool:
     """Whether a status change of a run under way is one a user acts on or watches for."""
     if any(new.get(k) != old.get(k) for k in ("phase", "observedGeneration", "jobName")):
@@ -124,6 +136,8 @@ class Reconciler:
             if current is None:
                 error = ("JobDeleted", f"Job {old_status.get('jobName')} was deleted before it finished")
 
+        if _ended(old_status, generation, current):
+            return None  # a finished run's status outlives its pods (PodGC past 12,500, a delete)
         pods = [p for p in world.pods if current is not None and _owned_by(p, current["metadata"]["uid"])]
         stored = self._latest_stored(uid, world.stored, pods)
         if current is not None and error is None:

@@ -49,6 +49,21 @@ def test_success_mirrors_the_job_and_stores_the_output(simulated: Cluster, names
     assert "Succeeded" in reasons and "JobCreated" not in reasons  # one event a run (the Job has its own)
 
 
+def test_a_finished_runs_status_outlives_its_pod(simulated: Cluster, namespace: str, sim_output):
+    """Past 12,500 terminated pods the PodGC deletes the oldest, and users delete pods: the run's
+    exit code, pod name and output stay in its status (a bench at 15,000 runs found them dropped)."""
+    sim_output(namespace, b"kept\n")
+    simulated.apply(adhoc("gc", command="echo kept"), namespace)
+    before = wait_phase(simulated, namespace, "gc")
+    assert before["phase"] == "Succeeded" and before["exitCode"] == 0 and before["logs"]
+    simulated.kubectl("-n", namespace, "delete", "pods", "-l", "orchestrator.dev/adhoccommand=gc", "--wait=true")
+    # Another run in the namespace, created after the deletion, finishing: the operator has
+    # been through the pod's deletion by then (its watch of pods is one stream).
+    simulated.apply(adhoc("after", command="echo kept"), namespace)
+    wait_phase(simulated, namespace, "after")
+    assert status_of(simulated, namespace, "gc") == before
+
+
 @pytest.mark.parametrize("code, reason", [("3", "Error"), ("137", "OOMKilled")])
 def test_failure_reports_exit_code_and_reason(simulated: Cluster, namespace: str, sim_output, code, reason):
     sim_output(namespace, b"something went wrong\n")

@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator.config import Config
 from orchestrator.kube import ApiError
+from orchestrator.output import stored_output_from
 from orchestrator.reconcile import Reconciler
 from orchestrator.workqueue import Queue
 from orchestrator.world import World
@@ -310,6 +311,25 @@ async def test_a_run_under_way_gets_a_status_write_at_most_once_per_interval_and
     finished = World(owner, [job(owner, succeeded=1, conditions=[condition("Complete")])], [done], None)
     assert await r.reconcile(finished) is None  # the end is never held back
     assert kube.status["phase"] == "Succeeded"
+
+
+async def test_a_finished_runs_status_outlives_its_pods():
+    """Past 12,500 terminated pods the PodGC deletes the oldest (and users delete pods): the
+    status of a run that ended keeps its exit code, pod and output (they were being dropped)."""
+    owner = adhoc()
+    kube = FakeKube()
+    r, _ = reconciler(kube)
+    done = pod(phase="Succeeded", state=terminated(0))
+    complete = job(owner, succeeded=1, conditions=[condition("Complete")])
+    await r.reconcile(World(owner, [complete], [done], None))
+    final = kube.status
+    assert final is not None and final["exitCode"] == 0 and final["podName"] == done["metadata"]["name"]
+    writes = len(kube.names())
+    assert kube.configmap is not None
+    stored = stored_output_from(kube.configmap)
+    ended = {**owner, "status": final}
+    assert await r.reconcile(World(ended, [complete], [], stored)) is None  # its pod was collected
+    assert len(kube.names()) == writes
 
 
 async def test_under_load_the_interval_stretches_and_the_end_still_comes_at_once():
