@@ -138,8 +138,15 @@ class Reconciler:
 
         if _ended(old_status, generation, current):
             return None  # a finished run's status outlives its pods (PodGC past 12,500, a delete)
+        return await self._report(world, adhoc, current, error)
+
+    async def _report(
+        self, world: World, adhoc: Obj, current: Obj | None, error: tuple[str, str] | None
+    ) -> float | None:
+        """Keeps the output of a pod that ended and writes the run's status."""
+        old_status = adhoc["status"]
         pods = [p for p in world.pods if current is not None and _owned_by(p, current["metadata"]["uid"])]
-        stored = self._latest_stored(uid, world.stored, pods)
+        stored = self._latest_stored(adhoc["metadata"]["uid"], world.stored, pods)
         if current is not None and error is None:
             stored = await self._capture_output(adhoc, current, pods, stored)
         if error is None and settling(current, pods):
