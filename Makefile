@@ -103,7 +103,7 @@ score: build
 # make deploy installed, if anything.
 helm-install: cluster-up image
 	$(PY) hack/local_settings.py --helm-values | $(HELM) upgrade --install orchestrator charts/orchestrator \
-	  -n orchestrator --create-namespace --take-ownership -f - --wait --timeout 180s
+	  -n orchestrator --create-namespace --take-ownership --force-conflicts -f - --wait --timeout 180s
 
 test: deps build lint
 	$(VENV)/bin/pytest -q -ra --durations=10

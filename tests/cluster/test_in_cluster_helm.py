@@ -105,7 +105,13 @@ def test_helm_upgrade_changes_the_crd_and_uninstall_keeps_it(released: tuple[Clu
     crd["spec"]["versions"][0]["additionalPrinterColumns"].append(column)
     crd_file.write_text(yaml.safe_dump(crd))
 
-    helm(cluster, "upgrade", RELEASE, str(chart), "-n", RELEASE, "--reuse-values", "--wait", "--timeout", "120s")
+    # The CRD was applied by kubectl before (make install, make deploy): Helm 4 applies server-side
+    # and kubectl's client-side apply co-owns .spec.versions, so the first upgrade that changes it
+    # takes it over with --force-conflicts (README: taking over a kubectl install).
+    helm(
+        cluster, "upgrade", RELEASE, str(chart), "-n", RELEASE, "--reuse-values", "--force-conflicts",
+        "--wait", "--timeout", "120s",
+    )  # fmt: skip
     columns = cluster.get("crd", CRD)["spec"]["versions"][0]["additionalPrinterColumns"]  # type: ignore[index]
     assert column in columns
     helm(cluster, "rollback", RELEASE, "1", "-n", RELEASE, "--wait", "--timeout", "120s")
