@@ -20,13 +20,16 @@ CONFIG = Path(__file__).resolve().parent / "deploy" / "config.yaml"
 VARIABLES = {"defaultImage": "ORCHESTRATOR_DEFAULT_IMAGE", "podDefaults": "ORCHESTRATOR_POD_DEFAULTS"}
 
 
+def _data() -> dict[str, str]:
+    return yaml.safe_load(CONFIG.read_text())["data"]
+
+
 def local_settings() -> dict[str, str]:
-    data = yaml.safe_load(CONFIG.read_text())["data"]
-    return {VARIABLES[key]: value for key, value in data.items()}
+    return {VARIABLES[key]: value for key, value in _data().items()}
 
 
 def helm_values() -> dict[str, Any]:
-    data = yaml.safe_load(CONFIG.read_text())["data"]
+    data = _data()
     pod_defaults = yaml.safe_load(data["podDefaults"]) or {}
     # The real node is tainted: the commands' placement is the operator's and the API's too.
     placement = {k: pod_defaults[k] for k in ("nodeSelector", "tolerations") if k in pod_defaults}

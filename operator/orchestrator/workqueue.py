@@ -75,13 +75,15 @@ class Queue:
         self._closing.set()
         await self.drain()
 
-    async def _pause(self, seconds: float) -> bool:
-        """Sleeps; False when the queue closed meanwhile."""
+    async def _pause(self, seconds: float, woken: asyncio.Event | None = None) -> bool:
+        """Sleeps, or less when `woken` is set; False when the queue closed meanwhile."""
+        waits = [asyncio.ensure_future(e.wait()) for e in (self._closing, woken) if e is not None]
         try:
-            await asyncio.wait_for(self._closing.wait(), seconds)
-        except TimeoutError:
-            return True
-        return False
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return not self._closing.is_set()
 
     async def _hold(self, key: str, seconds: float) -> bool:
         """Waits the seconds a reconciliation asked for (a status held back, a retry later), or
@@ -89,15 +91,11 @@ class Queue:
         reconciliation says how long to wait again otherwise). False when the queue closed."""
         if key in self._dirty:  # it changed while it was being reconciled
             return not self._closing.is_set()
-        woken = self._held[key] = asyncio.Event()
-        waits = [asyncio.ensure_future(woken.wait()), asyncio.ensure_future(self._closing.wait())]
+        self._held[key] = asyncio.Event()
         try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            return await self._pause(seconds, self._held[key])
         finally:
-            for wait in waits:
-                wait.cancel()
             del self._held[key]
-        return not self._closing.is_set()
 
     async def _run(self, key: str, settle: float) -> None:
         try:
