@@ -216,10 +216,12 @@ up() {
     --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false --profiling=false
 
   kubectl_admin apply -f "$(dirname "$BIN_DIR")/kwok-crds/" >/dev/null
+  # The node lease is its heartbeat: without one kwok's node status updates alone told the node
+  # controller it lived, and they lagged behind a burst of pods (NodeNotReady, taint evictions).
   start kwok --kubeconfig "$STATE/kwok.kubeconfig" --config "$here/kwok/stages.yaml" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --node-ip 127.0.0.1 --node-port "$KWOK_PORT" --server-address "127.0.0.1:$KWOK_PORT" \
-    --cidr 10.244.128.0/17 --enable-crds Logs,ClusterLogs
+    --cidr 10.244.128.0/17 --enable-crds Logs,ClusterLogs --node-lease-duration-seconds 40
   kubectl_admin apply -f - >/dev/null <<NODE
 apiVersion: v1
 kind: Node
