@@ -1,10 +1,12 @@
 """What a batch of runs costs the control plane, from the API server's own /metrics and /proc,
 every client counted (the operator, the Job controller, the scheduler, the node, the benchmark's
-own watches, alike for both variants): requests by verb and resource, and CPU of kube-apiserver,
-etcd and the operator. Bytes are kept in the results' JSON but not shown: the API server sizes
-reads' responses and watch events (apiserver_response_sizes, apiserver_watch_events_sizes) in
-ways that do not follow who was sent what (one run gave a plain Job's pods 52 KB and ours none,
-the next the reverse), and never the bodies of writes' answers."""
+own watches, alike for both variants): requests by verb and resource, and the CPU of every
+process of the cluster, the operator, the benchmark itself and the whole machine (on 2 cores a
+burst keeps the machine busy, so its wall time follows the CPU all of them spend a run). Bytes
+are kept in the results' JSON but not shown: the API server sizes reads' responses and watch
+events (apiserver_response_sizes, apiserver_watch_events_sizes) in ways that do not follow who
+was sent what (one run gave a plain Job's pods 52 KB and ours none, the next the reverse), and
+never the bodies of writes' answers."""
 
 from __future__ import annotations
 
@@ -23,6 +25,12 @@ Row = tuple[str, float, float]
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the machine spent on anything but idling and waiting for I/O, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / CLOCK
 
 
 def request_key(labels: dict[str, str]) -> str:
@@ -49,7 +57,12 @@ class Snapshot:
                     snap.response_bytes[request_key(sample.labels)] += sample.value
                 elif sample.name == "apiserver_watch_events_sizes_sum":
                     snap.response_bytes[request_key({**sample.labels, "verb": "WATCH"})] += sample.value
-        snap.cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        for name, pid in pids.items():
+            try:
+                snap.cpu[name] = cpu_seconds(pid)
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # not running (the real node's parts when the cluster has none)
+        snap.cpu["machine"] = machine_busy_seconds()
         return snap
 
 
@@ -60,7 +73,9 @@ def per_run(before: Snapshot, after: Snapshot, runs: int) -> dict[str, Any]:
     return {
         "requests": sum(requests.values()) / runs,
         "response_kb": sum(sizes.values()) / runs / 1024,
-        "cpu_ms": {name: (after.cpu[name] - before.cpu[name]) * 1000 / runs for name in after.cpu},
+        "cpu_ms": {
+            name: (after.cpu[name] - before.cpu[name]) * 1000 / runs for name in after.cpu if name in before.cpu
+        },
         "by_request": {
             key: {"requests": requests[key] / runs, "kb": sizes[key] / runs / 1024}
             for key in sorted(requests, key=lambda k: -requests[k])
