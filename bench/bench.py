@@ -24,6 +24,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -405,9 +406,10 @@ class Bench:
                 self.operator.stop()
             await self.client.close()
 
-    async def scale(self) -> None:
+    async def scale(self, written: Callable[[], None]) -> None:
         """The operator restarted with ever more finished AdhocCommands present (those of earlier
-        runs count: --keep): peak RSS, time to idle and writes at each population."""
+        runs count: --keep): peak RSS, time to idle and writes at each population; `written`
+        after each (a long run stopped early keeps the points it has)."""
         self.install()
         self.start_operator()
         try:
@@ -418,6 +420,7 @@ class Bench:
                 made = time.monotonic() - started
                 self.results["restart"].append({**self.restart(population), "populate_s": made})
                 print(json.dumps(self.results["restart"][-1]), flush=True)
+                written()
         finally:
             if self.operator:
                 self.operator.stop()
@@ -688,8 +691,7 @@ def main() -> int:
         return 0
     if args.scale_only:
         args.keep = True
-        asyncio.run(bench.scale())
-        write_scale(args.out, machine(), bench.results["restart"])
+        asyncio.run(bench.scale(lambda: write_scale(args.out, machine(), bench.results["restart"])))
         return 0
     asyncio.run(bench.run())
     info = machine()
