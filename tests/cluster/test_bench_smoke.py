@@ -45,6 +45,7 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
     assert burst_cpu["machine"] > burst_cpu["kube-apiserver"] > 0 and burst_cpu["operator"] > 0
     assert "CPU of all processes of the machine" in result.stdout
     assert 0 <= results["burst"]["job_done_to_done_p50_s"] < 60  # the output read after the Job ended
+    assert results["floor"]["total_s"] > 0 and "floor: plain Jobs, each with an AdhocCommand" in result.stdout
     assert results["restart"][0]["writes_after_restart"] == 0  # a restart changes nothing
     assert (tmp_path / "latency.png").stat().st_size > 1000
     assert "| measure" in (tmp_path / "results.md").read_text()
