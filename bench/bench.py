@@ -329,7 +329,7 @@ class Bench:
             before = await self.snapshot()
             _, total = await self.batch("floor", ns, n, "floor")
             self.results["floor"] = {"total_s": total, "cost": cost.per_run(before, await self.settled_snapshot(), n)}
-            self.cluster.kubectl("delete", "adhoccommands", "--all", "-n", ns, f"--timeout={self.args.timeout:.0f}s")
+            await self.client.delete_all(ADHOC_PATH.format(ns=ns))  # before the operator would run them
         finally:
             self.operator.start()
 

@@ -33,6 +33,11 @@ class KubeClient:
         response.raise_for_status()
         return response.json()
 
+    async def delete_all(self, path: str) -> None:
+        """Deletes every object under path in one request (a delete collection)."""
+        response = await self.http.delete(path, timeout=600)
+        response.raise_for_status()
+
     async def list(self, path: str, **params: Any) -> dict[str, Any]:
         response = await self.http.get(path, params=params)
         response.raise_for_status()
