@@ -20,6 +20,7 @@ from orchestrator.status import (
     is_terminated,
     keep_transition_times,
     merge_patch,
+    pod_behind,
     settling,
     sorted_pods,
     status_from,
@@ -39,6 +40,9 @@ MINOR_CHANGE_FACTOR = 10
 RUNS_PER_INTERVAL = 25
 MAX_STRETCH = 30
 TEMPLATE_RECHECK = 10.0  # seconds between looks for a missing spec.from workload
+# How long a finished run waits for its pod's watch to catch up before its status is written
+# without the pod's word (exit code); the pod's update normally comes within a second or two.
+POD_CATCH_UP = 30.0
 PASSING_REASONS = frozenset({"ContainerCreating", "PodInitializing"})
 
 
@@ -96,6 +100,7 @@ class Reconciler:
         self._created: dict[str, Obj] = {}  # adhoc uid -> Job created
         self._stored: dict[str, StoredOutput] = {}  # adhoc uid -> output stored
         self._status: dict[str, Obj] = {}  # adhoc uid -> status written
+        self._behind_since: dict[str, float] = {}  # adhoc uid -> when its pod was first seen behind its Job
 
     async def reconcile(self, world: World) -> float | None:
         """Does what is due; returns in how many seconds to come back, if a status write waits."""
@@ -146,6 +151,8 @@ class Reconciler:
         """Keeps the output of a pod that ended and writes the run's status."""
         old_status = adhoc["status"]
         pods = [p for p in world.pods if current is not None and _owned_by(p, current["metadata"]["uid"])]
+        if error is None and (wait := self._pod_catching_up(adhoc["metadata"]["uid"], current, pods)):
+            return wait
         stored = self._latest_stored(adhoc["metadata"]["uid"], world.stored, pods)
         if current is not None and error is None:
             stored = await self._capture_output(adhoc, current, pods, stored)
@@ -153,6 +160,14 @@ class Reconciler:
             return None  # the Job's next update brings the final status: write that one only
         status = self._status_of(world, adhoc, current, pods, stored, error)
         return await self._write_status(adhoc, keep_transition_times(status, old_status), old_status)
+
+    def _pod_catching_up(self, uid: str, job: Obj | None, pods: list[Obj]) -> float | None:
+        """Seconds to wait for a pod whose watch is behind its finished Job's (None: go on)."""
+        if not pod_behind(job, pods):
+            self._behind_since.pop(uid, None)
+            return None
+        wait = self._behind_since.setdefault(uid, self.monotonic()) + POD_CATCH_UP - self.monotonic()
+        return wait if wait > 0 else None
 
     async def _stop(self, adhoc: Obj, jobs: list[Obj], generation: int) -> None:
         """Deletes the Jobs of runs a new spec replaced."""
@@ -383,9 +398,9 @@ class Reconciler:
 
     def forget_all(self) -> None:
         """What this process wrote is no guide once another replica has acted."""
-        for cache in (self._created, self._stored, self._status, self._written_at):
+        for cache in (self._created, self._stored, self._status, self._written_at, self._behind_since):
             cache.clear()
 
     def _forget(self, uid: str) -> None:
-        for cache in (self._created, self._stored, self._status, self._written_at):
+        for cache in (self._created, self._stored, self._status, self._written_at, self._behind_since):
             cache.pop(uid, None)

@@ -328,6 +328,17 @@ def settling(job: Obj | None, pods: list[Obj]) -> bool:
     return is_terminated(sorted_pods(pods)[-1])
 
 
+def pod_behind(job: Obj | None, pods: list[Obj]) -> bool:
+    """The Job says its run ended, yet its latest pod as last seen still runs and is not being
+    deleted: the pods' watch is behind the Jobs' (after an API server restart the two resume
+    apart). The pod's next update brings its exit code; a final status written now would lack
+    it for good."""
+    if not job or not pods or not is_finished(job):
+        return False
+    latest = sorted_pods(pods)[-1]
+    return not is_terminated(latest) and not latest["metadata"].get("deletionTimestamp")
+
+
 def keep_transition_times(new: Obj, old: Obj | None) -> Obj:
     """Keeps a condition's old lastTransitionTime while its status has not changed."""
     previous = {c.get("type"): c for c in (old or {}).get("conditions") or [] if isinstance(c, dict)}

@@ -332,6 +332,33 @@ async def test_a_finished_runs_status_outlives_its_pods():
     assert len(kube.names()) == writes
 
 
+async def test_a_finished_job_waits_for_its_pods_watch_to_catch_up():
+    """After an API server restart the Jobs' watch may resume before the pods': a run written
+    final from a stale pod would lack its exit code for good (its status is then frozen)."""
+    owner = adhoc()
+    now = [100.0]
+    kube = FakeKube()
+    r = clocked_reconciler(kube, now)
+    complete = job(owner, succeeded=1, conditions=[condition("Complete")])
+    wait = await r.reconcile(World(owner, [complete], [pod()], None))  # the pod as last seen: running
+    assert wait is not None and 0 < wait <= 30 and kube.names() == []
+    done = pod(phase="Succeeded", state=terminated(0))
+    assert await r.reconcile(World(owner, [complete], [done], None)) is None
+    assert kube.status is not None and kube.status["phase"] == "Succeeded" and kube.status["exitCode"] == 0
+
+
+async def test_a_pod_that_never_catches_up_delays_the_final_status_only_so_long():
+    owner = adhoc()
+    now = [100.0]
+    kube = FakeKube()
+    r = clocked_reconciler(kube, now)
+    complete = job(owner, succeeded=1, conditions=[condition("Complete")])
+    assert await r.reconcile(World(owner, [complete], [pod()], None)) is not None
+    now[0] += 31
+    assert await r.reconcile(World(owner, [complete], [pod()], None)) is None
+    assert kube.status is not None and kube.status["phase"] == "Succeeded"
+
+
 async def test_under_load_the_interval_stretches_and_the_end_still_comes_at_once():
     owner = adhoc()
     kube, now = FakeKube(), [100.0]

@@ -1,7 +1,14 @@
 import pytest
 
 from orchestrator.output import StoredOutput
-from orchestrator.status import format_duration, keep_transition_times, merge_patch, settling, status_from
+from orchestrator.status import (
+    format_duration,
+    keep_transition_times,
+    merge_patch,
+    pod_behind,
+    settling,
+    status_from,
+)
 
 from .factories import T0, T1, T2, adhoc, condition, job, pod, terminated
 
@@ -214,6 +221,32 @@ def test_settling_while_the_job_has_not_counted_the_ended_pod():
     assert not settling(job(owner, succeeded=1, conditions=[condition("Complete")]), [ended])
     assert not settling(job(owner, active=1), [pod()])
     assert not settling(None, [ended])
+
+
+@pytest.mark.parametrize(
+    "job_state, pod_state, deleting, behind",
+    [
+        ("Complete", "running", False, True),  # the pods' watch has not caught up yet
+        ("Failed", "running", False, True),
+        ("Complete", "terminated", False, False),
+        ("Failed", "running", True, False),  # a deadline or a lost node: the pod is being deleted
+        ("active", "running", False, False),  # under way: nothing to wait for
+        ("Complete", None, False, False),  # its pod is gone (PodGC, deleted): nothing will come
+    ],
+)
+def test_a_pod_behind_its_finished_job(job_state, pod_state, deleting, behind):
+    owner = adhoc()
+    the_job = job(owner, active=1) if job_state == "active" else job(owner, conditions=[condition(job_state)])
+    pods = []
+    if pod_state is not None:
+        p = pod(
+            phase="Running" if pod_state == "running" else "Succeeded",
+            state=None if pod_state == "running" else terminated(0),
+        )
+        if deleting:
+            p["metadata"]["deletionTimestamp"] = "2026-01-01T00:01:00Z"
+        pods.append(p)
+    assert pod_behind(the_job, pods) is behind
 
 
 REFUSED = 'pods "cmd-1-x" is forbidden: violates PodSecurity "restricted:latest": privileged'
