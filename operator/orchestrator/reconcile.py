@@ -149,11 +149,11 @@ class Reconciler:
         self, world: World, adhoc: Obj, current: Obj | None, error: tuple[str, str] | None
     ) -> float | None:
         """Keeps the output of a pod that ended and writes the run's status."""
-        old_status = adhoc["status"]
+        old_status, uid = adhoc["status"], adhoc["metadata"]["uid"]
         pods = [p for p in world.pods if current is not None and _owned_by(p, current["metadata"]["uid"])]
-        if error is None and (wait := self._pod_catching_up(adhoc["metadata"]["uid"], current, pods)):
+        if error is None and (wait := self._pod_catching_up(uid, current, pods)):
             return wait
-        stored = self._latest_stored(adhoc["metadata"]["uid"], world.stored, pods)
+        stored = self._latest_stored(uid, world.stored, pods)
         if current is not None and error is None:
             stored = await self._capture_output(adhoc, current, pods, stored)
         if error is None and settling(current, pods):
