@@ -336,8 +336,7 @@ class Bench:
     async def snapshot(self) -> cost.Snapshot:
         """The API server's request counters and the CPU so far of the cluster's processes, the
         operator, this benchmark and the machine."""
-        pids = {f.stem: int(f.read_text()) for f in sorted((STATE / "pids").glob("*.pid"))}
-        pids["benchmark"] = os.getpid()
+        pids = {**cluster_pids(), "benchmark": os.getpid()}
         if self.operator and self.operator.process:
             pids["operator"] = self.operator.process.pid
         response = await self.client.http.get("/metrics")
@@ -395,7 +394,7 @@ class Bench:
         # The control plane first catches up with the population just made (the PodGC deleting
         # pods past 12,500, the Job controller): measured on a busy cluster, that work showed
         # as the operator's (85 s instead of 37 s to idle at 20,000).
-        plane = [int((STATE / "pids" / f"{c}.pid").read_text()) for c in CONTROL_PLANE]
+        plane = [pid for name, pid in cluster_pids().items() if name in CONTROL_PLANE]
         quiet = wait_idle(plane, time.monotonic(), self.args.timeout, window=5.0, share=0.15, what="the control plane")
         since = now_utc()
         started = time.monotonic()
@@ -464,6 +463,11 @@ class Bench:
             if self.operator:
                 self.operator.stop()
             await self.client.close()
+
+
+def cluster_pids() -> dict[str, int]:
+    """The local cluster's processes by name, as hack/cluster.sh recorded them."""
+    return {f.stem: int(f.read_text()) for f in sorted((STATE / "pids").glob("*.pid"))}
 
 
 def wait_idle(
