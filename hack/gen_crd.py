@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from orchestrator import spec as rules
+from orchestrator.paths import DNS_LABEL, DNS_LABEL_MAX, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX
 from orchestrator.workloads import KINDS as WORKLOAD_KINDS
 
 QUANTITY = {
@@ -163,11 +164,12 @@ def pod_fields(c: dict[str, Any]) -> dict[str, Any]:
                 "properties": {
                     "kind": described("The workload's kind.", {"type": "string", "enum": list(WORKLOAD_KINDS)}),
                     "name": described(
-                        "The workload's name, in this namespace.", {"type": "string", "minLength": 1, "maxLength": 253}
+                        "The workload's name, in this namespace (an object name: nothing else can be reached).",
+                        {"type": "string", "minLength": 1, "maxLength": DNS_SUBDOMAIN_MAX, "pattern": DNS_SUBDOMAIN},
                     ),
                     "container": described(
                         "The container whose settings the command takes (default: the first).",
-                        {"type": "string", "minLength": 1, "maxLength": 63},
+                        {"type": "string", "minLength": 1, "maxLength": DNS_LABEL_MAX, "pattern": DNS_LABEL},
                     ),
                 },
             },

@@ -23,9 +23,10 @@ from prometheus_client import REGISTRY
 
 from orchestrator import GROUP, PLURAL, VERSION, config, credentials, metrics
 from orchestrator.cache import Cache
-from orchestrator.kube import ApiError, Informer, Kube, path
+from orchestrator.kube import ApiError, Informer, Kube
 from orchestrator.leader import Elector
 from orchestrator.names import LABEL_UID
+from orchestrator.paths import CONFIGMAPS, EVENTS, JOBS, PODS, path
 from orchestrator.reconcile import Reconciler
 from orchestrator.workqueue import Queue
 
@@ -38,10 +39,10 @@ REFUSALS = {"fieldSelector": "involvedObject.kind=Job,reason=FailedCreate"}
 # What the operator informs itself of: (kind, API group and version and plural, which ones,
 # only the metadata?).
 CHILDREN = (
-    ("job", ("/apis/batch", "v1", "jobs"), OURS, False),
-    ("pod", ("", "v1", "pods"), OURS, False),
-    ("configmap", ("", "v1", "configmaps"), OURS, True),  # its annotations say all; its data is large
-    ("refusal", ("", "v1", "events"), REFUSALS, False),
+    ("job", JOBS, OURS, False),
+    ("pod", PODS, OURS, False),
+    ("configmap", CONFIGMAPS, OURS, True),  # its annotations say all; its data is large
+    ("refusal", EVENTS, REFUSALS, False),
 )
 
 

@@ -20,8 +20,9 @@ from typing import Any
 import aiohttp
 import kopf
 
-from orchestrator import GROUP, PLURAL, VERSION, metrics
-from orchestrator.workloads import KINDS
+from orchestrator import metrics
+from orchestrator.names import controller_of
+from orchestrator.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, WORKLOADS, path
 
 COMPONENT = "orchestrator"  # in its events, and as its user agent
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
@@ -62,23 +63,21 @@ class ApiError(Exception):
         return self.status in TRANSIENT_STATUS or self.status == 0
 
 
+class NotOwned(Exception):
+    """An object of the name the operator wanted exists and belongs to someone else."""
+
+    def __init__(self, namespace: str, name: str) -> None:
+        super().__init__(f"{namespace}/{name} exists and is not the operator's")
+        self.name = name
+
+
 class Expired(Exception):
     """The resource version a watch resumes from is too old (410 Gone): list again."""
-
-
-def path(base: str, version: str, plural: str, namespace: str | None = None, name: str = "") -> str:
-    """An API path: base "" is the core group, else "/apis/<group>"."""
-    root = f"{base or '/api'}/{version}"
-    scope = f"/namespaces/{namespace}" if namespace else ""
-    return f"{root}{scope}/{plural}" + (f"/{name}" if name else "")
 
 
 # Only the metadata of objects whose annotations say all the operator needs (its ConfigMaps).
 METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-JOBS = ("/apis/batch", "v1", "jobs")
-LEASES = ("/apis/coordination.k8s.io", "v1", "leases")
-ADHOCS = (f"/apis/{GROUP}", VERSION, PLURAL)
 
 
 async def _error_from(response: aiohttp.ClientResponse) -> ApiError:
@@ -298,7 +297,7 @@ class Kube:
     async def patch_status(self, namespace: str, name: str, patch: Obj) -> Obj:
         return await self._call(
             "PATCH",
-            path(*ADHOCS, namespace, name) + "/status",
+            path(*ADHOCS, namespace, name, "status"),
             body={"status": patch},
             content_type="application/merge-patch+json",
         )
@@ -331,13 +330,13 @@ class Kube:
             "lastTimestamp": now,
             "count": 1,
         }
-        await self._call("POST", path("", "v1", "events", involved["namespace"]), body=event)
+        await self._call("POST", path(*EVENTS, involved["namespace"]), body=event)
 
     # Output
 
     async def read_log(self, namespace: str, pod: str, container: str, sink: Callable[[bytes], None]) -> None:
         """Streams a container's whole log, chunk by chunk, into `sink`."""
-        url = path("", "v1", "pods", namespace, pod) + "/log"
+        url = path(*PODS, namespace, pod, "log")
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=LOG_READ_TIMEOUT)
         for attempt in range(2):
             login = self.logins
@@ -357,7 +356,7 @@ class Kube:
 
     async def get_workload(self, kind: str, namespace: str, name: str) -> Obj | None:
         """A Deployment, StatefulSet, DaemonSet, Job or CronJob (spec.from); None when missing."""
-        return await self._get_or_none(path(*KINDS[kind], namespace, name))
+        return await self._get_or_none(path(*WORKLOADS[kind], namespace, name))
 
     # Leases (leader election)
 
@@ -373,27 +372,45 @@ class Kube:
         return await self._call("PUT", path(*LEASES, meta["namespace"], meta["name"]), body=lease)
 
     async def get_configmap(self, namespace: str, name: str) -> Obj | None:
-        return await self._get_or_none(path("", "v1", "configmaps", namespace, name))
+        return await self._get_or_none(path(*CONFIGMAPS, namespace, name))
 
-    async def delete_configmap(self, namespace: str, name: str) -> None:
+    async def delete_configmap(self, namespace: str, name: str, owner_uid: str) -> bool:
+        """Deletes a ConfigMap the AdhocCommand `owner_uid` controls, that exact object only;
+        one of anyone else's is left alone (returns False)."""
+        current = await self.get_configmap(namespace, name)
+        if current is None:
+            return True
+        if controller_of(current) != owner_uid:
+            return False
+        options = {"preconditions": {"uid": current["metadata"]["uid"]}}
         try:
-            await self._call("DELETE", path("", "v1", "configmaps", namespace, name))
+            await self._call("DELETE", path(*CONFIGMAPS, namespace, name), body=options)
         except ApiError as err:
-            if err.status != 404:
+            if err.status not in (404, 409):  # gone already, or a different object by now
                 raise
+        return True
 
     async def store_configmap(self, configmap: Obj) -> Obj:
-        """Creates the ConfigMap, or replaces the one a retry or an earlier attempt left.
+        """Creates the ConfigMap, or replaces the one a retry or an earlier attempt left, which
+        must be controlled by the same owner (else NotOwned: a user's ConfigMap of that name is
+        never overwritten or adopted).
 
         A plain create, not server-side apply: it costs the API server far less for an object
         that is written whole by one writer, and its output can be near a megabyte."""
         meta = configmap["metadata"]
         try:
-            return await self._call("POST", path("", "v1", "configmaps", meta["namespace"]), body=configmap)
+            return await self._call("POST", path(*CONFIGMAPS, meta["namespace"]), body=configmap)
         except ApiError as err:
             if err.status != 409:
                 raise
-        return await self._call("PUT", path("", "v1", "configmaps", meta["namespace"], meta["name"]), body=configmap)
+        existing = await self.get_configmap(meta["namespace"], meta["name"])
+        if existing is None:
+            raise ApiError(409, f"ConfigMap {meta['name']} was deleted meanwhile", "Conflict")  # retried
+        if controller_of(existing) != controller_of(configmap):
+            raise NotOwned(meta["namespace"], meta["name"])
+        # The version read: if it changed since (a user replaced it), 409 and a look again.
+        body = {**configmap, "metadata": {**meta, "resourceVersion": existing["metadata"]["resourceVersion"]}}
+        return await self._call("PUT", path(*CONFIGMAPS, meta["namespace"], meta["name"]), body=body)
 
 
 class Informer:

@@ -7,16 +7,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from orchestrator.paths import WORKLOADS, is_object_name
+
 Obj = dict[str, Any]
 
-# kind -> (API group path, version, plural): the workloads a run may take its template from.
-KINDS = {
-    "Deployment": ("/apis/apps", "v1", "deployments"),
-    "StatefulSet": ("/apis/apps", "v1", "statefulsets"),
-    "DaemonSet": ("/apis/apps", "v1", "daemonsets"),
-    "Job": ("/apis/batch", "v1", "jobs"),
-    "CronJob": ("/apis/batch", "v1", "cronjobs"),
-}
+# kind -> where it lives: the workloads a run may take its template from.
+KINDS = WORKLOADS
 CONTAINER_FIELDS = ("image", "envFrom", "workingDir", "resources", "securityContext")
 POD_FIELDS = ("serviceAccountName", "imagePullSecrets", "nodeSelector", "tolerations", "affinity")
 MERGED_BY_NAME = ("env", "volumes", "volumeMounts")
@@ -27,6 +23,16 @@ AUTOMOUNT = "automountServiceAccountToken"
 
 class TemplateError(ValueError):
     """The workload exists but cannot serve (no such container): says what is wrong."""
+
+
+def source_error(source: Obj) -> str | None:
+    """Why spec.from cannot name a workload, or None. The CRD refuses the same at admission; this
+    holds for objects stored before it did: a name is an object name in the run's own namespace."""
+    if source.get("kind") not in KINDS:
+        return f"spec.from.kind must be one of {', '.join(KINDS)}"
+    if not is_object_name(source.get("name")):
+        return "spec.from.name must be the name of an object in this namespace (a DNS subdomain)"
+    return None
 
 
 def pod_template_of(kind: str, workload: Obj) -> Obj:

@@ -22,12 +22,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import credentials
 from orchestrator.api.follow import followed_output
-from orchestrator.api.models import DNS_LABEL, Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
+from orchestrator.api.models import Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 from orchestrator.api.upstream import Upstream, UpstreamError
 from orchestrator.output import configmap_output
+from orchestrator.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
 from orchestrator.spec import FINISHED_PHASES, max_bytes
-
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 bearer = HTTPBearer(auto_error=False, description="A Kubernetes bearer token; the API acts as its owner")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -198,6 +197,11 @@ async def invalid(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "invalid request: " + "; ".join(problems), "fields": fields}, status_code=422)
 
 
+async def unsafe_name(request: Request, exc: Exception) -> JSONResponse:
+    """A name from a run's status that cannot be a path segment: refused, never joined."""
+    return JSONResponse({"error": f"invalid name: {exc}"}, status_code=422)
+
+
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
@@ -221,6 +225,7 @@ def create_app(default_namespace: str | None = None) -> FastAPI:
     app.add_exception_handler(UpstreamError, upstream_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(UnsafeName, unsafe_name)
     app.include_router(routes)
     app.mount("/ui", UI(directory=UI_DIR, html=True), name="ui")
     return app

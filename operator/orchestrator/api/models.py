@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import API_VERSION, KIND
 from orchestrator import spec as rules
+from orchestrator.paths import DNS_LABEL
 
 NAME_PREFIX = "job-"
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 class NewRun(BaseModel):

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from orchestrator import GROUP, PLURAL, VERSION, credentials
+from orchestrator import credentials
+from orchestrator.paths import ADHOCS, CONFIGMAPS, PODS, path
 from orchestrator.spec import CONTAINER
 
 
@@ -58,10 +59,10 @@ class Upstream:
             return f"the Kubernetes API could not be reached: {exc}"
         return None
 
-    async def _request(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, token: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = {**_bearer(token), **kwargs.pop("headers", {})}
         try:
-            response = await self.client.request(method, path, headers=headers, **kwargs)
+            response = await self.client.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise UpstreamError(502, f"the Kubernetes API could not be reached: {exc}") from exc
         if response.status_code >= 400:
@@ -70,8 +71,7 @@ class Upstream:
 
     @staticmethod
     def _adhoc_path(namespace: str, name: str = "") -> str:
-        path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
-        return f"{path}/{name}" if name else path
+        return path(*ADHOCS, namespace, name)
 
     async def create(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         namespace = body["metadata"]["namespace"]
@@ -98,15 +98,15 @@ class Upstream:
         )
 
     async def configmap(self, token: str, namespace: str, name: str) -> dict[str, Any]:
-        return (await self._request(token, "GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}")).json()
+        return (await self._request(token, "GET", path(*CONFIGMAPS, namespace, name))).json()
 
     async def follow_pod_log(self, token: str, namespace: str, pod: str) -> AsyncIterator[bytes]:
         """The command's output as it is written, until its container ends."""
-        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        url = path(*PODS, namespace, pod, "log")
         params = {"container": CONTAINER, "follow": "true"}
         headers = _bearer(token)
         try:
-            async with self.client.stream("GET", path, params=params, headers=headers, timeout=FOLLOW_TIMEOUT) as r:
+            async with self.client.stream("GET", url, params=params, headers=headers, timeout=FOLLOW_TIMEOUT) as r:
                 if r.status_code >= 400:
                     await r.aread()
                     raise UpstreamError(r.status_code, _message_of(r))
@@ -119,7 +119,7 @@ class Upstream:
         response = await self._request(
             token,
             "GET",
-            f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
+            path(*PODS, namespace, pod, "log"),
             params={"container": CONTAINER, "limitBytes": limit_bytes},
         )
         return response.content

@@ -1,0 +1,62 @@
+"""Every Kubernetes API path is built by orchestrator.paths: names escaped, dot segments refused."""
+
+from __future__ import annotations
+
+import pytest
+import yarl
+
+from orchestrator.paths import ADHOCS, CONFIGMAPS, JOBS, PODS, WORKLOADS, UnsafeName, is_object_name, path
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        ((JOBS,), "/apis/batch/v1/jobs"),
+        ((JOBS, "ns"), "/apis/batch/v1/namespaces/ns/jobs"),
+        ((CONFIGMAPS, "ns", "x-logs"), "/api/v1/namespaces/ns/configmaps/x-logs"),
+        ((PODS, "ns", "p", "log"), "/api/v1/namespaces/ns/pods/p/log"),
+        ((ADHOCS, "ns", "a.b", "status"), "/apis/orchestrator.dev/v1alpha1/namespaces/ns/adhoccommands/a.b/status"),
+        # A name is one segment, whatever it holds: the API server answers 404, not another object.
+        (
+            (WORKLOADS["Deployment"], "team-a", "../../kube-system/deployments/coredns"),
+            "/apis/apps/v1/namespaces/team-a/deployments/..%2F..%2Fkube-system%2Fdeployments%2Fcoredns",
+        ),
+        ((CONFIGMAPS, "ns", "a?b#c%d"), "/api/v1/namespaces/ns/configmaps/a%3Fb%23c%25d"),
+    ],
+)
+def test_paths(parts, expected):
+    resource, *rest = parts
+    built = path(*resource, *rest)
+    assert built == expected
+    # What the HTTP client sends: no segment is resolved away.
+    assert yarl.URL("https://api.example" + built).raw_path == expected
+
+
+@pytest.mark.parametrize("name", ["..", "."])
+def test_dot_segments_are_refused(name):
+    with pytest.raises(UnsafeName):
+        path(*PODS, "ns", name)
+    with pytest.raises(UnsafeName):
+        path(*PODS, name, "p")
+    with pytest.raises(UnsafeName):
+        path(*PODS, "ns", "p", name)
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("web", True),
+        ("web.v2", True),
+        ("a" * 253, True),
+        ("a" * 254, False),
+        ("Web", False),
+        ("../x", False),
+        ("-web", False),
+        ("web-", False),
+        ("", False),
+        (None, False),
+        ("a/b", False),
+    ],
+)
+def test_object_names(name, ok):
+    assert is_object_name(name) is ok
