@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.names import LABEL_UID
+from orchestrator.names import LABEL_UID, controller_of
 from orchestrator.output import StoredOutput, stored_output_from
 from orchestrator.views import adhoc_view, job_view, pack, pod_view, unpack
 from orchestrator.world import World
@@ -23,11 +23,22 @@ Obj = dict[str, Any]
 KINDS = ("adhoc", "job", "pod", "configmap")
 
 
+def _key(namespace: str, owner: str) -> str:
+    """Children are filed by their namespace and their AdhocCommand's uid: a Job or ConfigMap in
+    another namespace that carries a victim's uid label is never taken for the victim's."""
+    return f"{namespace}/{owner}"
+
+
+def _owner(key: str) -> str:
+    return key.partition("/")[2]
+
+
 class Cache:
     def __init__(self) -> None:
         self._adhocs: dict[str, bytes] = {}  # uid -> packed view
-        self._children: dict[str, dict[str, dict[str, bytes]]] = {"job": {}, "pod": {}}  # adhoc uid -> uid -> view
-        self._outputs: dict[str, StoredOutput] = {}  # adhoc uid -> what its logs ConfigMap says
+        # namespace/adhoc uid -> uid -> view
+        self._children: dict[str, dict[str, dict[str, bytes]]] = {"job": {}, "pod": {}}
+        self._outputs: dict[str, StoredOutput] = {}  # namespace/adhoc uid -> what its logs ConfigMap says
         self.phases: Counter[str] = Counter()  # how many AdhocCommands are in each status.phase
         # Job uid -> (event uid, message): the Job controller could not create its pod (rare).
         self._refusals: dict[str, tuple[str, str]] = {}
@@ -45,12 +56,20 @@ class Cache:
         if kind == "refusal":
             return self._observe_refusal(uid, body, deleted)
         owner = (meta.get("labels") or {}).get(LABEL_UID)
-        if not owner:
+        if not owner or not meta.get("namespace"):
+            return None
+        # A label anyone may set: a Job or ConfigMap counts only when the AdhocCommand controls it
+        # (its pods are checked against their Job's uid when a run is reconciled).
+        if kind != "pod" and controller_of(body) != owner:
             return None
         owner = sys.intern(owner)
-        if kind == "configmap":
-            return self._observe_output(owner, body, deleted)
-        return self._observe_child(kind, owner, uid, body, deleted)
+        key = _key(meta["namespace"], owner)
+        changed = (
+            self._observe_output(key, body, deleted)
+            if kind == "configmap"
+            else self._observe_child(kind, key, uid, body, deleted)
+        )
+        return owner if changed else None
 
     def _observe_adhoc(self, uid: str, body: Mapping[str, Any], deleted: bool) -> str | None:
         if deleted:
@@ -69,30 +88,30 @@ class Cache:
         if packed is not None:
             self.phases[(unpack(packed).get("status") or {}).get("phase") or "Pending"] += change
 
-    def _observe_output(self, owner: str, body: Mapping[str, Any], deleted: bool) -> str | None:
+    def _observe_output(self, key: str, body: Mapping[str, Any], deleted: bool) -> bool:
         stored = None if deleted else stored_output_from(body)
-        if self._outputs.get(owner) == stored:
-            return None
+        if self._outputs.get(key) == stored:
+            return False
         if stored is None:
-            del self._outputs[owner]
+            del self._outputs[key]
         else:
-            self._outputs[owner] = stored
-        return owner
+            self._outputs[key] = stored
+        return True
 
-    def _observe_child(self, kind: str, owner: str, uid: str, body: Mapping[str, Any], deleted: bool) -> str | None:
+    def _observe_child(self, kind: str, key: str, uid: str, body: Mapping[str, Any], deleted: bool) -> bool:
         children = self._children[kind]
-        siblings = children.get(owner) or {}
+        siblings = children.get(key) or {}
         if deleted:
             if siblings.pop(uid, None) is None:
-                return None
+                return False
             if not siblings:
-                del children[owner]
-            return owner
+                del children[key]
+            return True
         packed = pack(job_view(body) if kind == "job" else pod_view(body))
         if siblings.get(uid) == packed:
-            return None
-        children.setdefault(owner, {})[uid] = packed
-        return owner
+            return False
+        children.setdefault(key, {})[uid] = packed
+        return True
 
     def _observe_refusal(self, uid: str, event: Mapping[str, Any], deleted: bool) -> str | None:
         """A FailedCreate event of a Job: kept under the Job's uid, told to its AdhocCommand."""
@@ -108,63 +127,70 @@ class Cache:
             self._refusals[job_uid] = refusal
         return self._owner_of_job(job_uid)
 
+    def _key_of_job(self, job_uid: str) -> str | None:
+        return next((key for key, jobs in self._children["job"].items() if job_uid in jobs), None)
+
     def _owner_of_job(self, job_uid: str) -> str | None:
-        return next((owner for owner, jobs in self._children["job"].items() if job_uid in jobs), None)
+        key = self._key_of_job(job_uid)
+        return _owner(key) if key else None
 
     def retain(self, kind: str, keys: set[str], namespace: str | None = None) -> set[str]:
         """Forgets what a fresh listing no longer holds; `keys` are the listed objects' keys (see
         key_of), of one namespace when the listing was (then the others' are kept). Returns the
         uids of the AdhocCommands concerned."""
 
-        def listed_here(owner: str | None, child: bytes | None = None) -> bool:
-            if namespace is None:
-                return True
-            packed = self._adhocs.get(owner or "") or child
-            return packed is None or unpack(packed)["metadata"].get("namespace") == namespace
+        def listed_here(key: str) -> bool:
+            return namespace is None or key.startswith(f"{namespace}/")
 
         if kind == "refusal":
             refused = [
                 job
                 for job, (event, _) in self._refusals.items()
-                if event not in keys and listed_here(self._owner_of_job(job))
+                if event not in keys and listed_here(self._key_of_job(job) or "/")
             ]
             concerned = {owner for job in refused if (owner := self._owner_of_job(job))}
             for job in refused:
                 del self._refusals[job]
             return concerned
         if kind == "configmap":
-            gone = {owner for owner in self._outputs if owner not in keys and listed_here(owner)}
-            for owner in gone:
-                del self._outputs[owner]
-            return gone
+            gone = {key for key in self._outputs if key not in keys and listed_here(key)}
+            for key in gone:
+                del self._outputs[key]
+            return {_owner(key) for key in gone}
         concerned = set()
         children = self._children[kind]
-        for owner, siblings in list(children.items()):
-            for uid in [u for u, view in siblings.items() if u not in keys and listed_here(owner, view)]:
+        for key, siblings in list(children.items()):
+            if not listed_here(key):
+                continue
+            for uid in [u for u in siblings if u not in keys]:
                 del siblings[uid]
-                concerned.add(owner)
+                concerned.add(_owner(key))
             if not siblings:
-                del children[owner]
+                del children[key]
         return concerned
 
     @staticmethod
     def key_of(kind: str, body: Obj) -> str:
-        """What retain() knows an object by: its uid, or for a ConfigMap its AdhocCommand's uid."""
+        """What retain() knows an object by: its uid, or for a ConfigMap its namespace and its
+        AdhocCommand's uid."""
         meta = body.get("metadata") or {}
         if kind == "configmap":
-            return (meta.get("labels") or {}).get(LABEL_UID, "")
+            return _key(meta.get("namespace", ""), (meta.get("labels") or {}).get(LABEL_UID, ""))
         return meta.get("uid", "")
 
     def world(self, uid: str) -> World:
         packed = self._adhocs.get(uid)
+        if packed is None:
+            return World(adhoc=None, jobs=[], pods=[], stored=None, refusals={})
+        adhoc = unpack(packed)
+        key = _key(adhoc["metadata"].get("namespace", ""), uid)
+        jobs = self._children["job"].get(key, {})
         return World(
-            adhoc=unpack(packed) if packed is not None else None,
-            jobs=[unpack(v) for v in self._children["job"].get(uid, {}).values()],
-            pods=[unpack(v) for v in self._children["pod"].get(uid, {}).values()],
-            stored=self._outputs.get(uid),
-            refusals={
-                job: self._refusals[job][1] for job in self._children["job"].get(uid, {}) if job in self._refusals
-            },
+            adhoc=adhoc,
+            jobs=[unpack(v) for v in jobs.values()],
+            pods=[unpack(v) for v in self._children["pod"].get(key, {}).values()],
+            stored=self._outputs.get(key),
+            refusals={job: self._refusals[job][1] for job in jobs if job in self._refusals},
         )
 
     def uids(self) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from orchestrator import GROUP
 
@@ -64,3 +66,11 @@ def labels_for(adhoc_name: str, uid: str, generation: int | None = None) -> dict
     if generation is not None:
         labels[LABEL_GENERATION] = str(generation)
     return labels
+
+
+def controller_of(obj: Mapping[str, Any]) -> str | None:
+    """The uid of the object's controller (its ownerReference with controller: true), if any."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("controller"):
+            return ref.get("uid")
+    return None

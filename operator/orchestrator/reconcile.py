@@ -12,7 +12,8 @@ from orchestrator import metrics
 from orchestrator.config import Config
 from orchestrator.history import history_limit, kept_output, rotated
 from orchestrator.jobs import InvalidSpec, job_for
-from orchestrator.kube import ApiError, Kube
+from orchestrator.kube import ApiError, Kube, NotOwned
+from orchestrator.names import controller_of
 from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
 from orchestrator.runs import is_finished, job_generation, plan_for
 from orchestrator.spec import CONTAINER, is_finished_phase, max_bytes
@@ -25,7 +26,7 @@ from orchestrator.status import (
     sorted_pods,
     status_from,
 )
-from orchestrator.workloads import described, pod_template_of
+from orchestrator.workloads import described, pod_template_of, source_error
 from orchestrator.world import World
 
 Obj = dict[str, Any]
@@ -52,6 +53,13 @@ class EventSink(Protocol):
 
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _conflict(name: str, what: str) -> str:
+    return (
+        f"ConfigMap {name} exists and is not owned by this AdhocCommand: {what} was not stored there "
+        "(rename or delete that ConfigMap, then rerun)"
+    )
 
 
 def _owned_by(obj: Obj, uid: str) -> bool:
@@ -101,6 +109,7 @@ class Reconciler:
         self._stored: dict[str, StoredOutput] = {}  # adhoc uid -> output stored
         self._status: dict[str, Obj] = {}  # adhoc uid -> status written
         self._behind_since: dict[str, float] = {}  # adhoc uid -> when its pod was first seen behind its Job
+        self._conflicts: dict[str, str] = {}  # adhoc uid -> why its output could not be stored
 
     async def reconcile(self, world: World) -> float | None:
         """Does what is due; returns in how many seconds to come back, if a status write waits."""
@@ -198,6 +207,9 @@ class Reconciler:
         source = (adhoc.get("spec") or {}).get("from")
         if not source:
             return planned, None
+        refused = source_error(source)
+        if refused is not None:
+            return refused, None
         namespace = adhoc["metadata"]["namespace"]
         workload = await self.kube.get_workload(source["kind"], namespace, source["name"])
         if workload is None:
@@ -227,6 +239,9 @@ class Reconciler:
     ) -> Obj:
         refusal = world.refusals.get(job["metadata"]["uid"]) if job is not None else None
         status = status_from(adhoc, job, pods, stored, self.clock(), error, refusal)
+        conflict = self._conflicts.get(adhoc["metadata"]["uid"])
+        if conflict and is_finished_phase(status) and "logs" not in status:
+            status["reason"], status["message"] = "OutputConflict", conflict
         if adhoc["status"].get("history"):
             status["history"] = adhoc["status"]["history"]  # the one part of a status carried over
         return status
@@ -244,12 +259,16 @@ class Reconciler:
         newest = history[0] if history else None
         if newest and newest.get("logsConfigMap") and newest.get("generation") == status.get("observedGeneration"):
             current = await self.kube.get_configmap(meta["namespace"], status["logs"]["configMap"])
-            if current is None:
-                del newest["logsConfigMap"]  # its output was deleted meanwhile
+            if current is None or controller_of(current) != meta["uid"]:
+                del newest["logsConfigMap"]  # its output was deleted meanwhile (or is not ours)
             else:
-                await self.kube.store_configmap(kept_output(current, adhoc, newest["generation"]))
+                try:
+                    await self.kube.store_configmap(kept_output(current, adhoc, newest["generation"]))
+                except NotOwned as err:
+                    del newest["logsConfigMap"]
+                    self.event(adhoc, "Warning", "OutputConflict", _conflict(err.name, "the previous run's output"))
         for name in dropped:
-            await self.kube.delete_configmap(meta["namespace"], name)
+            await self.kube.delete_configmap(meta["namespace"], name, meta["uid"])
         await self.kube.patch_status(meta["namespace"], meta["name"], {"history": history})
         status = {**status, "history": history}
         self._status[meta["uid"]] = status
@@ -349,10 +368,18 @@ class Reconciler:
             self.event(adhoc, "Warning", "OutputUnavailable", f"pod {target['metadata']['name']}: {error}")
         data, truncated = sink.result()
         configmap = configmap_for(adhoc, target, attempt, job_generation(job), data, sink.total, truncated, error)
-        await self.kube.store_configmap(configmap)
+        uid = adhoc["metadata"]["uid"]
+        try:
+            await self.kube.store_configmap(configmap)
+        except NotOwned as err:
+            if uid not in self._conflicts:
+                self._conflicts[uid] = _conflict(err.name, "the output")
+                self.event(adhoc, "Warning", "OutputConflict", self._conflicts[uid])
+            return stored
+        self._conflicts.pop(uid, None)
         result = stored_output_from(configmap)
         if result is not None:
-            self._stored[adhoc["metadata"]["uid"]] = result
+            self._stored[uid] = result
         return result
 
     def _announce(self, adhoc: Obj, old: Obj, new: Obj, generation: int) -> None:
@@ -398,9 +425,9 @@ class Reconciler:
 
     def forget_all(self) -> None:
         """What this process wrote is no guide once another replica has acted."""
-        for cache in (self._created, self._stored, self._status, self._written_at, self._behind_since):
+        for cache in (self._created, self._stored, self._status, self._written_at, self._behind_since, self._conflicts):
             cache.clear()
 
     def _forget(self, uid: str) -> None:
-        for cache in (self._created, self._stored, self._status, self._written_at, self._behind_since):
+        for cache in (self._created, self._stored, self._status, self._written_at, self._behind_since, self._conflicts):
             cache.pop(uid, None)

@@ -55,6 +55,7 @@ def pod(
     return {
         "metadata": {
             "name": name,
+            "namespace": "ns",
             "uid": f"uid-{name}",
             "creationTimestamp": created,
             "ownerReferences": [{"uid": job_uid}],

@@ -129,5 +129,26 @@ def test_a_listing_of_one_namespace_forgets_only_that_namespaces_objects():
     assert (a.pods, a.stored, a.refusals) == ([], None, {})
     assert [p["metadata"]["name"] for p in b.pods] == ["pod-team-b"]
     assert b.stored is not None and b.refusals == {"job-team-b": "forbidden: violates PodSecurity"}
-    assert [p["metadata"]["name"] for p in cache.world("uid-gone").pods] == ["orphan"]
     assert cache.retain("pod", set()) == {"uid-cmd-team-b", "uid-gone"}  # cluster-wide: all of them
+
+
+def test_a_victims_uid_label_elsewhere_never_reaches_the_victims_world():
+    """Anyone who can create Jobs in some namespace and knows a victim's uid could label their own
+    Job with it: only objects in the AdhocCommand's namespace, under its control, count."""
+    cache = Cache()
+    victim = adhoc()
+    cache.observe("adhoc", victim)
+    forged = in_namespace(job(victim, uid="forged-job"), "attacker")  # the label and the owner reference copied
+    assert cache.observe("job", forged) == "uid-cmd"
+    cm = in_namespace(configmap_for(victim, pod(), 1, 1, b"forged", 6, False), "attacker")
+    cm["metadata"]["uid"] = "cm-forged"
+    cache.observe("configmap", cm)
+    world = cache.world("uid-cmd")
+    assert world.jobs == [] and world.stored is None
+    uncontrolled = job(victim, uid="no-owner")  # in the right namespace, but nobody's controller
+    uncontrolled["metadata"]["ownerReferences"] = []
+    assert cache.observe("job", uncontrolled) is None
+    assert cache.world("uid-cmd").jobs == []
+    ours = job(victim, uid="ours")
+    assert cache.observe("job", ours) == "uid-cmd"
+    assert [j["metadata"]["uid"] for j in cache.world("uid-cmd").jobs] == ["ours"]

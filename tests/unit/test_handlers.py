@@ -44,7 +44,14 @@ def adhoc(uid: str = "u1", generation: int = 1) -> dict:
 def child(kind: str, uid: str, owner: str = "u1", **extra) -> dict:
     return {
         "kind": kind,
-        "metadata": {"name": uid, "namespace": "ns", "uid": uid, "labels": {LABEL_UID: owner}, **extra},
+        "metadata": {
+            "name": uid,
+            "namespace": "ns",
+            "uid": uid,
+            "labels": {LABEL_UID: owner},
+            "ownerReferences": [{"uid": owner, "controller": True}],
+            **extra,
+        },
     }
 
 

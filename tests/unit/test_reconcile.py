@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orchestrator.config import Config
-from orchestrator.kube import ApiError
+from orchestrator.kube import ApiError, NotOwned
 from orchestrator.output import stored_output_from
 from orchestrator.reconcile import Reconciler
 from orchestrator.workqueue import Queue
@@ -33,6 +33,8 @@ class FakeKube:
         self.log, self.log_error = log, log_error
         self.status: dict | None = None
         self.configmap: dict | None = None
+        self.foreign_configmap = False  # a ConfigMap of the name exists and is someone else's
+        self.workloads: dict[str, dict] = {}
 
     async def create_job(self, body):
         self.calls.append(("create_job", body["metadata"]["name"]))
@@ -66,14 +68,21 @@ class FakeKube:
 
     async def store_configmap(self, body):
         self.calls.append(("store_configmap", body["metadata"]["name"]))
+        if self.foreign_configmap:
+            raise NotOwned(body["metadata"]["namespace"], body["metadata"]["name"])
         self.configmap = body
 
     async def get_configmap(self, namespace, name):
         self.calls.append(("get_configmap", name))
         return self.configmap
 
-    async def delete_configmap(self, namespace, name):
+    async def delete_configmap(self, namespace, name, owner_uid):
         self.calls.append(("delete_configmap", name))
+        return True
+
+    async def get_workload(self, kind, namespace, name):
+        self.calls.append(("get_workload", name))
+        return self.workloads.get(name)
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]
@@ -466,7 +475,14 @@ FINISHED_RUN = {
 
 async def test_a_new_run_keeps_the_last_one_in_the_history_before_its_job_exists():
     kube = FakeKube()
-    kube.configmap = {"metadata": {"name": "cmd-logs", "annotations": {"a": "1"}}, "data": {"output": "run 1\n"}}
+    kube.configmap = {
+        "metadata": {
+            "name": "cmd-logs",
+            "annotations": {"a": "1"},
+            "ownerReferences": [{"uid": "uid-cmd", "controller": True}],
+        },
+        "data": {"output": "run 1\n"},
+    }
     r, _ = reconciler(kube)
     old = [
         {"generation": g, "jobName": f"cmd-{g}", "phase": "Succeeded", "logsConfigMap": f"cmd-logs-{g}"} for g in (0,)
@@ -496,3 +512,46 @@ async def test_the_first_run_has_no_history_to_keep():
     r, _ = reconciler(kube)
     await r.reconcile(World(adhoc({"command": "true"}), [], [], None))
     assert kube.names() == ["create_job"]  # as before: no extra write for a first run
+
+
+# Security: what a tenant sends is hostile until checked.
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../kube-system/deployments/coredns", "..", "web/../../x", "Web", "web%2Fx", "a" * 254],
+)
+async def test_a_from_name_that_is_no_object_name_is_refused_without_a_read(name):
+    """Stored before the CRD had its pattern, or sent past it: the operator refuses it too."""
+    kube = FakeKube()
+    r, _ = reconciler(kube)
+    await r.reconcile(World(adhoc({"command": "env", "from": {"kind": "Deployment", "name": name}}), [], [], None))
+    assert "get_workload" not in kube.names() and "create_job" not in kube.names()
+    assert kube.status["phase"] == "Failed" and kube.status["reason"] == "InvalidSpec"
+    assert "spec.from.name" in kube.status["message"]
+
+
+async def test_a_users_configmap_of_the_output_name_is_left_alone_and_the_status_says_so():
+    owner = adhoc()
+    done = pod(phase="Succeeded", state=terminated(0))
+    finished = job(owner, succeeded=1, conditions=[condition("Complete")])
+    kube = FakeKube(log=b"secret-free output\n")
+    kube.foreign_configmap = True
+    r, events = reconciler(kube)
+    await r.reconcile(World(owner, [finished], [done], None))
+    assert kube.status["phase"] == "Succeeded" and kube.status["exitCode"] == 0
+    assert kube.status["reason"] == "OutputConflict" and "cmd-logs" in kube.status["message"]
+    assert "logs" not in kube.status
+    assert events.count(("Warning", "OutputConflict")) == 1
+
+
+async def test_history_never_copies_nor_deletes_a_configmap_it_does_not_control():
+    kube = FakeKube()
+    # status.logs names a ConfigMap the AdhocCommand does not control (a status edited by hand).
+    kube.configmap = {"metadata": {"name": "cmd-logs", "ownerReferences": [{"uid": "other", "controller": True}]}}
+    r, _ = reconciler(kube)
+    owner = adhoc({"command": "echo 2"}, generation=2, status=FINISHED_RUN)
+    await r.reconcile(World(owner, [], [], None))
+    assert "store_configmap" not in kube.names()
+    [entry] = kube.status["history"]
+    assert "logsConfigMap" not in entry
