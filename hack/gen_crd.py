@@ -132,6 +132,7 @@ def pod_fields(c: dict[str, Any]) -> dict[str, Any]:
             {
                 "type": "array",
                 "items": core(v1 + "EnvVar", c),
+                "maxItems": rules.ENV_MAX_ITEMS,
                 "x-kubernetes-list-type": "map",
                 "x-kubernetes-list-map-keys": ["name"],
             },

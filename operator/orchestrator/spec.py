@@ -13,6 +13,10 @@ COMMAND_MAX_LENGTH = 65536
 ARGS_MAX_ITEMS = 1024
 IMAGE_MAX_LENGTH = 1024
 SERVICE_ACCOUNT_MAX_LENGTH = 253
+# env: bounded so that one request or object cannot hold more than a run needs.
+ENV_MAX_ITEMS = 256
+ENV_NAME_MAX_LENGTH = 256
+ENV_VALUE_MAX_LENGTH = 32768
 # spec.timeoutSeconds becomes the Job's activeDeadlineSeconds: at least a second, at most what a
 # 32-bit signed integer holds (68 years), so that every client's integers carry it.
 TIMEOUT_MIN = 1

@@ -46,6 +46,14 @@ CORPUS = [
     ({"command": "a", "podMetadata": {"labels": {"a": 1}}}, "spec.podMetadata.labels.a"),
     ({"command": "a", "workingDir": 7}, "spec.workingDir"),
     ({"command": "a", "serviceAccountName": ["x"]}, "spec.serviceAccountName"),
+    # spec.from reaches no further than an object of the AdhocCommand's own namespace.
+    (
+        {"command": "env", "from": {"kind": "Deployment", "name": "../../kube-system/deployments/coredns"}},
+        "spec.from.name",
+    ),
+    ({"command": "env", "from": {"kind": "Deployment", "name": "web/x"}}, "spec.from.name"),
+    ({"command": "env", "from": {"kind": "Deployment", "name": "web", "container": "../x"}}, "spec.from.container"),
+    ({"command": "a", "env": [{"name": f"V{i}", "value": "x"} for i in range(257)]}, "spec.env"),
 ]
 
 

@@ -18,12 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator import credentials
 from orchestrator.api.follow import followed_output
+from orchestrator.api.limits import Limits
 from orchestrator.api.models import Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
-from orchestrator.api.upstream import Upstream, UpstreamError
+from orchestrator.api.upstream import MAX_STREAMS, StreamSlot, Upstream, UpstreamError
 from orchestrator.output import configmap_output
 from orchestrator.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
 from orchestrator.spec import FINISHED_PHASES, max_bytes
@@ -153,9 +155,15 @@ async def get_logs(
 ) -> Response:
     adhoc = await fetch(api, bearer_token, namespace, run_id)
     if follow:
+        slot = api.stream_slot()  # 429 when this replica follows its most already
         again = functools.partial(fetch, api, bearer_token, namespace, run_id)
-        chunks = followed_output(api, bearer_token, namespace, adhoc, again, configmap_output)
-        return StreamingResponse(chunks, media_type="text/plain; charset=utf-8", headers=NO_BUFFERING)
+        chunks = released(followed_output(api, bearer_token, namespace, adhoc, again, configmap_output), slot)
+        return StreamingResponse(
+            chunks,
+            media_type="text/plain; charset=utf-8",
+            headers=NO_BUFFERING,
+            background=BackgroundTask(slot.release),
+        )
     status = adhoc.get("status") or {}
     stored = (status.get("logs") or {}).get("configMap")
     data = b""
@@ -168,6 +176,14 @@ async def get_logs(
             if err.status not in (400, 404):  # not started yet, or gone: no output to show
                 raise
     return Response(content=data, media_type="text/plain; charset=utf-8")
+
+
+async def released(chunks: AsyncIterator[bytes], slot: StreamSlot) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        slot.release()
 
 
 @routes.delete("/jobs/{run_id}", responses=ERRORS | NOT_FOUND, summary="Delete a run, its Job and its output")
@@ -207,9 +223,16 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
 
+def max_streams() -> int:
+    raw = os.environ.get("ORCHESTRATOR_API_MAX_STREAMS", str(MAX_STREAMS))
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"ORCHESTRATOR_API_MAX_STREAMS must be a whole number >= 1, not {raw!r}")
+    return int(raw)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.upstream = Upstream(credentials.target())
+    app.state.upstream = Upstream(credentials.target(), max_streams=max_streams())
     yield
     await app.state.upstream.close()
 
@@ -227,6 +250,7 @@ def create_app(default_namespace: str | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(UnsafeName, unsafe_name)
     app.include_router(routes)
+    app.add_middleware(Limits)
     app.mount("/ui", UI(directory=UI_DIR, html=True), name="ui")
     return app
 

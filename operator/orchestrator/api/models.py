@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from orchestrator import API_VERSION, KIND
 from orchestrator import spec as rules
 from orchestrator.paths import DNS_LABEL
 
 NAME_PREFIX = "job-"
+
+
+EnvName = Annotated[str, StringConstraints(min_length=1, max_length=rules.ENV_NAME_MAX_LENGTH, pattern=r"^[^=]+$")]
+EnvValue = Annotated[str, StringConstraints(max_length=rules.ENV_VALUE_MAX_LENGTH)]
 
 
 class NewRun(BaseModel):
@@ -33,7 +37,9 @@ class NewRun(BaseModel):
     retries: int | None = Field(
         default=None, ge=rules.RETRIES_MIN, le=rules.RETRIES_MAX, description="Retries after a failure"
     )
-    env: dict[str, str] | None = Field(default=None, description="Environment variables")
+    env: dict[EnvName, EnvValue] | None = Field(
+        default=None, max_length=rules.ENV_MAX_ITEMS, description="Environment variables"
+    )
 
 
 class Condition(BaseModel):

@@ -35,11 +35,39 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+# Calls that end at once share one pool; followed logs, which hold a connection for a run's
+# life, have their own, bounded: a hundred open streams must not make every other call wait.
+CALLS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+MAX_STREAMS = 100  # per replica; more answer 429 (ORCHESTRATOR_API_MAX_STREAMS)
+
+
+class TooManyStreams(UpstreamError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(429, f"this server follows {limit} logs at once already: try again shortly")
+
+
 class Upstream:
-    def __init__(self, target: credentials.Target, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, target: credentials.Target, headers: dict[str, str] | None = None, max_streams: int = MAX_STREAMS
+    ) -> None:
         self.client = httpx.AsyncClient(
-            base_url=target.server, verify=target.ssl_context, timeout=30.0, headers=headers
+            base_url=target.server, verify=target.ssl_context, timeout=30.0, headers=headers, limits=CALLS
         )
+        self.streams = httpx.AsyncClient(
+            base_url=target.server,
+            verify=target.ssl_context,
+            timeout=FOLLOW_TIMEOUT,
+            headers=headers,
+            limits=httpx.Limits(max_connections=max_streams, max_keepalive_connections=max_streams // 10),
+        )
+        self.max_streams = max_streams
+        self.streams_open = 0
+
+    def stream_slot(self) -> StreamSlot:
+        """A place among the streams this replica follows at once; TooManyStreams when full."""
+        if self.streams_open >= self.max_streams:
+            raise TooManyStreams(self.max_streams)
+        return StreamSlot(self)
 
     @classmethod
     def logged_in(cls, source: credentials.Source) -> Upstream:
@@ -49,6 +77,7 @@ class Upstream:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.streams.aclose()
 
     async def reachable(self) -> str | None:
         """None when the API server answers over TLS (any HTTP status: this server holds no
@@ -106,7 +135,7 @@ class Upstream:
         params = {"container": CONTAINER, "follow": "true"}
         headers = _bearer(token)
         try:
-            async with self.client.stream("GET", url, params=params, headers=headers, timeout=FOLLOW_TIMEOUT) as r:
+            async with self.streams.stream("GET", url, params=params, headers=headers) as r:
                 if r.status_code >= 400:
                     await r.aread()
                     raise UpstreamError(r.status_code, _message_of(r))
@@ -123,3 +152,18 @@ class Upstream:
             params={"container": CONTAINER, "limitBytes": limit_bytes},
         )
         return response.content
+
+
+class StreamSlot:
+    """Held from the route that opens a stream until the stream ends; release() is idempotent (the
+    stream's end and the response's end both call it)."""
+
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+        self.held = True
+        upstream.streams_open += 1
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.upstream.streams_open -= 1
