@@ -1,0 +1,86 @@
+"""A cluster shared by teams: the operator touches nothing that is not its own, and the REST API
+stays up for everyone while some follow many logs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from tests.cluster.helpers import ON_REAL_NODE, adhoc, events_for, status_of, wait_phase
+from tests.harness import Cluster, RestApi, token_for, wait_until
+
+pytestmark = pytest.mark.usefixtures("operator")
+
+
+def users_configmap(cluster: Cluster, namespace: str, name: str) -> dict:
+    cluster.kubectl("-n", namespace, "create", "configmap", name, "--from-literal=mine=keep")
+    return cluster.get("configmap", name, namespace)
+
+
+def untouched(cluster: Cluster, namespace: str, before: dict) -> None:
+    now = cluster.get("configmap", before["metadata"]["name"], namespace)
+    assert now is not None, "the user's ConfigMap was deleted"
+    assert now["data"] == {"mine": "keep"} and "ownerReferences" not in now["metadata"]
+    assert now["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+def test_a_users_configmaps_of_the_output_names_survive_runs_and_deletion(
+    simulated: Cluster, namespace: str, sim_output
+):
+    sim_output(namespace, b"report\n")
+    current = users_configmap(simulated, namespace, "report-logs")
+    kept = users_configmap(simulated, namespace, "nightly-logs-1")
+    simulated.apply(adhoc("report", command="echo report"), namespace)
+    simulated.apply(adhoc("nightly", command="echo report"), namespace)
+
+    status = wait_phase(simulated, namespace, "report")
+    assert status["phase"] == "Succeeded" and status["exitCode"] == 0
+    assert status["reason"] == "OutputConflict" and "report-logs" in status["message"], status
+    assert "logs" not in status
+    assert "OutputConflict" in {e["reason"] for e in events_for(simulated, namespace, "report")}
+
+    # The next run keeps the first one's output in nightly-logs-1: the user's, so not there.
+    assert wait_phase(simulated, namespace, "nightly")["logs"]["configMap"] == "nightly-logs"
+    simulated.apply(adhoc("nightly", command="echo again"), namespace)
+    status = wait_phase(simulated, namespace, "nightly", generation=2)
+    [entry] = status["history"]
+    assert entry["generation"] == 1 and "logsConfigMap" not in entry
+
+    for name in ("report", "nightly"):
+        simulated.kubectl("-n", namespace, "delete", "adhoc", name)
+    wait_until(lambda: not simulated.list("jobs", namespace), 60, "the runs' Jobs to go")
+    wait_until(lambda: simulated.get("configmap", "nightly-logs", namespace) is None, 60, "the run's own output")
+    untouched(simulated, namespace, current)
+    untouched(simulated, namespace, kept)
+
+
+def test_many_live_streams_leave_the_rest_api_answering(rest_api: RestApi, real_node: Cluster, namespace: str):
+    """150 clients follow a running command's log (100 are followed, 50 told 429): a list from
+    someone else still answers within a second."""
+    user = {"Authorization": f"Bearer {token_for(real_node, namespace, 'streamer', 'edit')}"}
+    real_node.apply(adhoc("long", command="echo started; sleep 300", **ON_REAL_NODE), namespace)
+    wait_until(lambda: status_of(real_node, namespace, "long").get("phase") == "Running", 120, "the run to start")
+
+    async def scenario() -> tuple[list[int], float, int]:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=rest_api.url, headers=user, timeout=30, limits=limits) as client:
+            opened: list[int] = []
+            streams = []
+            for _ in range(150):
+                stream = client.stream("GET", "/jobs/long/logs", params={"namespace": namespace, "follow": "true"})
+                streams.append(stream)
+            responses = await asyncio.gather(*(s.__aenter__() for s in streams))
+            opened = [r.status_code for r in responses]
+            started = time.monotonic()
+            listed = await client.get("/jobs", params={"namespace": namespace})
+            elapsed = time.monotonic() - started
+            for stream in streams:
+                await stream.__aexit__(None, None, None)
+            return opened, elapsed, listed.status_code
+
+    opened, elapsed, listed = asyncio.run(scenario())
+    assert sorted(set(opened)) == [200, 429] and opened.count(200) == 100, opened
+    assert listed == 200 and elapsed < 1.0, elapsed
