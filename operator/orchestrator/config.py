@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from orchestrator.spec import HISTORY_LIMIT_MAX, LOGS_MAX_BYTES_LIMIT
+
 DEFAULT_IMAGE = "python:3.13-slim"
 DEFAULT_RUN_AS_USER = 65532  # the "nonroot" uid of distroless images; any non-zero uid works
 # Fields of a command's pod that a cluster admin may default (e.g. to a batch node pool): the
@@ -52,6 +54,10 @@ class Config:
     namespaces: tuple[str, ...] = ()
     # Defaults for the pods of commands that do not set these fields (POD_DEFAULT_FIELDS).
     pod_defaults: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    # Ceilings an admin may lower on what one AdhocCommand keeps in etcd: spec.logs.maxBytes and
+    # spec.historyLimit above them are cut to them.
+    max_log_bytes: int = LOGS_MAX_BYTES_LIMIT
+    max_history: int = HISTORY_LIMIT_MAX
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Config:
@@ -72,7 +78,16 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         metrics_address=env.get("ORCHESTRATOR_METRICS_ADDRESS") or base.metrics_address,
         namespaces=namespaces_from(env.get(NAMESPACES_ENV) or ""),
         pod_defaults=pod_defaults_from(env.get(POD_DEFAULTS_ENV) or ""),
+        max_log_bytes=_bounded(env, "ORCHESTRATOR_MAX_LOG_BYTES", 1, LOGS_MAX_BYTES_LIMIT),
+        max_history=_bounded(env, "ORCHESTRATOR_MAX_HISTORY", 0, HISTORY_LIMIT_MAX),
     )
+
+
+def _bounded(env: Mapping[str, str], name: str, least: int, most: int) -> int:
+    value = _number(env, name, int, most)
+    if not least <= value <= most:
+        raise ConfigError(f"{name}: {value} is not between {least} and {most}")
+    return int(value)
 
 
 def namespaces_from(text: str) -> tuple[str, ...]:

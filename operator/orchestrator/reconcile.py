@@ -40,7 +40,10 @@ MINOR_CHANGE_FACTOR = 10
 # goes to running them.
 RUNS_PER_INTERVAL = 25
 MAX_STRETCH = 30
-TEMPLATE_RECHECK = 10.0  # seconds between looks for a missing spec.from workload
+# Seconds between looks for a missing spec.from workload: 10, then doubling to at most 160 (one
+# that never comes costs a GET every few minutes, not every 10 s).
+TEMPLATE_RECHECK = 10.0
+TEMPLATE_RECHECK_MAX = 160.0
 # How long a finished run waits for its pod's watch to catch up before its status is written
 # without the pod's word (exit code); the pod's update normally comes within a second or two.
 POD_CATCH_UP = 30.0
@@ -110,6 +113,7 @@ class Reconciler:
         self._status: dict[str, Obj] = {}  # adhoc uid -> status written
         self._behind_since: dict[str, float] = {}  # adhoc uid -> when its pod was first seen behind its Job
         self._conflicts: dict[str, str] = {}  # adhoc uid -> why its output could not be stored
+        self._template_looks: dict[str, int] = {}  # adhoc uid -> looks for its missing spec.from workload
 
     async def reconcile(self, world: World) -> float | None:
         """Does what is due; returns in how many seconds to come back, if a status write waits."""
@@ -214,6 +218,7 @@ class Reconciler:
         workload = await self.kube.get_workload(source["kind"], namespace, source["name"])
         if workload is None:
             return planned, f"{described(source)} not found in namespace {namespace}: the run starts once it exists"
+        self._template_looks.pop(adhoc["metadata"]["uid"], None)
         try:
             return job_for(adhoc, self.config, pod_template_of(source["kind"], workload)), None
         except InvalidSpec as err:
@@ -221,12 +226,15 @@ class Reconciler:
 
     async def _wait_for_template(self, adhoc: Obj, message: str) -> float:
         """spec.from names a workload that is missing: Pending (TemplateNotFound), looked at again
-        every TEMPLATE_RECHECK seconds (a GitOps sync may create it after the AdhocCommand)."""
+        again and again, less often as it stays missing (a GitOps sync may create it after the AdhocCommand)."""
         status = status_from(adhoc, None, [], None, self.clock(), waiting=("TemplateNotFound", message))
         if adhoc["status"].get("history"):
             status["history"] = adhoc["status"]["history"]
         await self._write_status(adhoc, keep_transition_times(status, adhoc["status"]), adhoc["status"])
-        return TEMPLATE_RECHECK
+        looks = self._template_looks[adhoc["metadata"]["uid"]] = (
+            self._template_looks.get(adhoc["metadata"]["uid"], 0) + 1
+        )
+        return min(TEMPLATE_RECHECK * 2 ** (looks - 1), TEMPLATE_RECHECK_MAX)
 
     def _status_of(
         self,
@@ -252,7 +260,7 @@ class Reconciler:
         Done before the new Job exists, so that a crash in between loses nothing (and a retry
         adds no entry twice)."""
         meta, status = adhoc["metadata"], adhoc["status"]
-        limit = history_limit(adhoc.get("spec") or {})
+        limit = min(history_limit(adhoc.get("spec") or {}), self.config.max_history)
         history, dropped = rotated(status, meta["name"], limit)
         if history == (status.get("history") or []) and not dropped:
             return adhoc
@@ -357,7 +365,7 @@ class Reconciler:
         if stored is not None and (stored.pod_uid == target_uid or stored.attempt > attempt):
             return stored
 
-        sink = BoundedOutput(max_bytes(adhoc.get("spec") or {}))
+        sink = BoundedOutput(min(max_bytes(adhoc.get("spec") or {}), self.config.max_log_bytes))
         error = ""
         try:
             await self.kube.read_log(adhoc["metadata"]["namespace"], target["metadata"]["name"], CONTAINER, sink.feed)
@@ -425,9 +433,25 @@ class Reconciler:
 
     def forget_all(self) -> None:
         """What this process wrote is no guide once another replica has acted."""
-        for cache in (self._created, self._stored, self._status, self._written_at, self._behind_since, self._conflicts):
+        for cache in (
+            self._created,
+            self._stored,
+            self._status,
+            self._written_at,
+            self._behind_since,
+            self._conflicts,
+            self._template_looks,
+        ):
             cache.clear()
 
     def _forget(self, uid: str) -> None:
-        for cache in (self._created, self._stored, self._status, self._written_at, self._behind_since, self._conflicts):
+        for cache in (
+            self._created,
+            self._stored,
+            self._status,
+            self._written_at,
+            self._behind_since,
+            self._conflicts,
+            self._template_looks,
+        ):
             cache.pop(uid, None)

@@ -83,8 +83,18 @@ def test_the_charts_tls_is_the_tls_component(cluster: Cluster, tmp_path: Path):
     overlay.mkdir()
     base = os.path.relpath(REPO / "kubernetes", overlay)
     (overlay / "kustomization.yaml").write_text(f"resources: [{base}]\ncomponents: [{base}/tls]\n")
-    chart = rendered("--set", "api.tls.secretName=orchestrator-api-tls", "--set", "api.service.port=443")
+    chart = rendered("--set", "api.tls.secretName=orchestrator-api-tls")  # HTTPS on 443 without asking
     assert_same(chart, kustomized(cluster, overlay))
+    [port] = chart["Service", "orchestrator-svc", "orchestrator"]["spec"]["ports"]
+    assert (port["name"], port["port"]) == ("https", 443)
+
+
+def test_the_charts_pod_policy_is_kubernetes_policy(cluster: Cluster):
+    policy = REPO / "kubernetes/policy/restrict-pods.yaml"
+    assert (CHART / "files/restrict-pods.yaml").read_text() == policy.read_text()
+    chart = {k: v for k, v in rendered("--set", "policy.restrictPods=true").items() if "Admission" in k[0]}
+    assert chart and chart == kustomized(cluster, REPO / "kubernetes/policy")
+    assert not [k for k in rendered() if "Admission" in k[0]]  # off unless asked for
 
 
 def test_the_charts_crd_is_the_generated_one():

@@ -8,9 +8,10 @@ import time
 
 import httpx
 import pytest
+import yaml
 
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, events_for, status_of, wait_phase
-from tests.harness import Cluster, RestApi, token_for, wait_until
+from tests.harness import REPO, Cluster, RestApi, token_for, wait_until
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -84,3 +85,30 @@ def test_many_live_streams_leave_the_rest_api_answering(rest_api: RestApi, real_
     opened, elapsed, listed = asyncio.run(scenario())
     assert sorted(set(opened)) == [200, 429] and opened.count(200) == 100, opened
     assert listed == 200 and elapsed < 1.0, elapsed
+
+
+def test_the_optional_policy_refuses_privileged_runs_whatever_the_namespace(installed: Cluster):
+    """An unlabelled namespace enforces no Pod Security standard: there an AdhocCommand could ask
+    for a privileged pod. kubernetes/policy/ refuses it at admission, naming the field."""
+    namespace = f"t-policy-{int(time.time() * 1000) % 10**8}"
+    installed.kubectl("create", "namespace", namespace)  # no pod-security labels
+
+    def dry_run(name: str, **spec) -> str:
+        body = yaml.safe_dump(adhoc(name, command="id", **spec))
+        result = installed.kubectl("-n", namespace, "create", "--dry-run=server", "-f", "-", input=body, check=False)
+        return "" if result.returncode == 0 else result.stderr
+
+    privileged = {"securityContext": {"privileged": True, "runAsUser": 0, "runAsNonRoot": False}}
+    try:
+        assert dry_run("before", **privileged) == ""  # what the README warns of
+        installed.kubectl("apply", "-k", str(REPO / "kubernetes/policy"))
+        refused = wait_until(lambda: dry_run("priv", **privileged), 60, "the policy to be in force")
+        assert "spec.securityContext.privileged" in refused, refused
+        host = {"volumes": [{"name": "root", "hostPath": {"path": "/"}}]}
+        assert "spec.volumes: hostPath" in dry_run("host", **host)
+        caps = {"securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}
+        assert "spec.securityContext.capabilities.add" in dry_run("caps", **caps)
+        assert dry_run("plain") == ""
+    finally:
+        installed.kubectl("delete", "-k", str(REPO / "kubernetes/policy"), "--ignore-not-found", check=False)
+        installed.kubectl("delete", "namespace", namespace, "--wait=false", check=False)

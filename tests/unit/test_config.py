@@ -81,3 +81,24 @@ def test_namespaces_to_serve(text, expected):
 def test_bad_namespaces_name_the_variable(text):
     with pytest.raises(ConfigError, match=r"ORCHESTRATOR_NAMESPACES: .* is not a namespace name"):
         from_env({"ORCHESTRATOR_NAMESPACES": text})
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, (900000, 100)),
+        ({"ORCHESTRATOR_MAX_LOG_BYTES": "65536", "ORCHESTRATOR_MAX_HISTORY": "3"}, (65536, 3)),
+        ({"ORCHESTRATOR_MAX_HISTORY": "0"}, (900000, 0)),
+        ({"ORCHESTRATOR_MAX_LOG_BYTES": "0"}, "ORCHESTRATOR_MAX_LOG_BYTES: 0 is not between 1 and 900000"),
+        ({"ORCHESTRATOR_MAX_LOG_BYTES": "900001"}, "ORCHESTRATOR_MAX_LOG_BYTES: 900001 is not between"),
+        ({"ORCHESTRATOR_MAX_HISTORY": "101"}, "ORCHESTRATOR_MAX_HISTORY: 101 is not between 0 and 100"),
+        ({"ORCHESTRATOR_MAX_HISTORY": "many"}, "ORCHESTRATOR_MAX_HISTORY: 'many' is not a whole number"),
+    ],
+)
+def test_admin_caps(env, expected):
+    if isinstance(expected, str):
+        with pytest.raises(ConfigError, match=expected):
+            from_env(env)
+    else:
+        cfg = from_env(env)
+        assert (cfg.max_log_bytes, cfg.max_history) == expected

@@ -555,3 +555,28 @@ async def test_history_never_copies_nor_deletes_a_configmap_it_does_not_control(
     assert "store_configmap" not in kube.names()
     [entry] = kube.status["history"]
     assert "logsConfigMap" not in entry
+
+
+async def test_the_admins_caps_bound_output_and_history():
+    owner = adhoc({"command": "yes", "logs": {"maxBytes": 900000}})
+    done = pod(phase="Succeeded", state=terminated(0))
+    kube = FakeKube(log=b"y\n" * 100_000)
+    r = Reconciler(kube, Config(max_log_bytes=1000, max_history=1), lambda *_: None, clock=lambda: "t")
+    await r.reconcile(World(owner, [job(owner, active=1)], [done], None))
+    stored = stored_output_from(kube.configmap)
+    assert stored is not None and stored.stored_bytes <= 1000 and stored.truncated
+
+    old = [{"generation": g, "jobName": f"cmd-{g}", "phase": "Succeeded"} for g in (0, -1)]
+    rerun = adhoc({"command": "echo 2", "historyLimit": 100}, generation=2, status={**FINISHED_RUN, "history": old})
+    kube.configmap = None
+    await r.reconcile(World(rerun, [], [], None))
+    assert [e["generation"] for e in kube.status["history"]] == [1]
+
+
+async def test_a_missing_template_is_looked_for_less_and_less_often():
+    kube = FakeKube()
+    r, _ = reconciler(kube)
+    waiting = adhoc({"command": "env", "from": {"kind": "Deployment", "name": "web"}})
+    waits = [await r.reconcile(World(waiting, [], [], None)) for _ in range(7)]
+    assert waits == [10.0, 20.0, 40.0, 80.0, 160.0, 160.0, 160.0]
+    assert kube.status["reason"] == "TemplateNotFound"

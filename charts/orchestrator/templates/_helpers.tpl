@@ -106,3 +106,8 @@ egress:
   resources: [events]
   verbs: [list, watch]
 {{- end -}}
+
+{{/* The REST API Service's port: api.service.port, else 443 with TLS and 80 without. */}}
+{{- define "orchestrator.apiPort" -}}
+{{- .Values.api.service.port | default (ternary 443 80 (ne .Values.api.tls.secretName "")) -}}
+{{- end }}
