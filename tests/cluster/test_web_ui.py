@@ -88,14 +88,30 @@ def test_log_in_start_a_command_and_read_its_output(
     wait(browser, lambda d: run_row(d, run) is None, what="the run to go")
 
 
-def test_a_token_in_the_fragment_logs_in_and_leaves_the_address_bar(
+def test_a_token_in_the_fragment_asks_whose_it_is_before_logging_in(
     browser: WebDriver, rest_api: RestApi, installed: Cluster, namespace: str
 ):
+    """A link with #token= never logs a visitor in silently (login CSRF): the page says whose
+    token it is and who the visitor is now, and uses it only when told to."""
     browser.execute_script("window.sessionStorage.clear()")
-    token = token_for(installed, namespace, "fragment-user", "view")
-    browser.get(f"{rest_api.url}/ui/?namespace={namespace}#token={token}")
+    mine = token_for(installed, namespace, "visitor", "view")
+    theirs = token_for(installed, namespace, "fragment-user", "view")
+    browser.get(f"{rest_api.url}/ui/?namespace={namespace}#token={theirs}")
+    offer = wait(browser, lambda d: "fragment-user" in d.find_element(By.ID, "offer-user").text, what="the offer")
+    assert offer and theirs not in browser.current_url
+    assert "not logged in" in browser.find_element(By.ID, "offer-current").text
+    browser.find_element(By.ID, "offer-decline").click()
+    wait(browser, lambda d: d.find_element(By.ID, "login").is_displayed(), what="the login box")
+    assert browser.execute_script("return window.sessionStorage.getItem('orchestrator.token')") is None
+
+    # Logged in as someone else, a link offers another identity: the page says both.
+    browser.execute_script(f"window.sessionStorage.setItem('orchestrator.token', '{mine}')")
+    browser.get(f"{rest_api.url}/ui/")  # a fragment alone would not load the page anew
+    browser.get(f"{rest_api.url}/ui/?namespace={namespace}#token={theirs}")
+    wait(browser, lambda d: "visitor" in d.find_element(By.ID, "offer-current").text, what="who the visitor is")
+    browser.find_element(By.ID, "offer-accept").click()
     wait(browser, lambda d: d.find_element(By.ID, "app").is_displayed(), what="the runs")
-    assert token not in browser.current_url
+    wait(browser, lambda d: "fragment-user" in d.find_element(By.ID, "user").text, what="the new identity shown")
     wait(browser, lambda d: d.find_element(By.ID, "empty").is_displayed(), what="an empty namespace")
     # A token the cluster refuses sends the user back to the login box, saying why.
     browser.execute_script("window.sessionStorage.setItem('orchestrator.token', 'not-a-token')")

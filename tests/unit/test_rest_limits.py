@@ -37,7 +37,7 @@ class Recording(Upstream):
 
     async def list(self, token, namespace, limit, cont):
         self.calls.append("list")
-        return {"items": []}
+        return {"items": [], "metadata": {"continue": "next-page"}}
 
     async def get(self, token, namespace, name):
         self.calls.append("get")
@@ -60,7 +60,9 @@ async def api():
     app = create_app("default")
     upstream = Recording(max_streams=3)
     app.state.upstream = upstream
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", forwarded_allow_ips="*")
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
@@ -158,3 +160,22 @@ async def hold(client: httpx.AsyncClient, url: str) -> None:
         assert response.status_code == 200
         async for _ in response.aiter_bytes():
             pass
+
+
+async def test_behind_a_tls_ingress_the_next_page_link_says_https(api):
+    """The Deployments set FORWARDED_ALLOW_IPS (uvicorn's own setting): X-Forwarded-Proto counts."""
+    client, _ = api
+    response = await client.get("/jobs", headers={**TOKEN, "X-Forwarded-Proto": "https", "Host": "runs.example"})
+    assert response.links["next"]["url"].startswith("https://runs.example/jobs?")
+
+
+async def test_no_swagger_ui_from_a_cdn_unless_asked_for(api):
+    client, _ = api
+    assert (await client.get("/docs")).status_code == 404
+    assert (await client.get("/redoc")).status_code == 404
+    assert "/jobs" in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_whoami_needs_a_token(api):
+    client, _ = api
+    assert (await client.get("/whoami")).status_code == 401

@@ -96,6 +96,14 @@ async def ready(api: Api) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
+@routes.get("/whoami", responses=ERRORS, summary="Who the token is")
+async def whoami(api: Api, bearer_token: Token) -> dict[str, Any]:
+    """The token's user as the cluster authenticates it (username, groups): what the web page
+    shows before it uses a token from a link, and beside Log out."""
+    info = await api.whoami(bearer_token)
+    return {"username": info.get("username", ""), "groups": info.get("groups") or []}
+
+
 @routes.post("/jobs", status_code=201, responses=ERRORS, summary="Run a command")
 async def create_run(run: NewRun, api: Api, bearer_token: Token, namespace: Namespace) -> dict[str, Any]:
     # The namespace: the body's, else ?namespace=, else the service's default.
@@ -238,11 +246,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(default_namespace: str | None = None) -> FastAPI:
+    docs = os.environ.get("ORCHESTRATOR_API_DOCS", "").lower() in ("1", "true", "yes")
     app = FastAPI(
         title="orchestrator",
         version="0.1.0",
         description="Run ad hoc commands as Kubernetes Jobs and keep their output (AdhocCommands).",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN onto this origin, where tokens are
+        # typed in: off unless asked for (ORCHESTRATOR_API_DOCS=true, e.g. on a laptop).
+        # /openapi.json is always served.
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.default_namespace = default_namespace or os.environ.get("ORCHESTRATOR_API_NAMESPACE", "default")
     app.add_exception_handler(UpstreamError, upstream_error)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from orchestrator import credentials
-from orchestrator.paths import ADHOCS, CONFIGMAPS, PODS, path
+from orchestrator.paths import ADHOCS, CONFIGMAPS, PODS, SELF_REVIEWS, path
 from orchestrator.spec import CONTAINER
 
 
@@ -101,6 +101,12 @@ class Upstream:
     @staticmethod
     def _adhoc_path(namespace: str, name: str = "") -> str:
         return path(*ADHOCS, namespace, name)
+
+    async def whoami(self, token: str) -> dict[str, Any]:
+        """Who the token is, as the API server authenticates it (a SelfSubjectReview)."""
+        review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        response = await self._request(token, "POST", path(*SELF_REVIEWS), json=review)
+        return ((response.json().get("status") or {}).get("userInfo")) or {}
 
     async def create(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         namespace = body["metadata"]["namespace"]

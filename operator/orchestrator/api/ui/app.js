@@ -11,14 +11,39 @@ const $ = (id) => document.getElementById(id);
 let shown = null; // the run whose output is shown
 let following = null; // AbortController of the output being read
 
-// A token in the URL fragment (#token=...) is taken and removed from the address bar.
-(function takeTokenFromFragment() {
+// A token in the URL fragment (#token=...) is removed from the address bar and used only once
+// the visitor has seen whose it is and said yes: a link must not log someone in silently as
+// another identity (login CSRF).
+const offered = (function takeTokenFromFragment() {
   const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.get("token")) {
-    sessionStorage.setItem(TOKEN_KEY, fragment.get("token"));
-    history.replaceState(null, "", location.pathname + location.search);
-  }
+  const token = fragment.get("token");
+  if (token) history.replaceState(null, "", location.pathname + location.search);
+  return token;
 })();
+
+async function whoami(token) {
+  const response = await fetch("../whoami", { headers: { Authorization: "Bearer " + token } });
+  if (!response.ok) return null;
+  return (await response.json()).username;
+}
+
+async function offer(token) {
+  $("login").hidden = true;
+  $("app").hidden = true;
+  $("offer").hidden = false;
+  const [theirs, mine] = await Promise.all([
+    whoami(token),
+    sessionStorage.getItem(TOKEN_KEY) ? whoami(sessionStorage.getItem(TOKEN_KEY)) : null,
+  ]);
+  $("offer-user").textContent = theirs || "(a token the cluster does not accept)";
+  $("offer-current").textContent = mine ? "You are logged in as " + mine + " now." : "You are not logged in now.";
+  $("offer-accept").disabled = !theirs;
+  $("offer-accept").onclick = () => { sessionStorage.setItem(TOKEN_KEY, token); $("offer").hidden = true; enter(); };
+  $("offer-decline").onclick = () => {
+    $("offer").hidden = true;
+    if (sessionStorage.getItem(TOKEN_KEY)) enter(); else logout();
+  };
+}
 
 function url(path, extra = {}) {
   const query = new URLSearchParams(extra);
@@ -153,6 +178,7 @@ function logout(message = "") {
   if (following) following.abort();
   $("app").hidden = true;
   $("logout").hidden = true;
+  $("user").textContent = "";
   $("login").hidden = false;
   $("login-error").textContent = message;
 }
@@ -161,6 +187,7 @@ function enter() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
+  whoami(sessionStorage.getItem(TOKEN_KEY)).then((user) => { $("user").textContent = user || ""; });
   refresh();
 }
 
@@ -177,4 +204,6 @@ $("run-form").addEventListener("submit", (event) => {
 });
 $("logout").addEventListener("click", () => logout());
 setInterval(() => { if (!$("app").hidden) refresh(); }, REFRESH_MS);
-if (sessionStorage.getItem(TOKEN_KEY)) enter(); else logout();
+if (offered) offer(offered);
+else if (sessionStorage.getItem(TOKEN_KEY)) enter();
+else logout();
