@@ -239,7 +239,7 @@ def run_fields() -> dict[str, Any]:
         ),
         "ttlSecondsAfterFinished": described(
             "Delete this AdhocCommand (and so its Job and logs) this long after it finished.",
-            {"type": "integer", "format": "int64", "minimum": rules.TTL_MIN},
+            {"type": "integer", "format": "int32", "minimum": rules.TTL_MIN, "maximum": rules.TTL_MAX},
         ),
         "logs": described(
             "How the command's output is stored.",

@@ -25,6 +25,7 @@ TIMEOUT_MAX = 2**31 - 1
 RETRIES_MIN = 0
 RETRIES_MAX = 100
 TTL_MIN = 0
+TTL_MAX = 2**31 - 1  # the Job's ttlSecondsAfterFinished is an int32 (found by the fuzz)
 # spec.logs.maxBytes: a ConfigMap holds at most 1 MiB, keys and metadata included.
 LOGS_MAX_BYTES_DEFAULT = 262144
 LOGS_MAX_BYTES_LIMIT = 900000

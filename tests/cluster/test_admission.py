@@ -21,6 +21,7 @@ CORPUS = [
     ({"command": "a", "retries": -1}, "spec.retries"),
     ({"command": "a", "retries": 1000}, "spec.retries"),
     ({"command": "a", "ttlSecondsAfterFinished": -5}, "spec.ttlSecondsAfterFinished"),
+    ({"command": "a", "ttlSecondsAfterFinished": 2**31}, "spec.ttlSecondsAfterFinished"),  # the Job's is an int32
     ({"command": "a", "suspend": "yes"}, "spec.suspend"),
     ({"command": "a", "logs": {"maxBytes": 900001}}, "spec.logs.maxBytes"),
     ({"command": "a", "logs": {"maxBytes": 0}}, "spec.logs.maxBytes"),
