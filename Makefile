@@ -9,7 +9,7 @@ LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 
 .PHONY: help deps build cluster-up cluster-down cluster-status install run api demo bench test unit lint crd \
-  image deploy undeploy manifests score helm-install bench-scale
+  image deploy undeploy manifests score helm-install bench-scale bench-rest
 BENCH_ARGS ?= --burst 1000 --populations 1000,10000
 
 help:
@@ -21,6 +21,7 @@ help:
 	@echo "make run           run the operator in the foreground against \$$KUBECONFIG"
 	@echo "make api           run the REST API on http://127.0.0.1:8080 against \$$KUBECONFIG"
 	@echo "make bench         benchmark the operator against plain Jobs (BENCH_ARGS=... for sizes)"
+	@echo "make bench-rest    the REST API under load beside the API server itself: bench/results/rest.md"
 	@echo "make bench-scale   restart the operator with ever more runs present (SCALE_ARGS=...): bench/results/scale.md"
 	@echo "make image         build the operator's image from Dockerfile (buildah; loaded into the local cluster)"
 	@echo "make deploy        install it in the local cluster as users do (kubectl apply -k), operator and API as pods"
@@ -65,6 +66,11 @@ demo: cluster-up
 
 bench: cluster-up
 	$(PY) -m bench.bench $(BENCH_ARGS)
+
+# The REST API under load beside the same requests sent straight to the API server: bench/results/rest.md.
+REST_ARGS ?= --requests 1500 --concurrency 200 --rounds 2
+bench-rest: cluster-up
+	$(PY) -m bench.rest $(REST_ARGS)
 
 # The population curve beyond make bench's (keeps the finished runs there are): bench/results/scale.md.
 SCALE_ARGS ?= --populations 15000,20000

@@ -40,7 +40,7 @@ class Cache:
         self._children: dict[str, dict[str, dict[str, bytes]]] = {"job": {}, "pod": {}}
         self._outputs: dict[str, StoredOutput] = {}  # namespace/adhoc uid -> what its logs ConfigMap says
         self.phases: Counter[str] = Counter()  # how many AdhocCommands are in each status.phase
-        # Job uid -> (event uid, message): the Job controller could not create its pod (rare).
+        # namespace/Job uid -> (event uid, message): the Job controller could not create its pod (rare).
         self._refusals: dict[str, tuple[str, str]] = {}
 
     def observe(self, kind: str, body: Mapping[str, Any], deleted: bool = False) -> str | None:
@@ -114,18 +114,21 @@ class Cache:
         return True
 
     def _observe_refusal(self, uid: str, event: Mapping[str, Any], deleted: bool) -> str | None:
-        """A FailedCreate event of a Job: kept under the Job's uid, told to its AdhocCommand."""
-        job_uid = (event.get("involvedObject") or {}).get("uid") or ""
+        """A FailedCreate event of a Job: kept under its namespace and the Job's uid (an Event
+        anyone posts elsewhere naming that uid is another entry), told to its AdhocCommand."""
+        namespace = (event.get("metadata") or {}).get("namespace") or ""
+        key = _key(namespace, (event.get("involvedObject") or {}).get("uid") or "")
         if deleted:
-            if self._refusals.get(job_uid, ("",))[0] != uid:
+            if self._refusals.get(key, ("",))[0] != uid:
                 return None
-            del self._refusals[job_uid]
+            del self._refusals[key]
         else:
             refusal = (uid, str(event.get("message") or ""))
-            if self._refusals.get(job_uid) == refusal:
+            if self._refusals.get(key) == refusal:
                 return None
-            self._refusals[job_uid] = refusal
-        return self._owner_of_job(job_uid)
+            self._refusals[key] = refusal
+        job_key = self._key_of_job(_owner(key))
+        return _owner(job_key) if job_key and job_key.startswith(f"{namespace}/") else None
 
     def _key_of_job(self, job_uid: str) -> str | None:
         return next((key for key, jobs in self._children["job"].items() if job_uid in jobs), None)
@@ -143,14 +146,10 @@ class Cache:
             return namespace is None or key.startswith(f"{namespace}/")
 
         if kind == "refusal":
-            refused = [
-                job
-                for job, (event, _) in self._refusals.items()
-                if event not in keys and listed_here(self._key_of_job(job) or "/")
-            ]
-            concerned = {owner for job in refused if (owner := self._owner_of_job(job))}
-            for job in refused:
-                del self._refusals[job]
+            refused = [key for key, (event, _) in self._refusals.items() if event not in keys and listed_here(key)]
+            concerned = {owner for key in refused if (owner := self._owner_of_job(_owner(key)))}
+            for key in refused:
+                del self._refusals[key]
             return concerned
         if kind == "configmap":
             gone = {key for key in self._outputs if key not in keys and listed_here(key)}
@@ -183,14 +182,15 @@ class Cache:
         if packed is None:
             return World(adhoc=None, jobs=[], pods=[], stored=None, refusals={})
         adhoc = unpack(packed)
-        key = _key(adhoc["metadata"].get("namespace", ""), uid)
+        namespace = adhoc["metadata"].get("namespace", "")
+        key = _key(namespace, uid)
         jobs = self._children["job"].get(key, {})
         return World(
             adhoc=adhoc,
             jobs=[unpack(v) for v in jobs.values()],
             pods=[unpack(v) for v in self._children["pod"].get(key, {}).values()],
             stored=self._outputs.get(key),
-            refusals={job: self._refusals[job][1] for job in jobs if job in self._refusals},
+            refusals={job: refusal[1] for job in jobs if (refusal := self._refusals.get(_key(namespace, job)))},
         )
 
     def uids(self) -> list[str]:

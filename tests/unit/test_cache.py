@@ -76,9 +76,11 @@ def test_a_fresh_listing_forgets_what_it_no_longer_holds():
     assert cache.world("uid-cmd").stored is None
 
 
-def refusal(job_uid: str, uid: str = "ev-1", message: str = "forbidden: violates PodSecurity") -> dict:
+def refusal(
+    job_uid: str, uid: str = "ev-1", message: str = "forbidden: violates PodSecurity", namespace: str = "ns"
+) -> dict:
     return {
-        "metadata": {"uid": uid, "name": "cmd-1.1"},
+        "metadata": {"uid": uid, "name": "cmd-1.1", "namespace": namespace},
         "involvedObject": {"kind": "Job", "uid": job_uid},
         "reason": "FailedCreate",
         "message": message,
@@ -115,7 +117,7 @@ def test_a_listing_of_one_namespace_forgets_only_that_namespaces_objects():
         cache.observe("adhoc", owner)
         cache.observe("pod", in_namespace(labelled(pod(name=f"pod-{ns}"), uid), ns))
         cache.observe("job", in_namespace(job(owner, uid=f"job-{ns}"), ns))
-        cache.observe("refusal", refusal(f"job-{ns}", uid=f"ev-{ns}"))
+        cache.observe("refusal", refusal(f"job-{ns}", uid=f"ev-{ns}", namespace=ns))
         cm = configmap_for(owner, pod(), 1, 1, b"out", 3, False)
         cm["metadata"]["uid"] = f"cm-{ns}"
         cache.observe("configmap", cm)
@@ -152,3 +154,14 @@ def test_a_victims_uid_label_elsewhere_never_reaches_the_victims_world():
     ours = job(victim, uid="ours")
     assert cache.observe("job", ours) == "uid-cmd"
     assert [j["metadata"]["uid"] for j in cache.world("uid-cmd").jobs] == ["ours"]
+
+
+def test_an_event_elsewhere_naming_a_victims_job_is_not_its_refusal():
+    cache = Cache()
+    victim = adhoc()
+    cache.observe("adhoc", victim)
+    cache.observe("job", job(victim, uid="job-1"))
+    assert cache.observe("refusal", refusal("job-1", uid="forged", message="lies", namespace="attacker")) is None
+    assert cache.world("uid-cmd").refusals == {}
+    assert cache.observe("refusal", refusal("job-1", uid="real")) == "uid-cmd"
+    assert cache.world("uid-cmd").refusals == {"job-1": "forbidden: violates PodSecurity"}
