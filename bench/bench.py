@@ -33,6 +33,7 @@ from typing import Any
 from bench import cost
 from bench.cost import cpu_seconds
 from bench.kubeclient import KubeClient
+from orchestrator.paths import ADHOCS, JOBS, NAMESPACES, path
 from orchestrator.spec import restricted_security_context
 from tests.harness import (  # the benchmark runs the operator as the tests do
     LOCAL_KUBECONFIG,
@@ -49,8 +50,6 @@ from tests.harness import (  # the benchmark runs the operator as the tests do
 )
 
 STATE = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
-ADHOC_PATH = "/apis/orchestrator.dev/v1alpha1/namespaces/{ns}/adhoccommands"
-JOB_PATH = "/apis/batch/v1/namespaces/{ns}/jobs"
 CONCURRENCY = 32
 WRITES = ("POST", "PATCH", "PUT", "DELETE", "APPLY")
 CONTROL_PLANE = ("kube-apiserver", "etcd", "kube-controller-manager")
@@ -187,13 +186,13 @@ class Bench:
 
     async def finished_present(self) -> int:
         """Finished AdhocCommands in benchmark namespaces that are not being deleted."""
-        namespaces = (await self.client.list("/api/v1/namespaces"))["items"]
+        namespaces = (await self.client.list(path(*NAMESPACES)))["items"]
         count = 0
         for ns in namespaces:
             name = ns["metadata"]["name"]
             if not name.startswith("bench-") or ns.get("status", {}).get("phase") != "Active":
                 continue
-            items = (await self.client.list(ADHOC_PATH.format(ns=name)))["items"]
+            items = (await self.client.list(path(*ADHOCS, name)))["items"]
             count += sum(1 for item in items if adhoc_done(item))
         return count
 
@@ -227,8 +226,8 @@ class Bench:
         """Creates `count` objects at once and times each until done; returns the runs and the wall time."""
         runs = Runs()
         names = [f"{prefix}-{i:05d}" for i in range(count)]
-        path = (ADHOC_PATH if kind == "adhoc" else JOB_PATH).format(ns=namespace)
-        jobs_path = JOB_PATH.format(ns=namespace)
+        main_path = path(*(ADHOCS if kind == "adhoc" else JOBS), namespace)
+        jobs_path = path(*JOBS, namespace)
         start = time.monotonic()
         all_done = asyncio.Event()
 
@@ -247,7 +246,7 @@ class Bench:
             if owner and owner not in runs.job_done and job_done(obj):
                 runs.job_done[owner] = time.monotonic() - start
 
-        watchers = [asyncio.create_task(self.follow(path, on_main))]
+        watchers = [asyncio.create_task(self.follow(main_path, on_main))]
         if kind == "adhoc":
             watchers.append(asyncio.create_task(self.follow(jobs_path, on_job)))
         await asyncio.sleep(0.5)  # the watches are open before the first create
@@ -257,8 +256,8 @@ class Bench:
         async def create(name: str) -> None:
             async with gate:
                 if kind == "floor":  # the declarative object beside the Job, which nothing acts on
-                    await self.client.create(ADHOC_PATH.format(ns=namespace), adhoc(name))
-                await self.client.create(path, adhoc(name) if kind == "adhoc" else plain_job(name))
+                    await self.client.create(path(*ADHOCS, namespace), adhoc(name))
+                await self.client.create(main_path, adhoc(name) if kind == "adhoc" else plain_job(name))
                 runs.created[name] = time.monotonic() - start
 
         await asyncio.gather(*(create(n) for n in names))
@@ -329,7 +328,7 @@ class Bench:
             before = await self.snapshot()
             _, total = await self.batch("floor", ns, n, "floor")
             self.results["floor"] = {"total_s": total, "cost": cost.per_run(before, await self.settled_snapshot(), n)}
-            await self.client.delete_all(ADHOC_PATH.format(ns=ns))  # before the operator would run them
+            await self.client.delete_all(path(*ADHOCS, ns))  # before the operator would run them
         finally:
             self.operator.start()
 
@@ -421,7 +420,7 @@ class Bench:
         """Restarts the operator with whatever AdhocCommands exist (for profiling the restart)."""
         self.start_operator()
         try:
-            present = len((await self.client.list("/apis/orchestrator.dev/v1alpha1/adhoccommands"))["items"])
+            present = len((await self.client.list(path(*ADHOCS)))["items"])
             self.results["restart"] = [self.restart(present)]
         finally:
             if self.operator:

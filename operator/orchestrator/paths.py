@@ -40,6 +40,7 @@ LEASES = Resource("/apis/coordination.k8s.io", "v1", "leases")
 PODS = Resource("", "v1", "pods")
 CONFIGMAPS = Resource("", "v1", "configmaps")
 EVENTS = Resource("", "v1", "events")
+NAMESPACES = Resource("", "v1", "namespaces")
 SELF_REVIEWS = Resource("/apis/authentication.k8s.io", "v1", "selfsubjectreviews")
 # The workloads a run may take its template from (spec.from.kind).
 WORKLOADS = {
