@@ -59,7 +59,7 @@ run: deps
 	@$(LOCAL_SETTINGS); $(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
 
 api: deps
-	$(VENV)/bin/uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080
+	$(VENV)/bin/uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080 --timeout-keep-alive 75
 
 demo: cluster-up
 	@$(PY) -m hack.demo

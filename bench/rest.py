@@ -22,18 +22,21 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
+from bench.bench import cluster_pids
+from bench.cost import cpu_seconds, machine_busy_seconds
 from orchestrator import credentials
 from orchestrator.paths import ADHOCS, path
 from tests.harness import LOCAL_KUBECONFIG, REPO, Cluster, RestApi, bin_dir, token_for
 
-Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+CPU_COLUMNS = ("kube-apiserver", "etcd", "rest-api", "client", "machine")
+Send = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Result:
     seconds: float
     errors: Counter[str]
     latencies: list[float]
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU a request, by process
 
     @property
     def rate(self) -> float:
@@ -57,10 +61,11 @@ class Result:
             "rate_per_s": round(self.rate, 1),
             "p50_s": round(statistics.median(ordered), 3),
             "p99_s": round(ordered[int(len(ordered) * 0.99) - 1], 3),
+            "cpu_ms_per_request": self.cpu_ms,
         }
 
 
-async def load(side: str, client: httpx.AsyncClient, send: Send, requests: int, concurrency: int) -> Result:
+async def load(side: str, client: aiohttp.ClientSession, send: Send, requests: int, concurrency: int) -> Result:
     """Sends `requests` requests, at most `concurrency` at once; every one is counted."""
     errors: Counter[str] = Counter()
     latencies: list[float] = []
@@ -72,10 +77,10 @@ async def load(side: str, client: httpx.AsyncClient, send: Send, requests: int, 
             index, next_index = next_index, next_index + 1
             started = time.monotonic()
             try:
-                response = await send(client, index)
-                if response.status_code >= 400:
-                    errors[f"HTTP {response.status_code}"] += 1
-            except httpx.HTTPError as exc:
+                status = await send(client, index)
+                if status >= 400:
+                    errors[f"HTTP {status}"] += 1
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 errors[type(exc).__name__] += 1
             latencies.append(time.monotonic() - started)
 
@@ -88,11 +93,18 @@ def body(namespace: str) -> dict[str, Any]:
     return {"cmd": "true", "namespace": namespace}
 
 
+async def call(client: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> int:
+    """One request, its whole answer read; its status."""
+    async with client.request(method, url, **kwargs) as response:
+        await response.read()
+        return response.status
+
+
 def rest_sender(namespace: str) -> Send:
-    async def send(client: httpx.AsyncClient, index: int) -> httpx.Response:
+    async def send(client: aiohttp.ClientSession, index: int) -> int:
         if index % 3 == 2:
-            return await client.get("/jobs", params={"namespace": namespace, "limit": 50})
-        return await client.post("/jobs", json=body(namespace))
+            return await call(client, "GET", "/jobs", params={"namespace": namespace, "limit": "50"})
+        return await call(client, "POST", "/jobs", json=body(namespace))
 
     return send
 
@@ -103,10 +115,10 @@ def direct_sender(namespace: str) -> Send:
 
     adhoc = adhoc_from(NewRun(cmd="true"), namespace)
 
-    async def send(client: httpx.AsyncClient, index: int) -> httpx.Response:
+    async def send(client: aiohttp.ClientSession, index: int) -> int:
         if index % 3 == 2:
-            return await client.get(path(*ADHOCS, namespace), params={"limit": 50})
-        return await client.post(path(*ADHOCS, namespace), json=adhoc)
+            return await call(client, "GET", path(*ADHOCS, namespace), params={"limit": "50"})
+        return await call(client, "POST", path(*ADHOCS, namespace), json=adhoc)
 
     return send
 
@@ -119,22 +131,45 @@ async def one_round(cluster: Cluster, api: RestApi, args: argparse.Namespace, fi
         try:
             token = token_for(cluster, namespace, "loader", "edit")
             headers = {"Authorization": f"Bearer {token}"}
-            limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
             if side == "rest":
-                client = httpx.AsyncClient(base_url=api.url, headers=headers, limits=limits, timeout=120)
-                send = rest_sender(namespace)
+                base, tls, send = api.url, None, rest_sender(namespace)
             else:
                 target = credentials.target(credentials.Source(kubeconfig=str(cluster.kubeconfig)))
-                client = httpx.AsyncClient(
-                    base_url=target.server, verify=target.ssl_context, headers=headers, limits=limits, timeout=120
-                )
-                send = direct_sender(namespace)
+                base, tls, send = target.server, target.ssl_context, direct_sender(namespace)
+            # aiohttp, not httpx: a load generator lighter per request (httpx's own CPU was the
+            # bottleneck of the first version of this benchmark).
+            client = aiohttp.ClientSession(
+                base_url=base,
+                headers=headers,
+                connector=aiohttp.TCPConnector(limit=args.concurrency, ssl=tls if tls is not None else True),
+                timeout=aiohttp.ClientTimeout(total=120),
+            )
             async with client:
                 await load(side, client, send, 30, 10)  # warm the connections and caches
-                results.append(await load(side, client, send, args.requests, args.concurrency))
+                assert api.process is not None
+                before = cpu_snapshot(api.process.pid)
+                result = await load(side, client, send, args.requests, args.concurrency)
+                after = cpu_snapshot(api.process.pid)
+                result.cpu_ms = {k: round((after[k] - before[k]) * 1000 / args.requests, 2) for k in before}
+                if side == "direct":
+                    del result.cpu_ms["rest-api"]
+                results.append(result)
         finally:
-            cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+            # Waited for: a namespace's deletion in the background would cost the next side.
+            cluster.kubectl("delete", "namespace", namespace, "--timeout=300s", check=False)
     return results
+
+
+def cpu_snapshot(rest_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the API server, etcd, the REST API, this process and the machine."""
+    pids = cluster_pids()
+    return {
+        "kube-apiserver": cpu_seconds(pids["kube-apiserver"]),
+        "etcd": cpu_seconds(pids["etcd"]),
+        "rest-api": cpu_seconds(rest_pid),
+        "client": cpu_seconds(os.getpid()),
+        "machine": machine_busy_seconds(),
+    }
 
 
 def machine() -> str:
@@ -161,11 +196,14 @@ def write(results: list[Result], args: argparse.Namespace) -> str:
         f"{args.requests} requests a round (2/3 POST /jobs, 1/3 GET /jobs) at concurrency {args.concurrency};",
         "direct: the same requests to the API server with the same token. No operator running.",
         "",
-        "| side | requests | errors | req/s | p50 s | p99 s |",
-        "|---|---|---|---|---|---|",
+        "| side | requests | errors | req/s | p50 s | p99 s | CPU ms a request: API server / etcd / REST API / "
+        "client / machine |",
+        "|---|---|---|---|---|---|---|",
         *(
             f"| {row['side']} | {row['requests']} | {sum(row['errors'].values()) or 0} {row['errors'] or ''} | "
-            f"{row['rate_per_s']} | {row['p50_s']} | {row['p99_s']} |"
+            f"{row['rate_per_s']} | {row['p50_s']} | {row['p99_s']} | "
+            + " / ".join(str(row["cpu_ms_per_request"].get(k, "-")) for k in CPU_COLUMNS)
+            + " |"
             for row in summary["rounds"]
         ),
         "",

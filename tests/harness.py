@@ -347,6 +347,8 @@ class RestApi:
             "127.0.0.1",
             "--port",
             str(self.port),
+            "--timeout-keep-alive",
+            "75",
         ]
         self.process = subprocess.Popen(
             command,

@@ -41,17 +41,19 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description
 RunId = Annotated[str, Path(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN, description="The job's id")]
 
 
-def upstream(request: Request) -> Upstream:
+# The dependencies are async though they do no I/O: FastAPI runs a plain `def` dependency in a
+# worker thread (at most 40 at once), and under load every request queued for those threads.
+async def upstream(request: Request) -> Upstream:
     return request.app.state.upstream
 
 
-def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+async def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise UpstreamError(401, "a Kubernetes bearer token is required (Authorization: Bearer <token>)")
     return credentials.credentials
 
 
-def namespace(
+async def namespace(
     request: Request,
     namespace: Annotated[
         str | None,

@@ -3,10 +3,11 @@ with a kubeconfig's credentials (kubectl-adhoc: `Upstream.logged_in`, and token 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 
 from orchestrator import credentials
 from orchestrator.paths import ADHOCS, CONFIGMAPS, PODS, SELF_REVIEWS, path
@@ -21,24 +22,28 @@ class UpstreamError(Exception):
 
 
 # A followed log may stay quiet for long (a command that sleeps): no read time-out.
-FOLLOW_TIMEOUT = httpx.Timeout(30.0, read=None)
+CALL_TIMEOUT = aiohttp.ClientTimeout(total=30.0)
+FOLLOW_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30.0)
+# Calls that end at once share one pool; followed logs, which hold a connection for a run's
+# life, have their own, bounded: a hundred open streams must not make every other call wait.
+CONNECTIONS = 200
+MAX_STREAMS = 100  # per replica; more answer 429 (ORCHESTRATOR_API_MAX_STREAMS)
+Json = dict[str, Any]
 
 
-def _message_of(response: httpx.Response) -> str:
+def _message_of(status: int, reason: str, body: bytes) -> str:
     try:
-        return response.json().get("message") or response.reason_phrase
-    except ValueError:
-        return response.text or response.reason_phrase
+        return json.loads(body).get("message") or reason
+    except (ValueError, AttributeError):
+        return body.decode(errors="replace")[:500] or reason or str(status)
 
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-# Calls that end at once share one pool; followed logs, which hold a connection for a run's
-# life, have their own, bounded: a hundred open streams must not make every other call wait.
-CALLS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-MAX_STREAMS = 100  # per replica; more answer 429 (ORCHESTRATOR_API_MAX_STREAMS)
+def _unreachable(exc: Exception) -> UpstreamError:
+    return UpstreamError(502, f"the Kubernetes API could not be reached: {type(exc).__name__}: {exc}")
 
 
 class TooManyStreams(UpstreamError):
@@ -47,21 +52,33 @@ class TooManyStreams(UpstreamError):
 
 
 class Upstream:
+    """aiohttp, the operator's own HTTP client: under load httpx's connection pool spent a third
+    of this server's CPU looking over its idle connections on every request (make bench-rest).
+    The sessions are made on first use, inside the event loop that uses them."""
+
     def __init__(
         self, target: credentials.Target, headers: dict[str, str] | None = None, max_streams: int = MAX_STREAMS
     ) -> None:
-        self.client = httpx.AsyncClient(
-            base_url=target.server, verify=target.ssl_context, timeout=30.0, headers=headers, limits=CALLS
-        )
-        self.streams = httpx.AsyncClient(
-            base_url=target.server,
-            verify=target.ssl_context,
-            timeout=FOLLOW_TIMEOUT,
-            headers=headers,
-            limits=httpx.Limits(max_connections=max_streams, max_keepalive_connections=max_streams // 10),
-        )
+        self.server = target.server.rstrip("/")
+        self.ssl = target.ssl_context
+        self.headers = dict(headers or {})
         self.max_streams = max_streams
         self.streams_open = 0
+        self._calls: aiohttp.ClientSession | None = None
+        self._streams: aiohttp.ClientSession | None = None
+
+    def _session(self, streams: bool = False) -> aiohttp.ClientSession:
+        if streams:
+            if self._streams is None:
+                self._streams = self._new_session(self.max_streams, FOLLOW_TIMEOUT)
+            return self._streams
+        if self._calls is None:
+            self._calls = self._new_session(CONNECTIONS, CALL_TIMEOUT)
+        return self._calls
+
+    def _new_session(self, limit: int, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=limit, ssl=self.ssl)
+        return aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self.headers)
 
     def stream_slot(self) -> StreamSlot:
         """A place among the streams this replica follows at once; TooManyStreams when full."""
@@ -76,88 +93,89 @@ class Upstream:
         return cls(credentials.Target(info.server, info.as_ssl_context()), info.as_http_headers())
 
     async def close(self) -> None:
-        await self.client.aclose()
-        await self.streams.aclose()
+        for session in (self._calls, self._streams):
+            if session is not None:
+                await session.close()
+        self._calls = self._streams = None
 
     async def reachable(self) -> str | None:
         """None when the API server answers over TLS (any HTTP status: this server holds no
         token of its own), else why not."""
         try:
-            await self.client.get("/readyz", timeout=5.0)
-        except httpx.HTTPError as exc:
-            return f"the Kubernetes API could not be reached: {exc}"
+            async with self._session().get(self.server + "/readyz", timeout=aiohttp.ClientTimeout(total=5.0)):
+                pass
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"the Kubernetes API could not be reached: {type(exc).__name__}: {exc}"
         return None
 
-    async def _request(self, token: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, token: str, method: str, url: str, **kwargs: Any) -> bytes:
+        """One call; the answer's body, or UpstreamError with the API server's status and message."""
         headers = {**_bearer(token), **kwargs.pop("headers", {})}
+        body = kwargs.pop("json", None)
+        if body is not None:
+            headers.setdefault("Content-Type", "application/json")
+            kwargs["data"] = json.dumps(body)
         try:
-            response = await self.client.request(method, url, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise UpstreamError(502, f"the Kubernetes API could not be reached: {exc}") from exc
-        if response.status_code >= 400:
-            raise UpstreamError(response.status_code, _message_of(response))
-        return response
+            async with self._session().request(method, self.server + url, headers=headers, **kwargs) as response:
+                content = await response.read()
+                if response.status >= 400:
+                    raise UpstreamError(response.status, _message_of(response.status, response.reason or "", content))
+                return content
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _unreachable(exc) from exc
+
+    async def _json(self, token: str, method: str, url: str, **kwargs: Any) -> Json:
+        return json.loads(await self._request(token, method, url, **kwargs))
 
     @staticmethod
     def _adhoc_path(namespace: str, name: str = "") -> str:
         return path(*ADHOCS, namespace, name)
 
-    async def whoami(self, token: str) -> dict[str, Any]:
+    async def whoami(self, token: str) -> Json:
         """Who the token is, as the API server authenticates it (a SelfSubjectReview)."""
         review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
-        response = await self._request(token, "POST", path(*SELF_REVIEWS), json=review)
-        return ((response.json().get("status") or {}).get("userInfo")) or {}
+        answer = await self._json(token, "POST", path(*SELF_REVIEWS), json=review)
+        return (answer.get("status") or {}).get("userInfo") or {}
 
-    async def create(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
-        namespace = body["metadata"]["namespace"]
-        return (await self._request(token, "POST", self._adhoc_path(namespace), json=body)).json()
+    async def create(self, token: str, body: Json) -> Json:
+        return await self._json(token, "POST", self._adhoc_path(body["metadata"]["namespace"]), json=body)
 
-    async def list(self, token: str, namespace: str, limit: int, cont: str | None) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if cont:
-            params["continue"] = cont
-        return (await self._request(token, "GET", self._adhoc_path(namespace), params=params)).json()
+    async def list(self, token: str, namespace: str, limit: int, cont: str | None) -> Json:
+        params = {"limit": str(limit), **({"continue": cont} if cont else {})}
+        return await self._json(token, "GET", self._adhoc_path(namespace), params=params)
 
-    async def get(self, token: str, namespace: str, name: str) -> dict[str, Any]:
-        return (await self._request(token, "GET", self._adhoc_path(namespace, name))).json()
+    async def get(self, token: str, namespace: str, name: str) -> Json:
+        return await self._json(token, "GET", self._adhoc_path(namespace, name))
 
-    async def patch(self, token: str, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    async def patch(self, token: str, namespace: str, name: str, patch: Json) -> Json:
         """A JSON merge patch of an AdhocCommand."""
         headers = {"Content-Type": "application/merge-patch+json"}
-        response = await self._request(token, "PATCH", self._adhoc_path(namespace, name), json=patch, headers=headers)
-        return response.json()
+        return await self._json(token, "PATCH", self._adhoc_path(namespace, name), json=patch, headers=headers)
 
     async def delete(self, token: str, namespace: str, name: str) -> None:
-        await self._request(
-            token, "DELETE", self._adhoc_path(namespace, name), json={"propagationPolicy": "Background"}
-        )
+        options = {"propagationPolicy": "Background"}
+        await self._request(token, "DELETE", self._adhoc_path(namespace, name), json=options)
 
-    async def configmap(self, token: str, namespace: str, name: str) -> dict[str, Any]:
-        return (await self._request(token, "GET", path(*CONFIGMAPS, namespace, name))).json()
+    async def configmap(self, token: str, namespace: str, name: str) -> Json:
+        return await self._json(token, "GET", path(*CONFIGMAPS, namespace, name))
 
     async def follow_pod_log(self, token: str, namespace: str, pod: str) -> AsyncIterator[bytes]:
         """The command's output as it is written, until its container ends."""
-        url = path(*PODS, namespace, pod, "log")
+        url = self.server + path(*PODS, namespace, pod, "log")
         params = {"container": CONTAINER, "follow": "true"}
-        headers = _bearer(token)
         try:
-            async with self.streams.stream("GET", url, params=params, headers=headers) as r:
-                if r.status_code >= 400:
-                    await r.aread()
-                    raise UpstreamError(r.status_code, _message_of(r))
-                async for chunk in r.aiter_raw():
+            async with self._session(streams=True).get(url, params=params, headers=_bearer(token)) as response:
+                if response.status >= 400:
+                    content = await response.read()
+                    raise UpstreamError(response.status, _message_of(response.status, response.reason or "", content))
+                async for chunk in response.content.iter_any():
                     yield chunk
-        except httpx.HTTPError as exc:
-            raise UpstreamError(502, f"the Kubernetes API could not be reached: {exc}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _unreachable(exc) from exc
 
     async def pod_log(self, token: str, namespace: str, pod: str, limit_bytes: int) -> bytes:
-        response = await self._request(
-            token,
-            "GET",
-            path(*PODS, namespace, pod, "log"),
-            params={"container": CONTAINER, "limitBytes": limit_bytes},
-        )
-        return response.content
+        params = {"container": CONTAINER, "limitBytes": str(limit_bytes)}
+        return await self._request(token, "GET", path(*PODS, namespace, pod, "log"), params=params)
 
 
 class StreamSlot:
