@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import platform
+import socket
 import statistics
 import time
 import uuid
@@ -172,6 +173,13 @@ def cpu_snapshot(rest_pid: int) -> dict[str, float]:
     }
 
 
+def free_port() -> int:
+    """A port nothing listens on (a REST API left running elsewhere must not be measured)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def machine() -> str:
     cpus = os.cpu_count()
     memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
@@ -226,7 +234,7 @@ def main() -> int:
     args = parser.parse_args()
     cluster = Cluster(LOCAL_KUBECONFIG, str(bin_dir() / "kubectl"), local=True)
     cluster.install_operator_prerequisites()
-    api = RestApi(cluster, Path(os.environ.get("TMPDIR", "/tmp")), 18180)
+    api = RestApi(cluster, Path(os.environ.get("TMPDIR", "/tmp")), free_port())
     api.start()
     try:
         results: list[Result] = []
