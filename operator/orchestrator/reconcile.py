@@ -431,27 +431,23 @@ class Reconciler:
             return written
         return seen
 
+    def _memories(self) -> tuple[dict[str, Any], ...]:
+        """Everything this process remembers per AdhocCommand uid."""
+        return (
+            self._created,
+            self._stored,
+            self._status,
+            self._written_at,
+            self._behind_since,
+            self._conflicts,
+            self._template_looks,
+        )
+
     def forget_all(self) -> None:
         """What this process wrote is no guide once another replica has acted."""
-        for cache in (
-            self._created,
-            self._stored,
-            self._status,
-            self._written_at,
-            self._behind_since,
-            self._conflicts,
-            self._template_looks,
-        ):
-            cache.clear()
+        for memory in self._memories():
+            memory.clear()
 
     def _forget(self, uid: str) -> None:
-        for cache in (
-            self._created,
-            self._stored,
-            self._status,
-            self._written_at,
-            self._behind_since,
-            self._conflicts,
-            self._template_looks,
-        ):
-            cache.pop(uid, None)
+        for memory in self._memories():
+            memory.pop(uid, None)
