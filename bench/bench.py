@@ -47,6 +47,7 @@ from tests.harness import (  # the benchmark runs the operator as the tests do
     cri_log,
     request_kind,
     service_account_kubeconfig,
+    wait_until,
 )
 
 STATE = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
@@ -182,7 +183,15 @@ class Bench:
         ]
         if old:
             print(f"deleting {len(old)} namespaces of earlier benchmark runs", flush=True)
-            self.cluster.kubectl("delete", *old, f"--timeout={self.args.timeout:.0f}s", check=False)
+            # Not waited for by kubectl, whose every call ends after 120 s: 10,000 runs take longer.
+            self.cluster.kubectl("delete", *old, "--wait=false", check=False)
+            names = {ns.removeprefix("namespace/") for ns in old}
+
+            def gone() -> bool:
+                present = self.cluster.kubectl("get", "ns", "-o", "name").stdout.split()
+                return not names & {ns.removeprefix("namespace/") for ns in present}
+
+            wait_until(gone, self.args.timeout, "the earlier benchmark namespaces to go", interval=2.0)
 
     async def finished_present(self) -> int:
         """Finished AdhocCommands in benchmark namespaces that are not being deleted."""
