@@ -231,9 +231,8 @@ class Reconciler:
         if adhoc["status"].get("history"):
             status["history"] = adhoc["status"]["history"]
         await self._write_status(adhoc, keep_transition_times(status, adhoc["status"]), adhoc["status"])
-        looks = self._template_looks[adhoc["metadata"]["uid"]] = (
-            self._template_looks.get(adhoc["metadata"]["uid"], 0) + 1
-        )
+        uid = adhoc["metadata"]["uid"]
+        looks = self._template_looks[uid] = self._template_looks.get(uid, 0) + 1
         return min(TEMPLATE_RECHECK * 2 ** (looks - 1), TEMPLATE_RECHECK_MAX)
 
     def _status_of(
