@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from hack.local_settings import local_settings
-from orchestrator.output import configmap_output
+from orchestrator.output import output_of
 from tests.harness import (  # the demo runs the operator as the tests do
     LOCAL_KUBECONFIG,
     REPO,
@@ -76,7 +76,7 @@ def main() -> int:
         configmap = status["logs"]["configMap"]
         step(f"the stored output (kubectl get configmap {configmap} -o jsonpath='{{.data.output}}')")
         cm = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "configmap", configmap, "-o", "json").stdout)
-        output = configmap_output(cm).decode("utf-8", "replace")
+        output = output_of(cm).decode("utf-8", "replace")
         print(output, end="" if output.endswith("\n") else "\n")
     finally:
         operator.stop()

@@ -257,6 +257,12 @@ def run_fields() -> dict[str, Any]:
                             "default": rules.LOGS_MAX_BYTES_DEFAULT,
                         },
                     ),
+                    "storage": described(
+                        "Where the output is kept: ConfigMap <name>-logs (readable by `view`), or Secret "
+                        "<name>-logs (key output) for output as private as a Secret. Runs kept in a Secret "
+                        "keep no copy of their output in the history.",
+                        {"type": "string", "enum": list(rules.LOGS_STORAGE), "default": rules.LOGS_STORAGE_DEFAULT},
+                    ),
                 },
             },
         ),
@@ -305,6 +311,7 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "configMap": string("ConfigMap holding the output, in this namespace."),
+                        "secret": string("Secret holding the output (spec.logs.storage: Secret), in this namespace."),
                         "bytes": described(
                             "Bytes of output the command produced.", {"type": "integer", "format": "int64"}
                         ),

@@ -20,7 +20,7 @@ from orchestrator import API_VERSION, KIND, credentials
 from orchestrator.api.follow import followed_output
 from orchestrator.api.upstream import Upstream, UpstreamError
 from orchestrator.names import LABEL_MANAGED_BY
-from orchestrator.output import configmap_output
+from orchestrator.output import output_of
 from orchestrator.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
 from orchestrator.status import format_duration
 from orchestrator.workloads import KINDS
@@ -122,9 +122,7 @@ class Session:
 
     async def stream_output(self, name: str, first: dict[str, Any]) -> dict[str, Any]:
         """Copies the run's output to stdout as it comes; returns the AdhocCommand once it ended."""
-        async for chunk in followed_output(
-            self.api, "", self.namespace, first, lambda: self.get(name), configmap_output
-        ):
+        async for chunk in followed_output(self.api, "", self.namespace, first, lambda: self.get(name)):
             sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
         return await self.wait_for(name, finished)
@@ -249,14 +247,16 @@ def logs(
             if entry is None or not entry.get("logsConfigMap"):
                 fail(f"the output of generation {generation} of {name} is not kept (see kubectl adhoc history {name})")
             kept = await session.api.configmap("", session.namespace, entry["logsConfigMap"])
-            sys.stdout.buffer.write(configmap_output(kept))
+            sys.stdout.buffer.write(output_of(kept))
             return 0
         if follow:
             await session.stream_output(name, adhoc)
             return 0
-        configmap = (status.get("logs") or {}).get("configMap")
-        if status.get("phase") in FINISHED_PHASES and configmap:
-            sys.stdout.buffer.write(configmap_output(await session.api.configmap("", session.namespace, configmap)))
+        stored = None
+        if status.get("phase") in FINISHED_PHASES:
+            stored = await session.api.stored_output("", session.namespace, status.get("logs"))
+        if stored is not None:
+            sys.stdout.buffer.write(stored)
         elif status.get("podName"):
             sys.stdout.buffer.write(
                 await session.api.pod_log("", session.namespace, status["podName"], LOGS_MAX_BYTES_LIMIT)
@@ -305,7 +305,8 @@ def history(name: str, kubeconfig: str | None, context: str | None, namespace: s
         current = {"generation": status.get("observedGeneration"), **status}
         rows = [("GENERATION", "PHASE", "EXIT", "DURATION", "STARTED", "OUTPUT")]
         for run in [current, *(status.get("history") or [])]:
-            output = (run.get("logs") or {}).get("configMap") if run is current else run.get("logsConfigMap")
+            logs = run.get("logs") or {}
+            output = (logs.get("configMap") or logs.get("secret")) if run is current else run.get("logsConfigMap")
             rows.append(
                 (
                     str(run.get("generation") or ""),

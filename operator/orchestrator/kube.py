@@ -22,7 +22,7 @@ import kopf
 
 from orchestrator import metrics
 from orchestrator.names import controller_of
-from orchestrator.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, WORKLOADS, path
+from orchestrator.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, SECRETS, WORKLOADS, path
 
 COMPONENT = "orchestrator"  # in its events, and as its user agent
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
@@ -66,9 +66,10 @@ class ApiError(Exception):
 class NotOwned(Exception):
     """An object of the name the operator wanted exists and belongs to someone else."""
 
-    def __init__(self, namespace: str, name: str) -> None:
-        super().__init__(f"{namespace}/{name} exists and is not the operator's")
+    def __init__(self, namespace: str, name: str, kind: str = "ConfigMap") -> None:
+        super().__init__(f"{kind} {namespace}/{name} exists and is not the operator's")
         self.name = name
+        self.kind = kind
 
 
 class Expired(Exception):
@@ -411,6 +412,29 @@ class Kube:
         # The version read: if it changed since (a user replaced it), 409 and a look again.
         body = {**configmap, "metadata": {**meta, "resourceVersion": existing["metadata"]["resourceVersion"]}}
         return await self._call("PUT", path(*CONFIGMAPS, meta["namespace"], meta["name"]), body=body)
+
+    async def store_secret(self, secret: Obj) -> None:
+        """Creates the logs Secret, or replaces the one an earlier run or attempt left.
+
+        The operator may not read Secrets (RBAC: create and update only), so it cannot look at
+        the one in the way. The admission policy installed with its RBAC
+        (orchestrator-output-secrets) lets it replace only an Opaque Secret controlled by the
+        same AdhocCommand: a refusal means the name is someone else's (NotOwned)."""
+        meta = secret["metadata"]
+        try:
+            await self._call("POST", path(*SECRETS, meta["namespace"]), body=secret)
+            return
+        except ApiError as err:
+            if err.status != 409:
+                raise
+        try:
+            await self._call("PUT", path(*SECRETS, meta["namespace"], meta["name"]), body=secret)
+        except ApiError as err:
+            if err.status == 404:
+                raise ApiError(409, f"Secret {meta['name']} was deleted meanwhile", "Conflict") from err  # retried
+            if err.status == 403:
+                raise NotOwned(meta["namespace"], meta["name"], "Secret") from err
+            raise
 
 
 class Informer:

@@ -1,4 +1,4 @@
-"""Bounding a command's output and shaping the ConfigMap that stores it (pure)."""
+"""Bounding a command's output and shaping the ConfigMap or Secret that stores it (pure)."""
 
 from __future__ import annotations
 
@@ -101,9 +101,9 @@ def _utf8_tail(data: bytes) -> bytes:
 
 @dataclasses.dataclass(frozen=True)
 class StoredOutput:
-    """What the logs ConfigMap says about the output it holds (from its annotations)."""
+    """What the logs ConfigMap (or Secret) says about the output it holds (its annotations)."""
 
-    configmap: str
+    name: str
     pod_uid: str
     pod_name: str
     attempt: int
@@ -112,23 +112,24 @@ class StoredOutput:
     stored_bytes: int
     truncated: bool
     error: str = ""
+    kind: str = "ConfigMap"
 
     def status(self) -> dict[str, Any]:
         return {
-            "configMap": self.configmap,
+            "secret" if self.kind == "Secret" else "configMap": self.name,
             "bytes": self.bytes,
             "storedBytes": self.stored_bytes,
             "truncated": self.truncated,
         }
 
 
-def stored_output_from(configmap: Mapping[str, Any]) -> StoredOutput | None:
-    """Reads a logs ConfigMap's annotations; None when they are missing or malformed."""
-    meta = configmap.get("metadata") or {}
+def stored_output_from(stored: Mapping[str, Any]) -> StoredOutput | None:
+    """Reads a logs ConfigMap's (or Secret's) annotations; None when missing or malformed."""
+    meta = stored.get("metadata") or {}
     ann = meta.get("annotations") or {}
     try:
         return StoredOutput(
-            configmap=meta["name"],
+            name=meta["name"],
             pod_uid=ann[ANNOTATION_POD_UID],
             pod_name=ann.get(ANNOTATION_POD_NAME, ""),
             attempt=int(ann.get(ANNOTATION_ATTEMPT, "1")),
@@ -137,6 +138,7 @@ def stored_output_from(configmap: Mapping[str, Any]) -> StoredOutput | None:
             stored_bytes=int(ann[ANNOTATION_STORED]),
             truncated=ann.get(ANNOTATION_TRUNCATED) == "true",
             error=ann.get(ANNOTATION_ERROR, ""),
+            kind="Secret" if stored.get("kind") == "Secret" else "ConfigMap",
         )
     except (KeyError, ValueError):
         return None
@@ -188,8 +190,23 @@ def configmap_for(
     return body
 
 
-def configmap_output(configmap: Mapping[str, Any]) -> bytes:
-    """The output a logs ConfigMap holds: text under data, other bytes under binaryData."""
-    if OUTPUT_KEY in (configmap.get("binaryData") or {}):
-        return base64.b64decode(configmap["binaryData"][OUTPUT_KEY])
-    return (configmap.get("data") or {}).get(OUTPUT_KEY, "").encode()
+def secret_for(configmap: dict[str, Any]) -> dict[str, Any]:
+    """The same output kept as a Secret of the same name (spec.logs.storage: Secret): type
+    Opaque, the bytes under data.output whatever their encoding."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": configmap["metadata"],
+        "data": {OUTPUT_KEY: base64.b64encode(output_of(configmap)).decode()},
+    }
+
+
+def output_of(stored: Mapping[str, Any]) -> bytes:
+    """The output a logs ConfigMap holds (text under data, other bytes under binaryData), or a
+    logs Secret (base64 under data)."""
+    if stored.get("kind") == "Secret":
+        return base64.b64decode((stored.get("data") or {}).get(OUTPUT_KEY, ""))
+    if OUTPUT_KEY in (stored.get("binaryData") or {}):
+        return base64.b64decode(stored["binaryData"][OUTPUT_KEY])
+    return (stored.get("data") or {}).get(OUTPUT_KEY, "").encode()

@@ -14,9 +14,9 @@ from orchestrator.history import history_limit, kept_output, rotated
 from orchestrator.jobs import InvalidSpec, job_for
 from orchestrator.kube import ApiError, Kube, NotOwned
 from orchestrator.names import controller_of
-from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, stored_output_from
+from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, secret_for, stored_output_from
 from orchestrator.runs import is_finished, job_generation, plan_for
-from orchestrator.spec import CONTAINER, is_finished_phase, max_bytes
+from orchestrator.spec import CONTAINER, is_finished_phase, logs_storage, max_bytes
 from orchestrator.status import (
     is_terminated,
     keep_transition_times,
@@ -58,10 +58,10 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _conflict(name: str, what: str) -> str:
+def _conflict(name: str, what: str, kind: str = "ConfigMap") -> str:
     return (
-        f"ConfigMap {name} exists and is not owned by this AdhocCommand: {what} was not stored there "
-        "(rename or delete that ConfigMap, then rerun)"
+        f"{kind} {name} exists and is not owned by this AdhocCommand: {what} was not stored there "
+        f"(rename or delete that {kind}, then rerun)"
     )
 
 
@@ -304,6 +304,9 @@ class Reconciler:
             return None
         if is_finished_phase(status):
             self._written_at.pop(uid, None)
+            # Its output is in the status now; a Secret's would otherwise stay remembered for
+            # good (the operator does not watch Secrets, so no watch event ever replaces it).
+            self._stored.pop(uid, None)
         else:
             stretch = min(MAX_STRETCH, max(1.0, self.load() / RUNS_PER_INTERVAL))
             interval = self.config.status_interval_seconds * stretch
@@ -374,17 +377,22 @@ class Reconciler:
             error = f"the output could not be read: {err.message or err.status}"
             self.event(adhoc, "Warning", "OutputUnavailable", f"pod {target['metadata']['name']}: {error}")
         data, truncated = sink.result()
-        configmap = configmap_for(adhoc, target, attempt, job_generation(job), data, sink.total, truncated, error)
+        kept = configmap_for(adhoc, target, attempt, job_generation(job), data, sink.total, truncated, error)
+        if logs_storage(adhoc.get("spec") or {}) == "Secret":
+            kept = secret_for(kept)
         uid = adhoc["metadata"]["uid"]
         try:
-            await self.kube.store_configmap(configmap)
+            if kept["kind"] == "Secret":
+                await self.kube.store_secret(kept)
+            else:
+                await self.kube.store_configmap(kept)
         except NotOwned as err:
             if uid not in self._conflicts:
-                self._conflicts[uid] = _conflict(err.name, "the output")
+                self._conflicts[uid] = _conflict(err.name, "the output", err.kind)
                 self.event(adhoc, "Warning", "OutputConflict", self._conflicts[uid])
             return stored
         self._conflicts.pop(uid, None)
-        result = stored_output_from(configmap)
+        result = stored_output_from(kept)
         if result is not None:
             self._stored[uid] = result
         return result

@@ -29,6 +29,10 @@ TTL_MAX = 2**31 - 1  # the Job's ttlSecondsAfterFinished is an int32 (found by t
 # spec.logs.maxBytes: a ConfigMap holds at most 1 MiB, keys and metadata included.
 LOGS_MAX_BYTES_DEFAULT = 262144
 LOGS_MAX_BYTES_LIMIT = 900000
+# spec.logs.storage: where the output is kept. A Secret for output that must be as private as
+# one (`view` reads ConfigMaps, not Secrets).
+LOGS_STORAGE = ("ConfigMap", "Secret")
+LOGS_STORAGE_DEFAULT = "ConfigMap"
 
 # spec.historyLimit: how many earlier runs keep their record and output.
 HISTORY_LIMIT_DEFAULT = 5
@@ -50,6 +54,12 @@ def is_finished_phase(status: dict[str, Any] | None) -> bool:
 def max_bytes(spec: dict[str, Any]) -> int:
     """How many bytes of output a run stores (spec.logs.maxBytes, or its default)."""
     return int(((spec or {}).get("logs") or {}).get("maxBytes") or LOGS_MAX_BYTES_DEFAULT)
+
+
+def logs_storage(spec: dict[str, Any]) -> str:
+    """Where a run's output is kept: spec.logs.storage, ConfigMap by default."""
+    value = ((spec or {}).get("logs") or {}).get("storage")
+    return value if value in LOGS_STORAGE else LOGS_STORAGE_DEFAULT
 
 
 def restricted_security_context(run_as_user: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.output import configmap_output
+from orchestrator.output import output_of
 from orchestrator.spec import FINISHED_PHASES
 from tests.harness import REPO, Cluster, ExecCredential, Operator, wait_until
 
@@ -55,7 +55,7 @@ def stored_output(cluster: Cluster, namespace: str, name: str) -> bytes:
     status = status_of(cluster, namespace, name)
     cm = cluster.get("configmap", status["logs"]["configMap"], namespace)
     assert cm is not None
-    return configmap_output(cm)
+    return output_of(cm)
 
 
 def conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -92,9 +92,20 @@ def test_the_charts_tls_is_the_tls_component(cluster: Cluster, tmp_path: Path):
 def test_the_charts_pod_policy_is_kubernetes_policy(cluster: Cluster):
     policy = REPO / "kubernetes/policy/restrict-pods.yaml"
     assert (CHART / "files/restrict-pods.yaml").read_text() == policy.read_text()
-    chart = {k: v for k, v in rendered("--set", "policy.restrictPods=true").items() if "Admission" in k[0]}
+    chart = {k: v for k, v in rendered("--set", "policy.restrictPods=true").items() if "restrict-pods" in k[1]}
     assert chart and chart == kustomized(cluster, REPO / "kubernetes/policy")
-    assert not [k for k in rendered() if "Admission" in k[0]]  # off unless asked for
+    assert not [k for k in rendered() if "restrict-pods" in k[1]]  # off unless asked for
+
+
+def test_the_secret_guard_names_the_releases_service_account():
+    """The operator's Secret rights come with the policy that narrows them, for any release."""
+    chart = objects(helm("template", "acme", str(CHART), "-n", "tools").stdout)
+    policy = chart["ValidatingAdmissionPolicy", "acme-orchestrator-output-secrets", ""]
+    [condition] = policy["spec"]["matchConditions"]
+    assert condition["expression"] == 'request.userInfo.username == "system:serviceaccount:tools:acme-orchestrator"'
+    binding = chart["ValidatingAdmissionPolicyBinding", "acme-orchestrator-output-secrets", ""]
+    assert binding["spec"] == {"policyName": "acme-orchestrator-output-secrets", "validationActions": ["Deny"]}
+    assert ("ServiceAccount", "acme-orchestrator", "tools") in chart
 
 
 def test_the_charts_crd_is_the_generated_one():

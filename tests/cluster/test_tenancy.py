@@ -58,6 +58,34 @@ def test_a_users_configmaps_of_the_output_names_survive_runs_and_deletion(
     untouched(simulated, namespace, kept)
 
 
+def test_output_kept_in_a_secret_is_read_by_editors_only_and_a_users_secret_survives(
+    simulated: Cluster, namespace: str, sim_output, rest_api: RestApi
+):
+    """spec.logs.storage: Secret: `view` (which reads ConfigMaps) cannot read the output, `edit`
+    can; a user's own Secret of the output's name is neither read nor replaced."""
+    sim_output(namespace, b"token=s3cret\n")
+    simulated.kubectl("-n", namespace, "create", "secret", "generic", "taken-logs", "--from-literal=mine=keep")
+    theirs = simulated.get("secret", "taken-logs", namespace)
+    for name in ("private", "taken"):
+        simulated.apply(adhoc(name, command="migrate", logs={"storage": "Secret"}), namespace)
+
+    status = wait_phase(simulated, namespace, "private")
+    assert status["phase"] == "Succeeded" and status["logs"]["secret"] == "private-logs", status
+    assert simulated.get("configmap", "private-logs", namespace) is None
+    viewer = {"Authorization": f"Bearer {token_for(simulated, namespace, 'viewer', 'view')}"}
+    editor = {"Authorization": f"Bearer {token_for(simulated, namespace, 'editor', 'edit')}"}
+    url, params = f"{rest_api.url}/jobs/private/logs", {"namespace": namespace}
+    assert httpx.get(url, params=params, headers=editor).content == b"token=s3cret\n"
+    refused = httpx.get(url, params=params, headers=viewer)
+    assert refused.status_code == 403 and b"s3cret" not in refused.content
+
+    status = wait_phase(simulated, namespace, "taken")
+    assert status["reason"] == "OutputConflict" and "Secret taken-logs" in status["message"], status
+    now = simulated.get("secret", "taken-logs", namespace)
+    assert now["metadata"]["resourceVersion"] == theirs["metadata"]["resourceVersion"]
+    assert now["data"] == theirs["data"] and "ownerReferences" not in now["metadata"]
+
+
 def test_many_live_streams_leave_the_rest_api_answering(rest_api: RestApi, real_node: Cluster, namespace: str):
     """150 clients follow a running command's log (100 are followed, 50 told 429): a list from
     someone else still answers within a second."""

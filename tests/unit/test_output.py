@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from orchestrator.output import BoundedOutput, configmap_for, marker, stored_output_from
+from orchestrator.output import BoundedOutput, configmap_for, marker, output_of, secret_for, stored_output_from
 
 from .factories import adhoc, pod
 
@@ -85,3 +85,16 @@ def test_foreign_or_damaged_configmaps_are_ignored():
     assert stored_output_from({"metadata": {"name": "x"}}) is None
     damaged = {"orchestrator.dev/pod-uid": "u", "orchestrator.dev/bytes": "many", "orchestrator.dev/stored-bytes": "1"}
     assert stored_output_from({"metadata": {"name": "x", "annotations": damaged}}) is None
+
+
+@pytest.mark.parametrize("data", [b"", "héllo\n".encode(), bytes(range(256)) * 3])
+def test_a_secret_keeps_the_same_output_and_says_so_in_the_status(data):
+    cm = configmap_for(adhoc(), pod("p-1"), 1, 1, data, len(data), False)
+    secret = secret_for(cm)
+    assert (secret["kind"], secret["type"], secret["metadata"]["name"]) == ("Secret", "Opaque", "cmd-logs")
+    assert set(secret["data"]) == {"output"} and "binaryData" not in secret
+    assert output_of(secret) == data == output_of(cm)
+    assert secret["metadata"]["ownerReferences"] == cm["metadata"]["ownerReferences"]
+    stored = stored_output_from(secret)
+    assert stored is not None and stored.kind == "Secret"
+    assert stored.status() == {"secret": "cmd-logs", "bytes": len(data), "storedBytes": len(data), "truncated": False}

@@ -33,6 +33,7 @@ class FakeKube:
         self.log, self.log_error = log, log_error
         self.status: dict | None = None
         self.configmap: dict | None = None
+        self.secret: dict | None = None
         self.foreign_configmap = False  # a ConfigMap of the name exists and is someone else's
         self.workloads: dict[str, dict] = {}
 
@@ -71,6 +72,12 @@ class FakeKube:
         if self.foreign_configmap:
             raise NotOwned(body["metadata"]["namespace"], body["metadata"]["name"])
         self.configmap = body
+
+    async def store_secret(self, body):
+        self.calls.append(("store_secret", body["metadata"]["name"]))
+        if self.foreign_configmap:
+            raise NotOwned(body["metadata"]["namespace"], body["metadata"]["name"], "Secret")
+        self.secret = body
 
     async def get_configmap(self, namespace, name):
         self.calls.append(("get_configmap", name))
@@ -580,3 +587,29 @@ async def test_a_missing_template_is_looked_for_less_and_less_often():
     waits = [await r.reconcile(World(waiting, [], [], None)) for _ in range(7)]
     assert waits == [10.0, 20.0, 40.0, 80.0, 160.0, 160.0, 160.0]
     assert kube.status["reason"] == "TemplateNotFound"
+
+
+@pytest.mark.parametrize("foreign", [False, True])
+async def test_output_kept_in_a_secret_when_the_spec_asks_and_no_history_copy_of_it(foreign):
+    owner = adhoc({"command": "migrate", "logs": {"storage": "Secret"}})
+    done = pod(phase="Succeeded", state=terminated(0))
+    finished = job(owner, succeeded=1, conditions=[condition("Complete")])
+    kube = FakeKube(log=b"password=hunter2\n")
+    kube.foreign_configmap = foreign  # a Secret of the name exists and is someone else's
+    r, events = reconciler(kube)
+    await r.reconcile(World(owner, [finished], [done], None))
+    assert "store_configmap" not in kube.names() and kube.configmap is None
+    assert kube.status["phase"] == "Succeeded"
+    if foreign:
+        assert kube.status["reason"] == "OutputConflict" and "Secret cmd-logs" in kube.status["message"]
+        assert events.count(("Warning", "OutputConflict")) == 1 and "logs" not in kube.status
+        return
+    assert kube.secret["kind"] == "Secret" and kube.secret["data"] == {"output": "cGFzc3dvcmQ9aHVudGVyMgo="}
+    assert kube.status["logs"] == {"secret": "cmd-logs", "bytes": 17, "storedBytes": 17, "truncated": False}
+    # The next run: the Secret is replaced in place, the history keeps the record only.
+    rerun = adhoc({"command": "migrate again", "logs": {"storage": "Secret"}}, generation=2, status=kube.status)
+    kube.calls.clear()
+    await r.reconcile(World(rerun, [], [], None))
+    [entry] = kube.status["history"]
+    assert entry["generation"] == 1 and "logsConfigMap" not in entry
+    assert not {"get_configmap", "store_configmap"} & set(kube.names())

@@ -96,6 +96,9 @@ egress:
 - apiGroups: [""]
   resources: [configmaps]
   verbs: [get, list, watch, create, update, delete]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, update]
 {{- end -}}
 
 {{- define "orchestrator.eventRules" -}}

@@ -26,7 +26,6 @@ from orchestrator.api.follow import followed_output
 from orchestrator.api.limits import Limits
 from orchestrator.api.models import Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 from orchestrator.api.upstream import MAX_STREAMS, StreamSlot, Upstream, UpstreamError
-from orchestrator.output import configmap_output
 from orchestrator.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
 from orchestrator.spec import FINISHED_PHASES, max_bytes
 
@@ -167,7 +166,7 @@ async def get_logs(
     if follow:
         slot = api.stream_slot()  # 429 when this replica follows its most already
         again = functools.partial(fetch, api, bearer_token, namespace, run_id)
-        chunks = released(followed_output(api, bearer_token, namespace, adhoc, again, configmap_output), slot)
+        chunks = released(followed_output(api, bearer_token, namespace, adhoc, again), slot)
         return StreamingResponse(
             chunks,
             media_type="text/plain; charset=utf-8",
@@ -175,11 +174,11 @@ async def get_logs(
             background=BackgroundTask(slot.release),
         )
     status = adhoc.get("status") or {}
-    stored = (status.get("logs") or {}).get("configMap")
-    data = b""
-    if stored and status.get("phase") in FINISHED_PHASES:
-        data = configmap_output(await api.configmap(bearer_token, namespace, stored))
-    elif status.get("podName"):
+    stored = None
+    if status.get("phase") in FINISHED_PHASES:
+        stored = await api.stored_output(bearer_token, namespace, status.get("logs"))
+    data = stored or b""
+    if stored is None and status.get("podName"):
         try:
             data = await api.pod_log(bearer_token, namespace, status["podName"], max_bytes(adhoc.get("spec") or {}))
         except UpstreamError as err:

@@ -12,11 +12,10 @@ from orchestrator.spec import FINISHED_PHASES
 POLL_SECONDS = 1.0  # how often a run that has no pod to follow yet is looked at again
 
 Fetch = Callable[[], Awaitable[dict[str, Any]]]
-StoredOutput = Callable[[dict[str, Any]], bytes]
 
 
 async def followed_output(
-    api: Upstream, token: str, namespace: str, first: dict[str, Any], fetch: Fetch, stored: StoredOutput
+    api: Upstream, token: str, namespace: str, first: dict[str, Any], fetch: Fetch
 ) -> AsyncIterator[bytes]:
     """Streams each attempt's pod log while it runs; a run that had finished before (or whose
     pods are gone) gives its stored output. Ends once the run has finished."""
@@ -27,9 +26,10 @@ async def followed_output(
         if status.get("observedGeneration", 0) < (adhoc.get("metadata") or {}).get("generation", 0):
             pass  # the spec just changed: wait for the status of its run
         elif status.get("phase") in FINISHED_PHASES:
-            configmap = (status.get("logs") or {}).get("configMap")
-            if (not pod or pod not in followed) and configmap:
-                yield stored(await api.configmap(token, namespace, configmap))
+            if not pod or pod not in followed:
+                stored = await api.stored_output(token, namespace, status.get("logs"))
+                if stored is not None:
+                    yield stored
             return
         elif pod and pod not in followed:
             try:

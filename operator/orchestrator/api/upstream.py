@@ -10,7 +10,8 @@ from typing import Any
 import aiohttp
 
 from orchestrator import credentials
-from orchestrator.paths import ADHOCS, CONFIGMAPS, PODS, SELF_REVIEWS, path
+from orchestrator.output import output_of
+from orchestrator.paths import ADHOCS, CONFIGMAPS, PODS, SECRETS, SELF_REVIEWS, path
 from orchestrator.spec import CONTAINER
 
 
@@ -158,6 +159,16 @@ class Upstream:
 
     async def configmap(self, token: str, namespace: str, name: str) -> Json:
         return await self._json(token, "GET", path(*CONFIGMAPS, namespace, name))
+
+    async def stored_output(self, token: str, namespace: str, logs: Json | None) -> bytes | None:
+        """The output a status' `logs` names (a ConfigMap, or a Secret the caller must be allowed
+        to read); None when it names none."""
+        logs = logs or {}
+        if logs.get("secret"):
+            return output_of(await self._json(token, "GET", path(*SECRETS, namespace, logs["secret"])))
+        if logs.get("configMap"):
+            return output_of(await self.configmap(token, namespace, logs["configMap"]))
+        return None
 
     async def follow_pod_log(self, token: str, namespace: str, pod: str) -> AsyncIterator[bytes]:
         """The command's output as it is written, until its container ends."""
