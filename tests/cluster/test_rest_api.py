@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 import subprocess
 import time
@@ -9,7 +10,8 @@ import time
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orchestrator.api.app import create_app
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, wait_phase
@@ -193,6 +195,45 @@ SCHEMA = schemathesis.openapi.from_dict(create_app().openapi())
 def test_fuzz_finds_no_server_error(case, rest_api: RestApi, user):
     response = case.call(base_url=rest_api.url, headers=user)
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text}"
+    assert rest_api.process.poll() is None, "the REST API crashed"
+
+
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    max_leaves=40,
+)
+# What a hostile client sends: bodies nested far deeper than any parser's recursion, strings
+# around the 256 KiB limit, thousands of env entries, and anything beside a valid command.
+BODIES = st.one_of(
+    st.integers(1, 200_000).map(lambda d: ('{"cmd": ' + "[" * d + "]" * d + "}").encode()),
+    st.integers(1, 100_000).map(lambda d: ('{"a":' * d + "1" + "}" * d).encode()),
+    st.tuples(st.integers(1, 400_000), st.sampled_from(["x", "\u20ac", "\\"])).map(
+        lambda t: json.dumps({"cmd": t[1] * t[0]}).encode()
+    ),
+    st.integers(200, 20_000).map(
+        lambda n: json.dumps({"cmd": "true", "env": [{"name": f"V{i}", "value": "v"} for i in range(n)]}).encode()
+    ),
+    ANY_JSON.map(lambda v: json.dumps({"cmd": "true", "env": v}).encode()),
+)
+
+
+@given(body=BODIES, chunked=st.booleans())
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+def test_fuzz_large_and_nested_bodies_get_a_4xx(body: bytes, chunked: bool, rest_api: RestApi, user, namespace):
+    """Sent whole (Content-Length) or chunked: always an answer that says what is wrong, never a
+    500 or a crash."""
+    content = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    response = httpx.post(
+        f"{rest_api.url}/jobs",
+        params={"namespace": namespace},
+        headers={**user, "Content-Type": "application/json"},
+        content=content,
+        timeout=60,
+    )
+    assert response.status_code in (201, 400, 413, 422), f"{len(body)} bytes: {response.status_code} {response.text}"
+    if response.status_code != 201:
+        assert response.json().get("error") or response.json().get("detail"), response.text
     assert rest_api.process.poll() is None, "the REST API crashed"
 
 
