@@ -106,32 +106,38 @@ def with_id(adhoc: dict[str, Any]) -> dict[str, Any]:
     return {"id": adhoc["metadata"]["name"], **adhoc}
 
 
-def summary_of(adhoc: dict[str, Any]) -> RunSummary:
+CONDITION_FIELDS = tuple(Condition.model_fields)
+
+
+def summary_of(adhoc: dict[str, Any]) -> dict[str, Any]:
+    """One run as GET /jobs lists it: exactly RunSummary's fields, built as a plain dict (a page
+    of 500 through pydantic models cost the REST API more than the call to the API server)."""
     spec = adhoc.get("spec") or {}
     status = adhoc.get("status") or {}
+    meta = adhoc["metadata"]
     cmd = spec.get("command")
     if cmd is None and isinstance(spec.get("args"), list):
-        cmd = " ".join(spec["args"])
-    return RunSummary(
-        job=adhoc["metadata"]["name"],
-        id=adhoc["metadata"]["name"],
-        namespace=adhoc["metadata"]["namespace"],
-        cmd=cmd,
-        image=status.get("image") or spec.get("image"),
-        created=adhoc["metadata"].get("creationTimestamp"),
-        phase=status.get("phase"),
-        reason=status.get("reason"),
-        duration=status.get("duration"),
-        active=status.get("active") or 0,
-        ready=status.get("ready") or 0,
-        succeeded=status.get("succeeded") or 0,
-        failed=status.get("failed") or 0,
-        exitCode=status.get("exitCode"),
-        startTime=status.get("startTime"),
-        completionTime=status.get("completionTime"),
-        conditions=[
-            Condition.model_validate({k: c.get(k) for k in Condition.model_fields})
+        cmd = " ".join(str(a) for a in spec["args"])
+    return {
+        "job": meta["name"],
+        "id": meta["name"],
+        "namespace": meta["namespace"],
+        "cmd": cmd,
+        "image": status.get("image") or spec.get("image"),
+        "created": meta.get("creationTimestamp"),
+        "phase": status.get("phase"),
+        "reason": status.get("reason"),
+        "duration": status.get("duration"),
+        "active": status.get("active") or 0,
+        "ready": status.get("ready") or 0,
+        "succeeded": status.get("succeeded") or 0,
+        "failed": status.get("failed") or 0,
+        "exitCode": status.get("exitCode"),
+        "startTime": status.get("startTime"),
+        "completionTime": status.get("completionTime"),
+        "conditions": [
+            {k: c.get(k) for k in CONDITION_FIELDS}
             for c in status.get("conditions") or []
             if isinstance(c, dict) and c.get("type") and c.get("status")
         ],
-    )
+    }

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
 
 from orchestrator import credentials
 from orchestrator.output import output_of
@@ -79,7 +80,11 @@ class Upstream:
 
     def _new_session(self, limit: int, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=limit, ssl=self.ssl)
-        return aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self.headers)
+        # No cookie jar: one session carries every caller's requests, so a cookie one answer set
+        # must never ride along with the next caller's (and the jar's bookkeeping costs CPU).
+        return aiohttp.ClientSession(
+            connector=connector, timeout=timeout, headers=self.headers, cookie_jar=aiohttp.DummyCookieJar()
+        )
 
     def stream_slot(self) -> StreamSlot:
         """A place among the streams this replica follows at once; TooManyStreams when full."""
@@ -115,7 +120,7 @@ class Upstream:
         body = kwargs.pop("json", None)
         if body is not None:
             headers.setdefault("Content-Type", "application/json")
-            kwargs["data"] = json.dumps(body)
+            kwargs["data"] = orjson.dumps(body)
         try:
             async with self._session().request(method, self.server + url, headers=headers, **kwargs) as response:
                 content = await response.read()
@@ -126,7 +131,7 @@ class Upstream:
             raise _unreachable(exc) from exc
 
     async def _json(self, token: str, method: str, url: str, **kwargs: Any) -> Json:
-        return json.loads(await self._request(token, method, url, **kwargs))
+        return orjson.loads(await self._request(token, method, url, **kwargs))
 
     @staticmethod
     def _adhoc_path(namespace: str, name: str = "") -> str:
