@@ -8,7 +8,7 @@ HELM := $(shell source hack/versions.sh && echo $$TOOLS_DIR)/helm
 LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 
-.PHONY: help deps build cluster-up cluster-down cluster-status install run api demo bench test unit lint crd \
+.PHONY: help deps venv build cluster-up cluster-down cluster-status install run api demo bench test unit lint crd \
   image deploy undeploy manifests score helm-install bench-scale bench-rest
 BENCH_ARGS ?= --burst 1000 --populations 1000,10000
 
@@ -30,8 +30,13 @@ help:
 	@echo "make score         helm lint and kube-score on kubernetes/ and the Helm chart (charts/orchestrator)"
 	@echo "make helm-install  install the Helm chart in the local cluster (image from make image), as make deploy does"
 
+# Everything the cluster and its tests need (apt packages, Go check, then venv).
 deps:
 	@hack/install-deps.sh
+
+# Python only: what lint, unit tests, make run and make api need.
+venv:
+	@hack/venv.sh
 
 build:
 	@hack/build.sh
@@ -55,10 +60,10 @@ install: build
 # Against the local cluster, the operator takes its settings from hack/deploy/config.yaml (as
 # make deploy does): commands run on the real node, in its runner image (python3 inside).
 LOCAL_SETTINGS = if [ "$$KUBECONFIG" = "$(LOCAL_KUBECONFIG)" ]; then eval "$$($(PY) hack/local_settings.py)"; fi
-run: deps
+run: venv
 	@$(LOCAL_SETTINGS); $(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
 
-api: deps
+api: venv
 	$(VENV)/bin/uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080 --timeout-keep-alive 75
 
 demo: cluster-up
@@ -77,11 +82,11 @@ SCALE_ARGS ?= --populations 15000,20000
 bench-scale: cluster-up
 	$(PY) -m bench.bench --scale-only $(SCALE_ARGS)
 
-unit: deps
+unit: venv
 	$(VENV)/bin/pytest -q -m "not cluster"
 
 # What pre-commit runs too (.pre-commit-config.yaml): lint, format, types, the layers' import rule.
-lint: deps
+lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local cluster and the tests need on a fresh Debian machine: the few
-# system packages (when missing) and the pinned Python requirements in .venv.
+# system packages (when missing), then the pinned Python requirements in .venv (hack/venv.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -23,16 +23,4 @@ if ((${#need[@]})); then
 fi
 command -v go >/dev/null || { echo "Go 1.25+ is needed to build the local cluster: https://go.dev/doc/install" >&2; exit 1; }
 
-python=${PYTHON:-python3}
-"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-  || { echo "Python 3.11+ is needed (found $("$python" --version))" >&2; exit 1; }
-if [ ! -x "$repo/.venv/bin/python" ]; then
-  "$python" -m venv "$repo/.venv"
-fi
-stamp="$repo/.venv/.requirements-$(cat "$repo/requirements.txt" "$repo/requirements-dev.txt" "$repo/pyproject.toml" | sha256sum | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  "$repo/.venv/bin/pip" install -q --upgrade pip
-  "$repo/.venv/bin/pip" install -q -r "$repo/requirements-dev.txt"
-  "$repo/.venv/bin/pip" install -q --no-deps -e "$repo"
-  rm -f "$repo"/.venv/.requirements-*; touch "$stamp"
-fi
+"$repo/hack/venv.sh"
