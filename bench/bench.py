@@ -33,9 +33,7 @@ from typing import Any
 from bench import cost
 from bench.cost import cpu_seconds
 from bench.kubeclient import KubeClient
-from orchestrator.paths import ADHOCS, JOBS, NAMESPACES, path
-from orchestrator.spec import restricted_security_context
-from tests.harness import (  # the benchmark runs the operator as the tests do
+from hack.harness import (  # the benchmark runs the operator as the tests do
     LOCAL_KUBECONFIG,
     OPERATOR_USER,
     REPO,
@@ -49,6 +47,8 @@ from tests.harness import (  # the benchmark runs the operator as the tests do
     service_account_kubeconfig,
     wait_until,
 )
+from orchestrator.paths import ADHOCS, JOBS, NAMESPACES, path
+from orchestrator.spec import restricted_security_context
 
 STATE = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
 CONCURRENCY = 32
@@ -407,6 +407,7 @@ class Bench:
         since = now_utc()
         started = time.monotonic()
         self.operator.start()
+        assert self.operator.process is not None
         pid = self.operator.process.pid
         idle_after = wait_idle([pid], started, self.args.timeout)
         peak_mib = peak_rss_mib(pid)

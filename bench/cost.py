@@ -52,11 +52,11 @@ class Snapshot:
         for family in text_string_to_metric_families(metrics_text):
             for sample in family.samples:
                 if sample.name == "apiserver_request_total":
-                    snap.requests[request_key(sample.labels)] += sample.value
+                    snap.requests[request_key(sample.labels)] += int(sample.value)  # counts, sent as floats
                 elif sample.name == "apiserver_response_sizes_sum" and sample.labels.get("verb") != "WATCH":
-                    snap.response_bytes[request_key(sample.labels)] += sample.value
+                    snap.response_bytes[request_key(sample.labels)] += int(sample.value)
                 elif sample.name == "apiserver_watch_events_sizes_sum":
-                    snap.response_bytes[request_key({**sample.labels, "verb": "WATCH"})] += sample.value
+                    snap.response_bytes[request_key({**sample.labels, "verb": "WATCH"})] += int(sample.value)
         for name, pid in pids.items():
             try:
                 snap.cpu[name] = cpu_seconds(pid)

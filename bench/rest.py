@@ -32,9 +32,9 @@ import aiohttp
 
 from bench.bench import cluster_pids
 from bench.cost import cpu_seconds, machine_busy_seconds
+from hack.harness import LOCAL_KUBECONFIG, REPO, Cluster, RestApi, bin_dir, token_for
 from orchestrator import credentials
 from orchestrator.paths import ADHOCS, path
-from tests.harness import LOCAL_KUBECONFIG, REPO, Cluster, RestApi, bin_dir, token_for
 
 CPU_COLUMNS = ("kube-apiserver", "etcd", "rest-api", "client", "machine")
 Send = Callable[[aiohttp.ClientSession, int], Awaitable[int]]

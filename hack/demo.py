@@ -14,9 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from hack.local_settings import local_settings
-from orchestrator.output import output_of
-from tests.harness import (  # the demo runs the operator as the tests do
+from hack.harness import (  # the demo runs the operator as the tests do
     LOCAL_KUBECONFIG,
     REPO,
     Cluster,
@@ -24,6 +22,8 @@ from tests.harness import (  # the demo runs the operator as the tests do
     bin_dir,
     service_account_kubeconfig,
 )
+from hack.local_settings import local_settings
+from orchestrator.output import output_of
 
 NAMESPACE = "demo"
 

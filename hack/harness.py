@@ -1,6 +1,8 @@
 """The dev harness: the test cluster through kubectl, the operator run as its ServiceAccount, the
 exec credential it logs in with, and readers of the audit log and of stored output. Used by the
-tests' fixtures (conftest.py), the benchmark (bench/) and the demo (hack/demo.py)."""
+tests' fixtures (tests/conftest.py), the benchmark (bench/) and the demo (hack/demo.py), so it
+imports no test framework: what fails raises HarnessFailure, an AssertionError, which a test
+reports as its failure."""
 
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +46,10 @@ def helm_path() -> Path:
     return Path(versions("TOOLS_DIR")) / "helm"
 
 
+class HarnessFailure(AssertionError):
+    """Something the harness waited for did not come, or a process it runs died."""
+
+
 def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condition", interval: float = 0.2) -> Any:
     """Polls `check` until it returns something truthy, failing the test at the deadline."""
     deadline = time.monotonic() + timeout
@@ -54,7 +59,7 @@ def wait_until(check: Callable[[], Any], timeout: float = 60, what: str = "condi
         if last:
             return last
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    raise HarnessFailure(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 class Cluster:
@@ -92,6 +97,13 @@ class Cluster:
                 return None
             raise AssertionError(result.stderr)
         return json.loads(result.stdout)
+
+    def must_get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """An object that must be there."""
+        found = self.get(kind, name, namespace)
+        if found is None:
+            raise HarnessFailure(f"{kind} {name} not found" + (f" in namespace {namespace}" if namespace else ""))
+        return found
 
     def list(self, kind: str, namespace: str, selector: str = "") -> list[dict[str, Any]]:
         args = ["get", kind, "-n", namespace, "-o", "json"] + (["-l", selector] if selector else [])
@@ -162,7 +174,7 @@ class Operator:
     def healthy(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            pytest.fail(f"the operator exited with {self.process.returncode}: see {self.log_path}")
+            raise HarnessFailure(f"the operator exited with {self.process.returncode}: see {self.log_path}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as r:
                 return r.status == 200

@@ -1,5 +1,5 @@
 """Fixtures shared by the cluster tests: the cluster, the operator (as its ServiceAccount), namespaces.
-What they are built from is the dev harness, tests/harness.py."""
+What they are built from is the dev harness, hack/harness.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import (
+from hack.harness import (
     LOCAL_KUBECONFIG,
     REPO,
     Cluster,

@@ -15,7 +15,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import kopf
@@ -437,6 +437,15 @@ class Kube:
             raise
 
 
+class ListWatch(Protocol):
+    """What an Informer needs of the API: Kube, or the unit tests' scripted stand-in."""
+
+    def list_pages(self, url: str, selector: Mapping[str, str], metadata_only: bool) -> AsyncIterator[Obj]: ...
+    def watch(
+        self, url: str, since: str, selector: Mapping[str, str], metadata_only: bool
+    ) -> AsyncIterator[tuple[str, Obj]]: ...
+
+
 class Informer:
     """Keeps a callback told of every object of one kind: a paged LIST, then a WATCH from the list's
     resource version, resumed after disconnects and listed again when the version expired.
@@ -448,7 +457,7 @@ class Informer:
 
     def __init__(
         self,
-        kube: Kube,
+        kube: ListWatch,
         url: str,
         selector: Mapping[str, str],
         metadata_only: bool,

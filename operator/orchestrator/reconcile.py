@@ -12,7 +12,7 @@ from orchestrator import metrics
 from orchestrator.config import Config
 from orchestrator.history import history_limit, kept_output, rotated
 from orchestrator.jobs import InvalidSpec, job_for
-from orchestrator.kube import ApiError, Kube, NotOwned
+from orchestrator.kube import ApiError, NotOwned
 from orchestrator.names import controller_of
 from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, secret_for, stored_output_from
 from orchestrator.runs import is_finished, job_generation, plan_for
@@ -48,6 +48,24 @@ TEMPLATE_RECHECK_MAX = 160.0
 # without the pod's word (exit code); the pod's update normally comes within a second or two.
 POD_CATCH_UP = 30.0
 PASSING_REASONS = frozenset({"ContainerCreating", "PodInitializing"})
+
+
+class KubeApi(Protocol):
+    """What the reconciler asks of the Kubernetes API: kube.Kube implements it, and so does the
+    unit tests' in-memory stand-in (mypy checks both)."""
+
+    async def create_job(self, job: Obj) -> Obj: ...
+    async def get_job(self, namespace: str, name: str) -> Obj | None: ...
+    async def patch_job(self, namespace: str, name: str, patch: Obj) -> Obj: ...
+    async def delete_job(self, namespace: str, name: str, uid: str) -> None: ...
+    async def patch_status(self, namespace: str, name: str, patch: Obj) -> Obj: ...
+    async def delete_adhoc(self, namespace: str, name: str, uid: str) -> None: ...
+    async def read_log(self, namespace: str, pod: str, container: str, sink: Callable[[bytes], None]) -> None: ...
+    async def get_workload(self, kind: str, namespace: str, name: str) -> Obj | None: ...
+    async def get_configmap(self, namespace: str, name: str) -> Obj | None: ...
+    async def store_configmap(self, configmap: Obj) -> Obj: ...
+    async def store_secret(self, secret: Obj) -> None: ...
+    async def delete_configmap(self, namespace: str, name: str, owner_uid: str) -> bool: ...
 
 
 class EventSink(Protocol):
@@ -93,7 +111,7 @@ def _significant(new: Obj, old: Obj) -> bool:
 class Reconciler:
     def __init__(
         self,
-        kube: Kube,
+        kube: KubeApi,
         config: Config,
         event: EventSink,
         clock: Callable[[], str] = now_iso,

@@ -6,13 +6,13 @@ from typing import Any
 
 import yaml
 
+from hack.harness import REPO, Cluster, ExecCredential, Operator, wait_until
 from orchestrator.output import output_of
 from orchestrator.spec import FINISHED_PHASES
-from tests.harness import REPO, Cluster, ExecCredential, Operator, wait_until
 
 FINAL = FINISHED_PHASES
 # The local cluster's real node is tainted: commands that must really run ask for it.
-ON_REAL_NODE = {
+ON_REAL_NODE: dict[str, Any] = {
     "nodeSelector": {"orchestrator.dev/node": "real"},
     "tolerations": [{"key": "orchestrator.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}],
 }

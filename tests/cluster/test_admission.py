@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from hack.harness import Cluster
 from orchestrator.spec import LOGS_MAX_BYTES_DEFAULT
-from tests.harness import Cluster
 
 CORPUS = [
     ({}, "spec"),

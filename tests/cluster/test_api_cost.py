@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from hack.harness import WRITE_VERBS, Cluster, audit_entries, request_kind, wait_until
 from tests.cluster.helpers import adhoc, wait_phase
-from tests.harness import WRITE_VERBS, Cluster, audit_entries, request_kind, wait_until
 
 # By design: 1 Job, 1 ConfigMap, 1 event (its end), and one status patch for each state the run
 # is seen in (pending, running, finished): 4 when the pod ends before the operator looks (usual

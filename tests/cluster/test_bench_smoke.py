@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import REPO, Cluster, Operator
+from hack.harness import REPO, Cluster, Operator
 
 
 def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness import REPO, Cluster, helm_path
+from hack.harness import REPO, Cluster, helm_path
 
 CHART = REPO / "charts" / "orchestrator"
 # Labels and annotations only Helm adds (its bookkeeping, checksum/config rolls the pods).

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from hack.harness import REPO, Cluster, ExecCredential, Operator, wait_until
 from tests.cluster.helpers import adhoc, apply_batch, assert_each_ran_once, replica, sim
-from tests.harness import REPO, Cluster, ExecCredential, Operator, wait_until
 
 BATCH = 30
 DOWN_SECONDS = "5"

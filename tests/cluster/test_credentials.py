@@ -4,8 +4,8 @@ middle of a run is fetched again."""
 
 from __future__ import annotations
 
+from hack.harness import Cluster, ExecCredential, Operator, wait_until
 from tests.cluster.helpers import adhoc, sim, status_of, stored_output, wait_phase
-from tests.harness import Cluster, ExecCredential, Operator, wait_until
 
 
 def test_operator_logs_in_through_an_exec_plugin(operator: Operator, operator_credential: ExecCredential):

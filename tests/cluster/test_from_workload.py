@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from hack.harness import Cluster, runner_image, wait_until
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, status_of, stored_output, wait_phase
-from tests.harness import Cluster, runner_image, wait_until
 
 pytestmark = pytest.mark.usefixtures("operator")
 

@@ -14,11 +14,11 @@ import schemathesis
 import yaml
 from hypothesis import HealthCheck, given, seed, settings
 
+from hack.harness import REPO, Cluster
 from orchestrator import credentials
 from orchestrator.config import Config
 from orchestrator.jobs import InvalidSpec, job_for
 from orchestrator.paths import JOBS, path
-from tests.harness import REPO, Cluster
 
 EXAMPLES = 300
 

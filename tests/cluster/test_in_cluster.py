@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from hack.harness import REPO, Cluster, wait_until
 from tests.cluster.helpers import stored_output, wait_phase
-from tests.harness import REPO, Cluster, wait_until
 
 pytestmark = pytest.mark.in_cluster
 ZEN = "Beautiful is better than ugly."
@@ -59,7 +59,7 @@ def test_operator_and_api_run_as_pods_from_our_image(deployed: Cluster, deployme
         # Ready and never restarted: the Dockerfile's entrypoint runs as uid 10001 (no passwd entry).
         assert state["ready"] is True and state["restartCount"] == 0, state
     if deployment == "orchestrator":  # of the two replicas one holds the Lease: it is a pod's
-        lease = deployed.get("lease", "orchestrator", "orchestrator")
+        lease = deployed.must_get("lease", "orchestrator", "orchestrator")
         holder = lease["spec"]["holderIdentity"]
         assert any(holder.startswith(p["metadata"]["name"]) for p in pods), holder
 

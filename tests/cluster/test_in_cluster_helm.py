@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hack.harness import REPO, Cluster, helm_path, wait_until
 from tests.cluster.helpers import status_of, stored_output, wait_phase
-from tests.harness import REPO, Cluster, helm_path, wait_until
 
 pytestmark = pytest.mark.in_cluster
 RELEASE = "orch-helm"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from hack.harness import Cluster
 from tests.cluster.helpers import ON_REAL_NODE, status_of
 from tests.cluster.test_from_workload import app
-from tests.harness import Cluster
 
 pytestmark = pytest.mark.usefixtures("operator")
 PLUGIN_DIR = Path(sys.executable).parent  # where pip put the console script kubectl-adhoc
@@ -85,7 +85,7 @@ def test_logs_detach_and_rerun(real_node: Cluster, namespace: str):
     assert adhoc_cli(real_node, namespace, "logs", "later").stdout == "ran\n"  # stored
     again = adhoc_cli(real_node, namespace, "rerun", "later", "--wait")
     assert again.returncode == 0 and again.stdout == "ran\n", again.stderr
-    later = real_node.get("adhoc", "later", namespace)
+    later = real_node.must_get("adhoc", "later", namespace)
     assert later["metadata"]["generation"] == 2 and later["status"]["observedGeneration"] == 2
     assert "orchestrator.dev/rerun-at" in later["spec"]["podMetadata"]["annotations"]
 
@@ -155,7 +155,7 @@ def test_history_keeps_earlier_runs_and_their_output(real_node: Cluster, namespa
     assert [line.split()[:3] for line in lines[1:]] == [["2", "Succeeded", "0"], ["1", "Succeeded", "0"]]
     assert adhoc_cli(real_node, namespace, "logs", "report", "--generation", "1").stdout == "first\n"
     assert adhoc_cli(real_node, namespace, "logs", "report", "--generation", "2").stdout == "second\n"
-    kept = real_node.get("configmap", "report-logs-1", namespace)
+    kept = real_node.must_get("configmap", "report-logs-1", namespace)
     assert kept["metadata"]["labels"]["orchestrator.dev/generation"] == "1"
     assert kept["metadata"]["ownerReferences"][0]["kind"] == "AdhocCommand"
 

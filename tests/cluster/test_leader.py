@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import time
 
+from hack.harness import Cluster, ExecCredential, Operator, wait_until
 from tests.cluster.helpers import adhoc, replica, sim, wait_phase
-from tests.harness import Cluster, ExecCredential, Operator, wait_until
 
 LEASE = ("lease", "orchestrator", "orchestrator")
 
@@ -51,7 +51,7 @@ def test_one_acts_and_the_other_takes_over(
         jobs = simulated.list("jobs", namespace)
         owners = [j["metadata"]["labels"]["orchestrator.dev/adhoccommand"] for j in jobs]
         assert sorted(owners) == sorted(set(owners)) and len(owners) == 20  # exactly one Job per run
-        lease = simulated.get(*LEASE)
+        lease = simulated.must_get(*LEASE)
         assert lease["spec"]["leaseTransitions"] >= 1, json.dumps(lease["spec"])
     finally:
         first.kill()

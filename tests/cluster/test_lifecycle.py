@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from hack.harness import REPO, Cluster, bin_dir, wait_until
 from tests.cluster.test_real_node import real
-from tests.harness import REPO, Cluster, bin_dir, wait_until
 
 pytestmark = pytest.mark.lifecycle
 STATE = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
@@ -73,7 +73,7 @@ def test_cluster_up_recovers_from_a_killed_cluster(simulated: Cluster, real_node
     assert result.returncode == 0, result.stderr
     assert "clearing what an earlier cluster left" in result.stderr
     for node in ("kwok-node-0", "real-node-0"):
-        status = simulated.get("node", node)["status"]
+        status = simulated.must_get("node", node)["status"]
         assert {c["type"]: c["status"] for c in status["conditions"]}["Ready"] == "True", node
 
 

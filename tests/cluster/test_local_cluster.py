@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from hack.harness import Cluster, wait_until
 from orchestrator.spec import restricted_security_context
-from tests.harness import Cluster, wait_until
 
 
 def job(name: str, annotations: dict[str, str] | None = None, backoff: int = 0) -> dict:
@@ -35,7 +35,7 @@ def job(name: str, annotations: dict[str, str] | None = None, backoff: int = 0) 
 
 
 def test_simulated_node_is_ready(simulated: Cluster):
-    node = simulated.get("node", "kwok-node-0")
+    node = simulated.must_get("node", "kwok-node-0")
     ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
     assert ready == "True"
     assert node["metadata"]["labels"]["orchestrator.dev/node"] == "simulated"
@@ -80,7 +80,7 @@ def test_marked_pod_runs_for_the_chosen_time(simulated: Cluster, namespace: str)
         "a running pod",
     )[0]
     simulated.kubectl("-n", namespace, "wait", "--for=condition=Complete", "job/slow", "--timeout=60s")
-    done = simulated.get("pod", pod["metadata"]["name"], namespace)
+    done = simulated.must_get("pod", pod["metadata"]["name"], namespace)
     state = done["status"]["containerStatuses"][0]["state"]["terminated"]
     started = datetime.fromisoformat(state["startedAt"].replace("Z", "+00:00"))
     finished = datetime.fromisoformat(state["finishedAt"].replace("Z", "+00:00"))

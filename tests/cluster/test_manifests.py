@@ -6,7 +6,7 @@ import os
 
 import yaml
 
-from tests.harness import REPO, Cluster, runner_image
+from hack.harness import REPO, Cluster, runner_image
 
 
 def test_kubectl_apply_k_kubernetes_is_valid(installed: Cluster):

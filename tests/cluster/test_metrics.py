@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from hack.harness import METRICS_PORT, Cluster, Operator
 from tests.cluster.helpers import adhoc, sim, wait_phase
-from tests.harness import METRICS_PORT, Cluster, Operator
 
 
 def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

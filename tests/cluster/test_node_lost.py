@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
+from hack.harness import REPO, Cluster, Operator, wait_until
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, conditions, status_of, wait_phase
-from tests.harness import REPO, Cluster, Operator, wait_until
 
 CLUSTER_SH = str(REPO / "hack/cluster.sh")
 # No grace on the lost node (the default tolerations wait 300 s before the pod is deleted).

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from hack.harness import Cluster, wait_until
 from tests.cluster.helpers import (
     adhoc,
     conditions,
@@ -15,7 +16,6 @@ from tests.cluster.helpers import (
     stored_output,
     wait_phase,
 )
-from tests.harness import Cluster, wait_until
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -36,12 +36,12 @@ def test_success_mirrors_the_job_and_stores_the_output(simulated: Cluster, names
     assert c["Reconciling"]["status"] == c["Stalled"]["status"] == "False"
     assert all(x["observedGeneration"] == 1 for x in c.values())
 
-    job = simulated.get("job", "zen-1", namespace)
+    job = simulated.must_get("job", "zen-1", namespace)
     [owner] = job["metadata"]["ownerReferences"]
     assert owner["kind"] == "AdhocCommand" and owner["controller"] is True
     assert job["metadata"]["labels"]["orchestrator.dev/adhoccommand"] == "zen"
     assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["/bin/sh", "-c", 'python3 -c "import this"']
-    cm = simulated.get("configmap", "zen-logs", namespace)
+    cm = simulated.must_get("configmap", "zen-logs", namespace)
     assert cm["metadata"]["labels"]["orchestrator.dev/adhoccommand"] == "zen"
     assert cm["metadata"]["ownerReferences"][0]["name"] == "zen"
 
@@ -82,7 +82,7 @@ def test_timeout_ends_as_deadline_exceeded(simulated: Cluster, namespace: str, s
     simulated.apply(adhoc("slow", command="sleep 600", timeoutSeconds=2, podMetadata=sim(duration="600s")), namespace)
     status = wait_phase(simulated, namespace, "slow", timeout=90)
     assert status["phase"] == "Failed" and status["reason"] == "DeadlineExceeded"
-    assert simulated.get("job", "slow-1", namespace)["spec"]["activeDeadlineSeconds"] == 2
+    assert simulated.must_get("job", "slow-1", namespace)["spec"]["activeDeadlineSeconds"] == 2
 
 
 def test_retries_keep_the_last_attempts_output(simulated: Cluster, namespace: str, sim_output):
@@ -92,7 +92,7 @@ def test_retries_keep_the_last_attempts_output(simulated: Cluster, namespace: st
     assert status["phase"] == "Failed" and status["failed"] == 3 and status["attempt"] == 3
     pods = simulated.list("pods", namespace, "job-name=flaky-1")
     latest = max(pods, key=lambda p: (p["metadata"]["creationTimestamp"], p["metadata"]["name"]))
-    cm = simulated.get("configmap", "flaky-logs", namespace)
+    cm = simulated.must_get("configmap", "flaky-logs", namespace)
     assert cm["metadata"]["annotations"]["orchestrator.dev/attempt"] == "3"
     assert cm["metadata"]["annotations"]["orchestrator.dev/pod-name"] == latest["metadata"]["name"]
     assert status["podName"] == latest["metadata"]["name"]
@@ -103,7 +103,7 @@ def test_suspend_and_resume_toggle_the_same_run(simulated: Cluster, namespace: s
     simulated.apply(adhoc("queued", command="echo resumed", suspend=True), namespace)
     status = wait_phase(simulated, namespace, "queued", ("Suspended",))
     assert conditions(status)["Finished"]["status"] == "False"
-    assert simulated.get("job", "queued-1", namespace)["spec"]["suspend"] is True
+    assert simulated.must_get("job", "queued-1", namespace)["spec"]["suspend"] is True
     assert simulated.list("pods", namespace) == []
 
     simulated.kubectl("-n", namespace, "patch", "adhoc", "queued", "--type=merge", "-p", '{"spec":{"suspend":false}}')
@@ -121,7 +121,7 @@ def test_spec_change_starts_a_new_run(simulated: Cluster, namespace: str, sim_ou
     status = wait_phase(simulated, namespace, "migrate", generation=2)
     assert status["phase"] == "Succeeded" and status["jobName"] == "migrate-2" and status["observedGeneration"] == 2
     wait_until(lambda: simulated.get("job", "migrate-1", namespace) is None, 30, "the old run's Job to go")
-    job = simulated.get("job", "migrate-2", namespace)
+    job = simulated.must_get("job", "migrate-2", namespace)
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "echo v2"
     assert "RunReplaced" in {e["reason"] for e in events_for(simulated, namespace, "migrate")}
 

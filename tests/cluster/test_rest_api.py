@@ -13,9 +13,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hack.harness import Cluster, RestApi, token_for
 from orchestrator.api.app import create_app
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, wait_phase
-from tests.harness import Cluster, RestApi, token_for
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -195,7 +195,7 @@ SCHEMA = schemathesis.openapi.from_dict(create_app().openapi())
 def test_fuzz_finds_no_server_error(case, rest_api: RestApi, user):
     response = case.call(base_url=rest_api.url, headers=user)
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text}"
-    assert rest_api.process.poll() is None, "the REST API crashed"
+    assert rest_api.process is not None and rest_api.process.poll() is None, "the REST API crashed"
 
 
 ANY_JSON = st.recursive(
@@ -234,7 +234,7 @@ def test_fuzz_large_and_nested_bodies_get_a_4xx(body: bytes, chunked: bool, rest
     assert response.status_code in (201, 400, 413, 422), f"{len(body)} bytes: {response.status_code} {response.text}"
     if response.status_code != 201:
         assert response.json().get("error") or response.json().get("detail"), response.text
-    assert rest_api.process.poll() is None, "the REST API crashed"
+    assert rest_api.process is not None and rest_api.process.poll() is None, "the REST API crashed"
 
 
 def test_https_when_given_a_certificate(installed: Cluster, namespace: str, user, tmp_path):

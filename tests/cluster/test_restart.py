@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from hack.harness import Cluster, Operator, wait_until
 from tests.cluster.helpers import adhoc, apply_batch, assert_each_ran_once, sim
-from tests.harness import Cluster, Operator, wait_until
 
 BATCH = 30
 

@@ -10,15 +10,15 @@ import httpx
 import pytest
 import yaml
 
+from hack.harness import REPO, Cluster, RestApi, token_for, wait_until
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, events_for, status_of, wait_phase
-from tests.harness import REPO, Cluster, RestApi, token_for, wait_until
 
 pytestmark = pytest.mark.usefixtures("operator")
 
 
 def users_configmap(cluster: Cluster, namespace: str, name: str) -> dict:
     cluster.kubectl("-n", namespace, "create", "configmap", name, "--from-literal=mine=keep")
-    return cluster.get("configmap", name, namespace)
+    return cluster.must_get("configmap", name, namespace)
 
 
 def untouched(cluster: Cluster, namespace: str, before: dict) -> None:
@@ -65,7 +65,7 @@ def test_output_kept_in_a_secret_is_read_by_editors_only_and_a_users_secret_surv
     can; a user's own Secret of the output's name is neither read nor replaced."""
     sim_output(namespace, b"token=s3cret\n")
     simulated.kubectl("-n", namespace, "create", "secret", "generic", "taken-logs", "--from-literal=mine=keep")
-    theirs = simulated.get("secret", "taken-logs", namespace)
+    theirs = simulated.must_get("secret", "taken-logs", namespace)
     for name in ("private", "taken"):
         simulated.apply(adhoc(name, command="migrate", logs={"storage": "Secret"}), namespace)
 
@@ -81,7 +81,7 @@ def test_output_kept_in_a_secret_is_read_by_editors_only_and_a_users_secret_surv
 
     status = wait_phase(simulated, namespace, "taken")
     assert status["reason"] == "OutputConflict" and "Secret taken-logs" in status["message"], status
-    now = simulated.get("secret", "taken-logs", namespace)
+    now = simulated.must_get("secret", "taken-logs", namespace)
     assert now["metadata"]["resourceVersion"] == theirs["metadata"]["resourceVersion"]
     assert now["data"] == theirs["data"] and "ownerReferences" not in now["metadata"]
 

@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.harness import REPO, Cluster, RestApi, token_for
+from hack.harness import REPO, Cluster, RestApi, token_for
 
 pytestmark = pytest.mark.usefixtures("operator")
 # What the page looked like (docs/web-ui.png in the README is one of these, copied by hand).

@@ -19,7 +19,7 @@ def test_world_gathers_an_adhoccommands_objects():
     cm["metadata"]["uid"] = "cm-uid"  # as the API server returns it
     assert cache.observe("configmap", cm) == "uid-cmd"
     world = cache.world("uid-cmd")
-    assert world.adhoc["metadata"]["name"] == "cmd"
+    assert world.adhoc is not None and world.adhoc["metadata"]["name"] == "cmd"
     assert [j["metadata"]["name"] for j in world.jobs] == ["cmd-1"]
     assert world.pods[0]["status"]["phase"] == "Succeeded"
     assert world.stored is not None and world.stored.bytes == 3

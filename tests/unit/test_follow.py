@@ -22,7 +22,8 @@ class Scripted:
     """Pod logs by pod name (bytes, or an error to raise); the stored output of a ConfigMap."""
 
     def __init__(self, logs: dict, stored: bytes = b"") -> None:
-        self.logs, self.stored, self.followed = logs, stored, []
+        self.logs, self.stored = logs, stored
+        self.followed: list[str] = []
 
     async def follow_pod_log(self, token, namespace, pod):
         self.followed.append(pod)

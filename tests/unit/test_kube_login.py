@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import kopf
 import pytest
@@ -27,7 +28,8 @@ class Tokens:
 @pytest.fixture
 async def api():
     """Accepts only the token in `valid`; counts requests by the token they carried."""
-    state = {"valid": "new", "seen": []}
+    seen: list[str] = []
+    state: dict[str, Any] = {"valid": "new", "seen": seen}
 
     async def job(request: web.Request) -> web.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")

@@ -31,9 +31,10 @@ class FakeKube:
         self.calls: list[tuple[str, Any]] = []
         self.create_error, self.existing = create_error, existing
         self.log, self.log_error = log, log_error
-        self.status: dict | None = None
-        self.configmap: dict | None = None
-        self.secret: dict | None = None
+        self.status: dict[str, Any] = {}  # the last status patch
+        # The last ConfigMap / Secret stored (Any: a test sets what it likes, or None).
+        self.configmap: Any = None
+        self.secret: Any = None
         self.foreign_configmap = False  # a ConfigMap of the name exists and is someone else's
         self.workloads: dict[str, dict] = {}
 
@@ -127,7 +128,8 @@ async def test_first_reconcile_creates_the_job_and_the_jobs_event_reports_it():
     # Before the Job's watch event; a run that ends within the status interval gets one status
     # write, so its pending state waits that long.
     waiting = World(owner, [], [pod(phase="Pending")], None)
-    assert 0 < await r.reconcile(waiting) <= Config().status_interval_seconds
+    wait = await r.reconcile(waiting)
+    assert wait is not None and 0 < wait <= Config().status_interval_seconds
     assert kube.names() == ["create_job"]
     r.monotonic = lambda: time.monotonic() + Config().status_interval_seconds
     assert await r.reconcile(waiting) is None
@@ -271,7 +273,7 @@ async def test_queue_gives_up_on_permanent_errors_at_once():
     queue = Queue(work, retries=5, on_give_up=lambda _k, e: given_up.append(e))
     queue.submit("a")
     await queue.drain()
-    assert len(given_up) == 1 and given_up[0].status == 422
+    assert len(given_up) == 1 and isinstance(given_up[0], ApiError) and given_up[0].status == 422
 
 
 async def test_queue_retries_a_403_a_while_then_gives_up_once():
@@ -291,7 +293,7 @@ async def test_queue_retries_a_403_a_while_then_gives_up_once():
     assert given_up == []
     queue.submit("b")  # refused on every attempt
     await queue.drain()
-    assert len(given_up) == 1 and given_up[0].status == 403
+    assert len(given_up) == 1 and isinstance(given_up[0], ApiError) and given_up[0].status == 403
 
 
 async def test_queue_survives_a_bug_in_the_work():
@@ -391,7 +393,7 @@ async def test_under_load_the_interval_stretches_and_the_end_still_comes_at_once
 
 
 async def test_queue_comes_back_when_the_work_asks_and_folds_what_came_meanwhile():
-    runs: list[float] = []
+    runs: list[str] = []
     answers = iter([0.05, None])
 
     async def work(key: str) -> float | None:
@@ -431,7 +433,7 @@ async def test_queue_keeps_coming_back_after_the_retries_of_a_transient_error_ra
     queue = Queue(work, retries=0, on_give_up=lambda _k, e: given_up.append(e), retry_later=0.01)
     queue.submit("a")
     await queue.drain()
-    assert [e.status for e in given_up] == [0, 503]  # said each time, and the third try went through
+    assert [getattr(e, "status", None) for e in given_up] == [0, 503]  # said each time, and the third try went through
     assert next(outcomes, "spent") == "spent"
 
 

@@ -23,7 +23,7 @@ def test_spec_change_replaces_the_run():
     old_owner = adhoc({"command": "echo old"})
     old = job(old_owner)
     plan = plan_for(adhoc({"command": "echo new"}, generation=2), [old], CONFIG)
-    assert plan.create["metadata"]["name"] == "cmd-2"
+    assert plan.create is not None and plan.create["metadata"]["name"] == "cmd-2"
     assert plan.delete == [old]
 
 
@@ -71,4 +71,5 @@ def test_invalid_spec_stops_old_runs_and_reports():
     owner = adhoc()
     old = job(owner)
     plan = plan_for(adhoc({"command": "x", "args": ["y"]}, generation=2), [old], CONFIG)
-    assert plan.error[0] == "InvalidSpec" and plan.delete == [old] and plan.create is None
+    assert plan.error is not None and plan.error[0] == "InvalidSpec"
+    assert plan.delete == [old] and plan.create is None

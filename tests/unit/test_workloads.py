@@ -1,5 +1,7 @@
 """spec.from: what a run takes from a workload's pod template, and what its own spec wins."""
 
+from typing import Any
+
 import pytest
 
 from orchestrator.config import Config
@@ -8,7 +10,7 @@ from orchestrator.workloads import pod_template_of, spec_from_template
 
 from .factories import adhoc
 
-TEMPLATE = {
+TEMPLATE: dict[str, Any] = {
     "metadata": {"labels": {"app": "web"}},
     "spec": {
         "serviceAccountName": "app",
@@ -80,7 +82,7 @@ def test_what_the_adhoccommand_sets_wins_and_lists_merge_by_name():
 
 
 def test_a_named_container_and_a_missing_one():
-    spec = {"command": "true", "from": {"kind": "Deployment", "name": "web", "container": "sidecar"}}
+    spec: dict[str, Any] = {"command": "true", "from": {"kind": "Deployment", "name": "web", "container": "sidecar"}}
     [container] = job_for(adhoc(spec), Config(), TEMPLATE)["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "proxy:2"
     with pytest.raises(InvalidSpec, match=r"spec\.from: Deployment/web has no container db"):

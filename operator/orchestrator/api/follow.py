@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
-from orchestrator.api.upstream import Upstream, UpstreamError
+from orchestrator.api.upstream import UpstreamError
 from orchestrator.spec import FINISHED_PHASES
 
 POLL_SECONDS = 1.0  # how often a run that has no pod to follow yet is looked at again
@@ -14,8 +14,15 @@ POLL_SECONDS = 1.0  # how often a run that has no pod to follow yet is looked at
 Fetch = Callable[[], Awaitable[dict[str, Any]]]
 
 
+class LogSource(Protocol):
+    """What following needs of the Kubernetes API: Upstream, or a unit test's scripted one."""
+
+    def follow_pod_log(self, token: str, namespace: str, pod: str) -> AsyncIterator[bytes]: ...
+    async def stored_output(self, token: str, namespace: str, logs: dict[str, Any] | None) -> bytes | None: ...
+
+
 async def followed_output(
-    api: Upstream, token: str, namespace: str, first: dict[str, Any], fetch: Fetch
+    api: LogSource, token: str, namespace: str, first: dict[str, Any], fetch: Fetch
 ) -> AsyncIterator[bytes]:
     """Streams each attempt's pod log while it runs; a run that had finished before (or whose
     pods are gone) gives its stored output. Ends once the run has finished."""
