@@ -18,4 +18,4 @@ COPY --from=build /install /usr/local
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 USER=orchestrator
 USER 10001:10001
 EXPOSE 8080
-ENTRYPOINT ["kopf", "run", "--all-namespaces", "-m", "orchestrator.handlers"]
+ENTRYPOINT ["kopf", "run", "--all-namespaces", "-m", "orchestrator.operator.handlers"]

@@ -61,10 +61,10 @@ install: build
 # make deploy does): commands run on the real node, in its runner image (python3 inside).
 LOCAL_SETTINGS = if [ "$$KUBECONFIG" = "$(LOCAL_KUBECONFIG)" ]; then eval "$$($(PY) hack/local_settings.py)"; fi
 run: venv
-	@$(LOCAL_SETTINGS); $(VENV)/bin/kopf run --all-namespaces -m orchestrator.handlers
+	@$(LOCAL_SETTINGS); $(VENV)/bin/kopf run --all-namespaces -m orchestrator.operator.handlers
 
 api: venv
-	$(VENV)/bin/uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080 --timeout-keep-alive 75
+	$(VENV)/bin/uvicorn --factory orchestrator.rest.app:create_app --host 127.0.0.1 --port 8080 --timeout-keep-alive 75
 
 demo: cluster-up
 	@$(PY) -m hack.demo

@@ -47,8 +47,8 @@ from hack.harness import (  # the benchmark runs the operator as the tests do
     service_account_kubeconfig,
     wait_until,
 )
-from orchestrator.paths import ADHOCS, JOBS, NAMESPACES, path
-from orchestrator.spec import restricted_security_context
+from orchestrator.model.paths import ADHOCS, JOBS, NAMESPACES, path
+from orchestrator.model.spec import restricted_security_context
 
 STATE = Path(os.environ.get("ORCH_CLUSTER_STATE", "/tmp/orchestrator-cluster"))
 CONCURRENCY = 32

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from orchestrator import credentials
+from orchestrator.kube import credentials
 
 
 class KubeClient:

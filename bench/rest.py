@@ -33,8 +33,8 @@ import aiohttp
 from bench.bench import cluster_pids
 from bench.cost import cpu_seconds, machine_busy_seconds
 from hack.harness import LOCAL_KUBECONFIG, REPO, Cluster, RestApi, bin_dir, token_for
-from orchestrator import credentials
-from orchestrator.paths import ADHOCS, path
+from orchestrator.kube import credentials
+from orchestrator.model.paths import ADHOCS, path
 
 CPU_COLUMNS = ("kube-apiserver", "etcd", "rest-api", "client", "machine")
 Send = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
@@ -112,7 +112,7 @@ def rest_sender(namespace: str) -> Send:
 
 def direct_sender(namespace: str) -> Send:
     """What the REST API itself sends for the same requests."""
-    from orchestrator.api.models import NewRun, adhoc_from
+    from orchestrator.rest.models import NewRun, adhoc_from
 
     adhoc = adhoc_from(NewRun(cmd="true"), namespace)
 

@@ -23,7 +23,7 @@ from hack.harness import (  # the demo runs the operator as the tests do
     service_account_kubeconfig,
 )
 from hack.local_settings import local_settings
-from orchestrator.output import output_of
+from orchestrator.model.output import output_of
 
 NAMESPACE = "demo"
 

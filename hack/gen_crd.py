@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from orchestrator import spec as rules
-from orchestrator.paths import DNS_LABEL, DNS_LABEL_MAX, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX
-from orchestrator.workloads import KINDS as WORKLOAD_KINDS
+from orchestrator.model import spec as rules
+from orchestrator.model.paths import DNS_LABEL, DNS_LABEL_MAX, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX
+from orchestrator.model.workloads import KINDS as WORKLOAD_KINDS
 
 QUANTITY = {
     "anyOf": [{"type": "integer"}, {"type": "string"}],

@@ -7,8 +7,8 @@ from typing import Any
 import yaml
 
 from hack.harness import REPO, Cluster, ExecCredential, Operator, wait_until
-from orchestrator.output import output_of
-from orchestrator.spec import FINISHED_PHASES
+from orchestrator.model.output import output_of
+from orchestrator.model.spec import FINISHED_PHASES
 
 FINAL = FINISHED_PHASES
 # The local cluster's real node is tainted: commands that must really run ask for it.

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from hack.harness import Cluster
-from orchestrator.spec import LOGS_MAX_BYTES_DEFAULT
+from orchestrator.model.spec import LOGS_MAX_BYTES_DEFAULT
 
 CORPUS = [
     ({}, "spec"),

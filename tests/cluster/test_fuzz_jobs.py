@@ -15,10 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, seed, settings
 
 from hack.harness import REPO, Cluster
-from orchestrator import credentials
-from orchestrator.config import Config
-from orchestrator.jobs import InvalidSpec, job_for
-from orchestrator.paths import JOBS, path
+from orchestrator.kube import credentials
+from orchestrator.model.config import Config
+from orchestrator.model.jobs import InvalidSpec, job_for
+from orchestrator.model.paths import JOBS, path
 
 EXAMPLES = 300
 

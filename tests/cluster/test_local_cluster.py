@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from hack.harness import Cluster, wait_until
-from orchestrator.spec import restricted_security_context
+from orchestrator.model.spec import restricted_security_context
 
 
 def job(name: str, annotations: dict[str, str] | None = None, backoff: int = 0) -> dict:

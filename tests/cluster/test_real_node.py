@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hack.harness import Cluster, wait_until
-from orchestrator.spec import LOGS_MAX_BYTES_DEFAULT
+from orchestrator.model.spec import LOGS_MAX_BYTES_DEFAULT
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, conditions, status_of, stored_output, wait_phase
 
 pytestmark = pytest.mark.usefixtures("operator")

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hack.harness import Cluster, RestApi, token_for
-from orchestrator.api.app import create_app
+from orchestrator.rest.app import create_app
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, wait_phase
 
 pytestmark = pytest.mark.usefixtures("operator")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.config import Config
-from orchestrator.jobs import job_for
+from orchestrator.model.config import Config
+from orchestrator.model.jobs import job_for
 
 Obj = dict[str, Any]
 T0 = "2026-01-01T00:00:00Z"

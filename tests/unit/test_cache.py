@@ -1,5 +1,5 @@
-from orchestrator.cache import Cache
-from orchestrator.output import configmap_for
+from orchestrator.model.output import configmap_for
+from orchestrator.operator.cache import Cache
 
 from .factories import adhoc, job, pod, terminated
 

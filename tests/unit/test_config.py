@@ -1,6 +1,6 @@
 import pytest
 
-from orchestrator.config import Config, ConfigError, from_env, pod_defaults_from
+from orchestrator.model.config import Config, ConfigError, from_env, pod_defaults_from
 
 
 def test_defaults_without_environment():

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator import credentials
-from orchestrator.credentials import CredentialsError, Source
+from orchestrator.kube import credentials
+from orchestrator.kube.credentials import CredentialsError, Source
 
 
 @pytest.fixture(scope="module")

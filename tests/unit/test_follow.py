@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.api import follow
-from orchestrator.api.upstream import UpstreamError
+from orchestrator.kube import follow
+from orchestrator.kube.caller import UpstreamError
 
 
 def state(phase: str, pod: str | None = None, configmap: str | None = None) -> dict:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import config
-from orchestrator.handlers import Runtime
-from orchestrator.kube import ApiError
-from orchestrator.names import LABEL_UID
+from orchestrator.kube.client import ApiError
+from orchestrator.model import config
+from orchestrator.model.names import LABEL_UID
+from orchestrator.operator.handlers import Runtime
 
 
 class Recorder:

@@ -5,7 +5,7 @@ from pathlib import Path
 import lupa
 import pytest
 
-from orchestrator.status import status_from
+from orchestrator.model.status import status_from
 
 from .factories import adhoc, condition, job, pod, terminated
 

@@ -1,6 +1,6 @@
 import pytest
 
-from orchestrator.history import entry_for, history_configmap_name, history_limit, rotated
+from orchestrator.model.history import entry_for, history_configmap_name, history_limit, rotated
 
 
 def run(generation: int, phase: str = "Succeeded", logs: bool = True) -> dict:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator import kube as kube_module
-from orchestrator.kube import ApiError, Expired, Informer
+from orchestrator.kube import client as kube_module
+from orchestrator.kube.client import ApiError, Expired, Informer
 
 
 def obj(name: str, version: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 import pytest
 
-from orchestrator.config import Config
-from orchestrator.jobs import InvalidSpec, job_for, run_hash
+from orchestrator.model.config import Config
+from orchestrator.model.jobs import InvalidSpec, job_for, run_hash
 
 from .factories import adhoc
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from orchestrator.kube import ApiError, Kube
+from orchestrator.kube.client import ApiError, Kube
 
 
 class Tokens:

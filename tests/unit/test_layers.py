@@ -1,8 +1,14 @@
-"""The layers hold: pure modules never import I/O (run by `make lint`).
+"""The layers hold (run by `make lint`): the package's folders are its architecture.
 
-Pure modules compute (manifests, status, output, names, the cache); they are tested by tables
-of cases. Only kube.py talks to the API server, credentials.py reads kubeconfigs and runs
-credential plugins, handlers.py wires kopf, api/ serves HTTP.
+    orchestrator/model      pure: spec rules, names, paths, the Job, status, output, history
+    orchestrator/kube       Kubernetes clients and login (the operator's own; one acting as a caller)
+    orchestrator/operator   kopf's host (handlers.py), informers, cache, queue, reconciler, leader
+    orchestrator/rest       the REST API and its web page
+    orchestrator/plugin     the kubectl plugin
+
+Each package imports only the packages below it (model at the bottom, kube above it; operator,
+rest and plugin side by side on top, none importing another). Pure modules compute and never
+reach I/O, directly or through other modules; they are tested by tables of cases.
 """
 
 from __future__ import annotations
@@ -13,7 +19,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "orchestrator"
-PURE = ["cache", "config", "jobs", "names", "output", "runs", "spec", "status", "views", "world", "api.models"]
+# What each package may import of the others (its own modules always).
+MAY_IMPORT = {
+    "model": set(),
+    "kube": {"model"},
+    "operator": {"model", "kube"},
+    "rest": {"model", "kube"},
+    "plugin": {"model", "kube"},
+}
+PURE = [f"model.{p.stem}" for p in sorted((PACKAGE / "model").glob("*.py")) if p.stem != "__init__"] + [
+    "operator.cache",
+    "operator.world",
+    "rest.models",
+]
 # What a pure module may not import, directly or through the package's other modules.
 IO = {
     "aiohttp",
@@ -25,20 +43,21 @@ IO = {
     "socket",
     "subprocess",
     "asyncio",
-    "orchestrator.kube",
-    "orchestrator.credentials",
-    "orchestrator.handlers",
-    "orchestrator.reconcile",
-    "orchestrator.workqueue",
-    "orchestrator.api.app",
-    "orchestrator.api.upstream",
+    "orchestrator.operator.handlers",
+    "orchestrator.operator.reconcile",
+    "orchestrator.operator.workqueue",
+    "orchestrator.rest.app",
 }
+KUBE = "orchestrator.kube"  # every Kubernetes client
+
+
+def module_path(module: str) -> Path:
+    return PACKAGE.joinpath(*module.split(".")).with_suffix(".py")
 
 
 def imports_of(module: str) -> set[str]:
-    path = PACKAGE.joinpath(*module.split(".")).with_suffix(".py")
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(module_path(module).read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -59,13 +78,35 @@ def reach(module: str) -> set[str]:
             seen.add(name)
             if name.startswith("orchestrator."):
                 inner = name.removeprefix("orchestrator.")
-                if PACKAGE.joinpath(*inner.split(".")).with_suffix(".py").exists():
+                if module_path(inner).exists():
                     todo.append(inner)
     return seen
+
+
+def test_every_module_lives_in_a_layer():
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert not loose, f"modules outside the layers: {loose}"
+    assert packages == set(MAY_IMPORT), packages
+
+
+@pytest.mark.parametrize("layer", sorted(MAY_IMPORT))
+def test_a_layer_imports_only_the_layers_below_it(layer: str):
+    allowed = {layer, *MAY_IMPORT[layer]}
+    wrong = []
+    for path in sorted((PACKAGE / layer).glob("*.py")):
+        module = f"{layer}.{path.stem}"
+        for name in imports_of(module):
+            parts = name.split(".")
+            if parts[0] == "orchestrator" and len(parts) > 1 and parts[1] in MAY_IMPORT and parts[1] not in allowed:
+                wrong.append(f"orchestrator.{module} imports {name}")
+    assert not wrong, wrong
 
 
 @pytest.mark.parametrize("module", PURE)
 def test_pure_module_imports_no_io(module: str):
     reached = reach(module)
-    bad = sorted(name for name in reached if name in IO or name.split(".")[0] in IO)
+    bad = sorted(
+        name for name in reached if name in IO or name.split(".")[0] in IO or name.startswith("orchestrator.kube")
+    )
     assert not bad, f"orchestrator.{module} (pure) reaches I/O: {bad}"

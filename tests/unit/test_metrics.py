@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-from orchestrator import metrics
-from orchestrator.cache import Cache
+from orchestrator.operator import metrics
+from orchestrator.operator.cache import Cache
 
 from .factories import adhoc
 

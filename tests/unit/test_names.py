@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from orchestrator.names import job_name, label_value, labels_for, logs_configmap_name
+from orchestrator.model.names import job_name, label_value, labels_for, logs_configmap_name
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from orchestrator.output import BoundedOutput, configmap_for, marker, output_of, secret_for, stored_output_from
+from orchestrator.model.output import BoundedOutput, configmap_for, marker, output_of, secret_for, stored_output_from
 
 from .factories import adhoc, pod
 

@@ -1,11 +1,11 @@
-"""Every Kubernetes API path is built by orchestrator.paths: names escaped, dot segments refused."""
+"""Every Kubernetes API path is built by orchestrator.model.paths: names escaped, dot segments refused."""
 
 from __future__ import annotations
 
 import pytest
 import yarl
 
-from orchestrator.paths import ADHOCS, CONFIGMAPS, JOBS, PODS, WORKLOADS, UnsafeName, is_object_name, path
+from orchestrator.model.paths import ADHOCS, CONFIGMAPS, JOBS, PODS, WORKLOADS, UnsafeName, is_object_name, path
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config import Config
-from orchestrator.kube import ApiError, NotOwned
-from orchestrator.output import stored_output_from
-from orchestrator.reconcile import Reconciler
-from orchestrator.workqueue import Queue
-from orchestrator.world import World
+from orchestrator.kube.client import ApiError, NotOwned
+from orchestrator.model.config import Config
+from orchestrator.model.output import stored_output_from
+from orchestrator.operator.reconcile import Reconciler
+from orchestrator.operator.workqueue import Queue
+from orchestrator.operator.world import World
 
 from .factories import adhoc, condition, job, pod, terminated
 

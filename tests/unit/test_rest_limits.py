@@ -13,10 +13,10 @@ import httpx
 import pytest
 import uvicorn
 
-from orchestrator.api.app import create_app
-from orchestrator.api.limits import MAX_BODY_BYTES
-from orchestrator.api.upstream import Upstream
-from orchestrator.credentials import Target
+from orchestrator.kube.caller import Upstream
+from orchestrator.kube.credentials import Target
+from orchestrator.rest.app import create_app
+from orchestrator.rest.limits import MAX_BODY_BYTES
 
 TOKEN = {"Authorization": "Bearer t"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.api.models import RunSummary, summary_of
+from orchestrator.rest.models import RunSummary, summary_of
 
 BARE = {"metadata": {"name": "job-a", "namespace": "ns"}}
 FINISHED = {

@@ -1,5 +1,5 @@
-from orchestrator.config import Config
-from orchestrator.runs import plan_for
+from orchestrator.model.config import Config
+from orchestrator.model.runs import plan_for
 
 from .factories import adhoc, condition, job
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator import spec as rules
-from orchestrator.api.models import NewRun
+from orchestrator.model import spec as rules
+from orchestrator.rest.models import NewRun
 
 CRD = Path(__file__).resolve().parents[2] / "crds" / "adhoccommands.orchestrator.dev.yaml"
 

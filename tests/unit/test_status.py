@@ -1,7 +1,7 @@
 import pytest
 
-from orchestrator.output import StoredOutput
-from orchestrator.status import (
+from orchestrator.model.output import StoredOutput
+from orchestrator.model.status import (
     format_duration,
     keep_transition_times,
     merge_patch,

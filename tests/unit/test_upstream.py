@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from orchestrator.api.upstream import Upstream
-from orchestrator.credentials import Target
+from orchestrator.kube.caller import Upstream
+from orchestrator.kube.credentials import Target
 
 
 async def test_an_unreachable_kubernetes_api_is_said():

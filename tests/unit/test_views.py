@@ -1,4 +1,4 @@
-from orchestrator.views import adhoc_view, job_view, pack, pod_view, unpack
+from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, unpack
 
 from .factories import adhoc, condition, job, pod, terminated
 

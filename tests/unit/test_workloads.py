@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config import Config
-from orchestrator.jobs import InvalidSpec, job_for
-from orchestrator.workloads import pod_template_of, spec_from_template
+from orchestrator.model.config import Config
+from orchestrator.model.jobs import InvalidSpec, job_for
+from orchestrator.model.workloads import pod_template_of, spec_from_template
 
 from .factories import adhoc
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from orchestrator import API_VERSION, KIND
-from orchestrator import spec as rules
-from orchestrator.paths import DNS_LABEL
+from orchestrator.model import spec as rules
+from orchestrator.model.paths import DNS_LABEL
 
 NAME_PREFIX = "job-"
 

@@ -1,4 +1,5 @@
-"""Every call the operator makes to the Kubernetes API (the one module that does I/O).
+"""Every call the operator makes to the Kubernetes API, as itself (the REST API and the plugin act
+as their caller through caller.py).
 
 One aiohttp session (aiohttp is kopf's own HTTP client, and fast), built from the connection
 `credentials.login` finds (the `kubernetes` package's kubeconfig and in-cluster loading). When the
@@ -20,9 +21,8 @@ from typing import Any, Protocol
 import aiohttp
 import kopf
 
-from orchestrator import metrics
-from orchestrator.names import controller_of
-from orchestrator.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, SECRETS, WORKLOADS, path
+from orchestrator.model.names import controller_of
+from orchestrator.model.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, SECRETS, WORKLOADS, path
 
 COMPONENT = "orchestrator"  # in its events, and as its user agent
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
@@ -118,9 +118,20 @@ async def _lines(stream: aiohttp.StreamReader) -> AsyncIterator[bytes]:
         yield buffer
 
 
+class RequestCounter(Protocol):
+    """Told of each request and its answer's status (0: none came): the operator's metrics."""
+
+    def __call__(self, method: str, status: int, listing: bool = False, watching: bool = False) -> None: ...
+
+
+def _not_counted(method: str, status: int, listing: bool = False, watching: bool = False) -> None:
+    pass
+
+
 class Kube:
-    def __init__(self, login: Login) -> None:
+    def __init__(self, login: Login, count: RequestCounter | None = None) -> None:
         self._login = login
+        self._count = count or _not_counted
         self._session: aiohttp.ClientSession | None = None
         self._tls: tuple[Any, ...] = ()
         self._server = ""
@@ -129,8 +140,8 @@ class Kube:
         self.logins = 0
 
     @classmethod
-    async def connect(cls, login: Login) -> Kube:
-        kube = cls(login)
+    async def connect(cls, login: Login, count: RequestCounter | None = None) -> Kube:
+        kube = cls(login, count)
         await kube._open()
         return kube
 
@@ -197,7 +208,7 @@ class Kube:
                 async with self._request(
                     method, url, data=data, headers=headers, params=params, timeout=CALL_TIMEOUT
                 ) as response:
-                    metrics.count_request(method, response.status, listing=bool(params and "limit" in params))
+                    self._count(method, response.status, listing=bool(params and "limit" in params))
                     if response.status == 401 and attempt == 0:
                         await self.relogin(login)  # expired, rotated or revoked: fetch it again, once
                         continue
@@ -205,7 +216,7 @@ class Kube:
                         raise await _error_from(response)
                     return await response.json(content_type=None) if response.content_length != 0 else {}
             except (aiohttp.ClientError, TimeoutError) as exc:
-                metrics.count_request(method, 0)
+                self._count(method, 0)
                 raise _unreachable(exc) from exc
         raise ApiError(401, "Unauthorized")
 
@@ -253,7 +264,7 @@ class Kube:
         login = self.logins
         try:
             async with self._request("GET", url, params=params, headers=headers, timeout=timeout) as response:
-                metrics.count_request("GET", response.status, watching=True)
+                self._count("GET", response.status, watching=True)
                 if response.status == 410:
                     raise Expired(since)
                 if response.status == 401:
@@ -343,7 +354,7 @@ class Kube:
             login = self.logins
             try:
                 async with self._request("GET", url, params={"container": container}, timeout=timeout) as response:
-                    metrics.count_request("GET", response.status)
+                    self._count("GET", response.status)
                     if response.status == 401 and attempt == 0:
                         await self.relogin(login)
                         continue

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator import GROUP
-from orchestrator.jobs import owner_reference
-from orchestrator.names import labels_for, logs_configmap_name
+from orchestrator.model.jobs import owner_reference
+from orchestrator.model.names import labels_for, logs_configmap_name
 
 OUTPUT_KEY = "output"
 ANNOTATION_POD_UID = f"{GROUP}/pod-uid"

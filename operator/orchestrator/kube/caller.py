@@ -10,10 +10,10 @@ from typing import Any
 import aiohttp
 import orjson
 
-from orchestrator import credentials
-from orchestrator.output import output_of
-from orchestrator.paths import ADHOCS, CONFIGMAPS, PODS, SECRETS, SELF_REVIEWS, path
-from orchestrator.spec import CONTAINER
+from orchestrator.kube import credentials
+from orchestrator.model.output import output_of
+from orchestrator.model.paths import ADHOCS, CONFIGMAPS, PODS, SECRETS, SELF_REVIEWS, path
+from orchestrator.model.spec import CONTAINER
 
 
 class UpstreamError(Exception):

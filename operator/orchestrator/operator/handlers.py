@@ -4,7 +4,7 @@ operator's own informers, all feeding the cache and the reconciler.
 kopf keeps a worker and a memory record for every object it watches; the children outnumber
 the AdhocCommands three to one and need neither, so they go straight into the cache.
 
-Run: kopf run --all-namespaces -m orchestrator.handlers
+Run: kopf run --all-namespaces -m orchestrator.operator.handlers
 """
 
 from __future__ import annotations
@@ -21,14 +21,17 @@ from typing import Any
 import kopf
 from prometheus_client import REGISTRY
 
-from orchestrator import GROUP, PLURAL, VERSION, config, credentials, metrics
-from orchestrator.cache import Cache
-from orchestrator.kube import ApiError, Informer, Kube
-from orchestrator.leader import Elector
-from orchestrator.names import LABEL_UID
-from orchestrator.paths import CONFIGMAPS, EVENTS, JOBS, PODS, path
-from orchestrator.reconcile import Reconciler
-from orchestrator.workqueue import Queue
+from orchestrator import GROUP, PLURAL, VERSION
+from orchestrator.kube import credentials
+from orchestrator.kube.client import ApiError, Informer, Kube
+from orchestrator.model import config
+from orchestrator.model.names import LABEL_UID
+from orchestrator.model.paths import CONFIGMAPS, EVENTS, JOBS, PODS, path
+from orchestrator.operator import metrics
+from orchestrator.operator.cache import Cache
+from orchestrator.operator.leader import Elector
+from orchestrator.operator.reconcile import Reconciler
+from orchestrator.operator.workqueue import Queue
 
 log = logging.getLogger(__name__)
 ADHOC = (GROUP, VERSION, PLURAL)
@@ -223,7 +226,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         raise kopf.PermanentError(f"bad configuration: {err}") from None
     # Namespaced RBAC has no cluster-wide list of CRDs: kopf uses what it found at start.
     settings.scanning.disabled = bool(cfg.namespaces)
-    kube = await Kube.connect(credentials.login)
+    kube = await Kube.connect(credentials.login, metrics.count_request)
     events = Events(kube)
     memo.runtime = Runtime(Reconciler(kube, cfg, events), cfg)
     serve_metrics(cfg, memo.runtime)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.spec import HISTORY_LIMIT_MAX, LOGS_MAX_BYTES_LIMIT
+from orchestrator.model.spec import HISTORY_LIMIT_MAX, LOGS_MAX_BYTES_LIMIT
 
 DEFAULT_IMAGE = "python:3.13-slim"
 DEFAULT_RUN_AS_USER = 65532  # the "nonroot" uid of distroless images; any non-zero uid works

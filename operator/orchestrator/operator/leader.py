@@ -1,6 +1,6 @@
 """Leader election on a coordination.k8s.io/v1 Lease: of all operator replicas, exactly one acts.
 
-The decisions are pure (`decide`); `Elector` applies them through kube.py. Timings are
+The decisions are pure (`decide`); `Elector` applies them through kube/client.py. Timings are
 client-go's defaults: a lease lasts 15 s, the leader renews it every 2 s and steps down when it
 could not renew for 10 s; a replica takes over an expired lease at its next try (within 2 s).
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orchestrator.kube import ApiError, Kube
+from orchestrator.kube.client import ApiError, Kube
 
 LEASE_DURATION = 15  # seconds a lease holds without renewal
 RENEW_DEADLINE = 10.0  # seconds a leader keeps trying to renew before it steps down

@@ -3,7 +3,7 @@
 The paths keep the original API's word "job" (/jobs/{id}); in this code a "run" is one
 AdhocCommand, and a batch Job is never meant.
 
-Run: uvicorn --factory orchestrator.api.app:create_app --host 127.0.0.1 --port 8080
+Run: uvicorn --factory orchestrator.rest.app:create_app --host 127.0.0.1 --port 8080
 """
 
 import dataclasses
@@ -24,13 +24,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestrator import credentials
-from orchestrator.api.follow import followed_output
-from orchestrator.api.limits import Limits
-from orchestrator.api.models import Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
-from orchestrator.api.upstream import MAX_STREAMS, StreamSlot, Upstream, UpstreamError
-from orchestrator.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
-from orchestrator.spec import FINISHED_PHASES, max_bytes
+from orchestrator.kube import credentials
+from orchestrator.kube.caller import MAX_STREAMS, StreamSlot, Upstream, UpstreamError
+from orchestrator.kube.follow import followed_output
+from orchestrator.model.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
+from orchestrator.model.spec import FINISHED_PHASES, max_bytes
+from orchestrator.rest.limits import Limits
+from orchestrator.rest.models import Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 
 bearer = HTTPBearer(auto_error=False, description="A Kubernetes bearer token; the API acts as its owner")
 ERRORS: dict[int | str, dict[str, Any]] = {

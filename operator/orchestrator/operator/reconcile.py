@@ -8,16 +8,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from orchestrator import metrics
-from orchestrator.config import Config
-from orchestrator.history import history_limit, kept_output, rotated
-from orchestrator.jobs import InvalidSpec, job_for
-from orchestrator.kube import ApiError, NotOwned
-from orchestrator.names import controller_of
-from orchestrator.output import BoundedOutput, StoredOutput, configmap_for, secret_for, stored_output_from
-from orchestrator.runs import is_finished, job_generation, plan_for
-from orchestrator.spec import CONTAINER, is_finished_phase, logs_storage, max_bytes
-from orchestrator.status import (
+from orchestrator.kube.client import ApiError, NotOwned
+from orchestrator.model.config import Config
+from orchestrator.model.history import history_limit, kept_output, rotated
+from orchestrator.model.jobs import InvalidSpec, job_for
+from orchestrator.model.names import controller_of
+from orchestrator.model.output import BoundedOutput, StoredOutput, configmap_for, secret_for, stored_output_from
+from orchestrator.model.runs import is_finished, job_generation, plan_for
+from orchestrator.model.spec import CONTAINER, is_finished_phase, logs_storage, max_bytes
+from orchestrator.model.status import (
     is_terminated,
     keep_transition_times,
     merge_patch,
@@ -26,8 +25,9 @@ from orchestrator.status import (
     sorted_pods,
     status_from,
 )
-from orchestrator.workloads import described, pod_template_of, source_error
-from orchestrator.world import World
+from orchestrator.model.workloads import described, pod_template_of, source_error
+from orchestrator.operator import metrics
+from orchestrator.operator.world import World
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)

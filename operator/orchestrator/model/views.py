@@ -12,9 +12,9 @@ import json
 import zlib
 from typing import Any
 
-from orchestrator.jobs import ANNOTATION_SPEC_HASH
-from orchestrator.names import LABEL_GENERATION
-from orchestrator.spec import CONTAINER
+from orchestrator.model.jobs import ANNOTATION_SPEC_HASH
+from orchestrator.model.names import LABEL_GENERATION
+from orchestrator.model.spec import CONTAINER
 
 Obj = dict[str, Any]
 

@@ -11,9 +11,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from orchestrator.output import StoredOutput
-from orchestrator.runs import is_finished
-from orchestrator.spec import CONTAINER
+from orchestrator.model.output import StoredOutput
+from orchestrator.model.runs import is_finished
+from orchestrator.model.spec import CONTAINER
 
 MIRRORED_CONDITIONS = ("Complete", "Failed", "Suspended", "FailureTarget", "SuccessCriteriaMet")
 MESSAGE_LIMIT = 1024

@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.names import LABEL_UID, controller_of
-from orchestrator.output import StoredOutput, stored_output_from
-from orchestrator.views import adhoc_view, job_view, pack, pod_view, unpack
-from orchestrator.world import World
+from orchestrator.model.names import LABEL_UID, controller_of
+from orchestrator.model.output import StoredOutput, stored_output_from
+from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, unpack
+from orchestrator.operator.world import World
 
 Obj = dict[str, Any]
 KINDS = ("adhoc", "job", "pod", "configmap")

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 from orchestrator import API_VERSION, GROUP, KIND
-from orchestrator.config import Config
-from orchestrator.names import job_name, labels_for
-from orchestrator.spec import (
+from orchestrator.model.config import Config
+from orchestrator.model.names import job_name, labels_for
+from orchestrator.model.spec import (
     CONTAINER,
     RESTRICTED_POD_SECURITY_CONTEXT,
     RETRIES_MIN,
@@ -19,7 +19,7 @@ from orchestrator.spec import (
     TTL_MIN,
     restricted_security_context,
 )
-from orchestrator.workloads import AUTOMOUNT, POD_SECURITY_CONTEXT, TemplateError, spec_from_template
+from orchestrator.model.workloads import AUTOMOUNT, POD_SECURITY_CONTEXT, TemplateError, spec_from_template
 
 ANNOTATION_SPEC_HASH = f"{GROUP}/spec-hash"
 

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
-from orchestrator.api.upstream import UpstreamError
-from orchestrator.spec import FINISHED_PHASES
+from orchestrator.kube.caller import UpstreamError
+from orchestrator.model.spec import FINISHED_PHASES
 
 POLL_SECONDS = 1.0  # how often a run that has no pod to follow yet is looked at again
 

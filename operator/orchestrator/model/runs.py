@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from orchestrator.config import Config
-from orchestrator.jobs import ANNOTATION_SPEC_HASH, InvalidSpec, job_for, run_hash
-from orchestrator.names import LABEL_GENERATION
-from orchestrator.spec import is_finished_phase
+from orchestrator.model.config import Config
+from orchestrator.model.jobs import ANNOTATION_SPEC_HASH, InvalidSpec, job_for, run_hash
+from orchestrator.model.names import LABEL_GENERATION
+from orchestrator.model.spec import is_finished_phase
 
 Obj = dict[str, Any]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from orchestrator.output import StoredOutput
+from orchestrator.model.output import StoredOutput
 
 Obj = dict[str, Any]
 

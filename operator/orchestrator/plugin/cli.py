@@ -16,14 +16,15 @@ from typing import Any, NoReturn
 
 import click
 
-from orchestrator import API_VERSION, KIND, credentials
-from orchestrator.api.follow import followed_output
-from orchestrator.api.upstream import Upstream, UpstreamError
-from orchestrator.names import LABEL_MANAGED_BY
-from orchestrator.output import output_of
-from orchestrator.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
-from orchestrator.status import format_duration
-from orchestrator.workloads import KINDS
+from orchestrator import API_VERSION, KIND
+from orchestrator.kube import credentials
+from orchestrator.kube.caller import Upstream, UpstreamError
+from orchestrator.kube.follow import followed_output
+from orchestrator.model.names import LABEL_MANAGED_BY
+from orchestrator.model.output import output_of
+from orchestrator.model.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
+from orchestrator.model.status import format_duration
+from orchestrator.model.workloads import KINDS
 
 RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

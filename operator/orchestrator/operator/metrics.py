@@ -12,7 +12,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from orchestrator.spec import PHASES
+from orchestrator.model.spec import PHASES
 
 RUNS_STARTED = Counter("orchestrator_runs_started", "Runs started: a Job created for an AdhocCommand's spec")
 RUNS_FINISHED = Counter("orchestrator_runs_finished", "Runs that ended, by how", ["phase"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from orchestrator.paths import WORKLOADS, is_object_name
+from orchestrator.model.paths import WORKLOADS, is_object_name
 
 Obj = dict[str, Any]
 

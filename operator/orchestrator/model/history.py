@@ -7,8 +7,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from orchestrator.names import LABEL_GENERATION, LABEL_MANAGED_BY, LABEL_NAME, MANAGER, label_value, shortened
-from orchestrator.spec import HISTORY_LIMIT_DEFAULT, is_finished_phase
+from orchestrator.model.names import LABEL_GENERATION, LABEL_MANAGED_BY, LABEL_NAME, MANAGER, label_value, shortened
+from orchestrator.model.spec import HISTORY_LIMIT_DEFAULT, is_finished_phase
 
 Obj = dict[str, Any]
 ENTRY_FIELDS = ("jobName", "phase", "exitCode", "reason", "startTime", "completionTime")
