@@ -80,4 +80,8 @@ def test_a_valid_adhoccommand_gets_its_defaults(installed: Cluster, namespace: s
         "-n", namespace, "apply", "--dry-run=server", "-o", "json", "-f", "-", input=yaml.safe_dump(body)
     ).stdout
     spec = yaml.safe_load(out)["spec"]
-    assert spec["retries"] == 0 and spec["suspend"] is False and spec["logs"] == {"maxBytes": LOGS_MAX_BYTES_DEFAULT}
+    assert (
+        spec["retries"] == 0
+        and spec["suspend"] is False
+        and spec["logs"] == {"maxBytes": LOGS_MAX_BYTES_DEFAULT, "storage": "ConfigMap"}
+    )
