@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestrator.operator.leader import LEASE_DURATION, decide, held_by, micro_time
+from orchestrator.model.objects import micro_timestamp as micro_time
+from orchestrator.operator.leader import LEASE_DURATION, decide, held_by
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 import yarl
 
-from orchestrator.model.paths import ADHOCS, CONFIGMAPS, JOBS, PODS, WORKLOADS, UnsafeName, is_object_name, path
+from orchestrator.model.paths import (
+    ADHOCS,
+    CONFIGMAPS,
+    JOBS,
+    PODS,
+    WORKLOADS,
+    UnsafeName,
+    is_namespace_name,
+    is_object_name,
+    path,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +70,20 @@ def test_dot_segments_are_refused(name):
 )
 def test_object_names(name, ok):
     assert is_object_name(name) is ok
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("team-a", True),
+        ("a" * 63, True),
+        ("a" * 64, False),
+        ("team.a", False),  # a subdomain, not a label
+        ("Team", False),
+        ("-a", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_namespace_names(name, ok):
+    assert is_namespace_name(name) is ok

@@ -11,6 +11,7 @@ import aiohttp
 import orjson
 
 from orchestrator.kube import credentials
+from orchestrator.model.objects import Obj as Json
 from orchestrator.model.output import output_of
 from orchestrator.model.paths import ADHOCS, CONFIGMAPS, PODS, SECRETS, SELF_REVIEWS, path
 from orchestrator.model.spec import CONTAINER
@@ -30,7 +31,6 @@ FOLLOW_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30.0)
 # life, have their own, bounded: a hundred open streams must not make every other call wait.
 CONNECTIONS = 200
 MAX_STREAMS = 100  # per replica; more answer 429 (ORCHESTRATOR_API_MAX_STREAMS)
-Json = dict[str, Any]
 
 
 def _message_of(status: int, reason: str, body: bytes) -> str:

@@ -14,7 +14,6 @@ import logging
 import random
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -22,6 +21,7 @@ import aiohttp
 import kopf
 
 from orchestrator.model.names import controller_of
+from orchestrator.model.objects import Obj, timestamp
 from orchestrator.model.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, SECRETS, WORKLOADS, path
 
 COMPONENT = "orchestrator"  # in its events, and as its user agent
@@ -38,7 +38,6 @@ CONNECTIONS = 32
 CALL_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=REQUEST_TIMEOUT)
 EVENT_MESSAGE_MAX = 1024  # what the API server keeps of an event's message
 
-Obj = dict[str, Any]
 NO_SELECTOR: Mapping[str, str] = MappingProxyType({})
 Login = Callable[[], kopf.ConnectionInfo]
 log = logging.getLogger(__name__)
@@ -326,7 +325,7 @@ class Kube:
 
     async def post_event(self, involved: Obj, type_: str, reason: str, message: str) -> None:
         """One core/v1 Event about `involved` (apiVersion, kind, name, namespace, uid)."""
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = timestamp()
         event = {
             "apiVersion": "v1",
             "kind": "Event",

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from orchestrator.model.paths import is_namespace_name
 from orchestrator.model.spec import HISTORY_LIMIT_MAX, LOGS_MAX_BYTES_LIMIT
 
 DEFAULT_IMAGE = "python:3.13-slim"
@@ -21,7 +22,6 @@ DEFAULT_RUN_AS_USER = 65532  # the "nonroot" uid of distroless images; any non-z
 POD_DEFAULT_FIELDS = ("nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets", "resources")
 POD_DEFAULTS_ENV = "ORCHESTRATOR_POD_DEFAULTS"
 NAMESPACES_ENV = "ORCHESTRATOR_NAMESPACES"
-DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class ConfigError(ValueError):
@@ -94,7 +94,7 @@ def namespaces_from(text: str) -> tuple[str, ...]:
     """ORCHESTRATOR_NAMESPACES: names separated by commas or spaces, e.g. "team-a,team-b"."""
     names = tuple(dict.fromkeys(n for n in re.split(r"[,\s]+", text) if n))
     for name in names:
-        if not DNS_LABEL.fullmatch(name):
+        if not is_namespace_name(name):
             raise ConfigError(f"{NAMESPACES_ENV}: {name!r} is not a namespace name")
     return names
 

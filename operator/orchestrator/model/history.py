@@ -5,12 +5,11 @@ spec.historyLimit go, and so do their ConfigMaps."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from orchestrator.model.names import LABEL_GENERATION, LABEL_MANAGED_BY, LABEL_NAME, MANAGER, label_value, shortened
+from orchestrator.model.objects import Obj
 from orchestrator.model.spec import HISTORY_LIMIT_DEFAULT, is_finished_phase
 
-Obj = dict[str, Any]
 ENTRY_FIELDS = ("jobName", "phase", "exitCode", "reason", "startTime", "completionTime")
 OBJECT_NAME_LIMIT = 253
 

@@ -20,6 +20,7 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 DNS_SUBDOMAIN_MAX = 253
 DNS_LABEL_MAX = 63
 _SUBDOMAIN = re.compile(DNS_SUBDOMAIN)
+_LABEL = re.compile(DNS_LABEL)
 
 
 class UnsafeName(ValueError):
@@ -51,6 +52,11 @@ WORKLOADS = {
     "Job": JOBS,
     "CronJob": Resource("/apis/batch", "v1", "cronjobs"),
 }
+
+
+def is_namespace_name(name: object) -> bool:
+    """Whether `name` is a DNS label, as namespace names are."""
+    return isinstance(name, str) and len(name) <= DNS_LABEL_MAX and _LABEL.fullmatch(name) is not None
 
 
 def is_object_name(name: object) -> bool:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from orchestrator.model.config import Config
 from orchestrator.model.jobs import ANNOTATION_SPEC_HASH, InvalidSpec, job_for, run_hash
 from orchestrator.model.names import LABEL_GENERATION
+from orchestrator.model.objects import Obj
 from orchestrator.model.spec import is_finished_phase
-
-Obj = dict[str, Any]
 
 
 @dataclasses.dataclass

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime
 from typing import Any
 
+from orchestrator.model.objects import Obj, parse_time
 from orchestrator.model.output import StoredOutput
 from orchestrator.model.runs import is_finished
 from orchestrator.model.spec import CONTAINER
@@ -19,8 +19,6 @@ MIRRORED_CONDITIONS = ("Complete", "Failed", "Suspended", "FailureTarget", "Succ
 MESSAGE_LIMIT = 1024
 POD_ENDED_PHASES = ("Succeeded", "Failed")  # a Pod's phases, not a run's
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
-
-Obj = dict[str, Any]
 
 
 def _reason(text: str | None, fallback: str) -> str:
@@ -34,10 +32,6 @@ def _reason(text: str | None, fallback: str) -> str:
 def _message(text: str | None) -> str:
     text = (text or "").strip()
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def format_duration(seconds: float) -> str:

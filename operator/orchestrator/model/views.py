@@ -14,9 +14,8 @@ from typing import Any
 
 from orchestrator.model.jobs import ANNOTATION_SPEC_HASH
 from orchestrator.model.names import LABEL_GENERATION
+from orchestrator.model.objects import Obj
 from orchestrator.model.spec import CONTAINER
-
-Obj = dict[str, Any]
 
 
 def _pick(source: Any, *keys: str) -> Obj:

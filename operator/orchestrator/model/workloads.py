@@ -5,11 +5,9 @@ secrets."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
+from orchestrator.model.objects import Obj
 from orchestrator.model.paths import WORKLOADS, is_object_name
-
-Obj = dict[str, Any]
 
 # kind -> where it lives: the workloads a run may take its template from.
 KINDS = WORKLOADS

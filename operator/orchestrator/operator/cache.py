@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.model.names import LABEL_UID, controller_of
+from orchestrator.model.objects import Obj
 from orchestrator.model.output import StoredOutput, stored_output_from
 from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, unpack
 from orchestrator.operator.world import World
 
-Obj = dict[str, Any]
 KINDS = ("adhoc", "job", "pod", "configmap")
 
 

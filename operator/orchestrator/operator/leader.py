@@ -14,15 +14,14 @@ import secrets
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from orchestrator.kube.client import ApiError, Kube
+from orchestrator.model.objects import Obj, micro_timestamp, parse_time
 
 LEASE_DURATION = 15  # seconds a lease holds without renewal
 RENEW_DEADLINE = 10.0  # seconds a leader keeps trying to renew before it steps down
 RETRY_PERIOD = 2.0  # seconds between tries (renewals, or attempts to take it)
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
 
@@ -31,15 +30,11 @@ def identity() -> str:
     return f"{socket.gethostname()}-{secrets.token_hex(3)}"
 
 
-def micro_time(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _parsed(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text)
     except ValueError:
         return None
 
@@ -69,7 +64,7 @@ def held_by(lease: Obj | None, me: str, now: datetime, namespace: str, name: str
         "spec": {},
     }
     spec = dict(lease.get("spec") or {})
-    stamp = micro_time(now)
+    stamp = micro_timestamp(now)
     if action != "renew":
         spec["acquireTime"] = stamp
         spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (1 if action == "take" else 0)

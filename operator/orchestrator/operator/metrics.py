@@ -4,7 +4,6 @@ names a run: a label per AdhocCommand would grow without bound."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
 from typing import Any
 
 import prometheus_client
@@ -12,6 +11,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from orchestrator.model.objects import parse_time
 from orchestrator.model.spec import PHASES
 
 RUNS_STARTED = Counter("orchestrator_runs_started", "Runs started: a Job created for an AdhocCommand's spec")
@@ -39,11 +39,7 @@ def run_finished(status: Mapping[str, Any]) -> None:
     finished: Mapping[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Finished"), {})
     start, end = status.get("startTime"), status.get("completionTime") or finished.get("lastTransitionTime")
     if start and end:
-        RUN_DURATION.observe(max(0.0, (_time(end) - _time(start)).total_seconds()))
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        RUN_DURATION.observe(max(0.0, (parse_time(end) - parse_time(start)).total_seconds()))
 
 
 # Pre-declared so that a dashboard shows 0 rather than nothing before the first run ends.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from orchestrator.kube.client import ApiError, NotOwned
@@ -13,6 +12,7 @@ from orchestrator.model.config import Config
 from orchestrator.model.history import history_limit, kept_output, rotated
 from orchestrator.model.jobs import InvalidSpec, job_for
 from orchestrator.model.names import controller_of
+from orchestrator.model.objects import Obj, timestamp
 from orchestrator.model.output import BoundedOutput, StoredOutput, configmap_for, secret_for, stored_output_from
 from orchestrator.model.runs import is_finished, job_generation, plan_for
 from orchestrator.model.spec import CONTAINER, is_finished_phase, logs_storage, max_bytes
@@ -29,7 +29,6 @@ from orchestrator.model.workloads import described, pod_template_of, source_erro
 from orchestrator.operator import metrics
 from orchestrator.operator.world import World
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 # What a user watches a run for (kubectl get's STATUS, a reason to act on) is written after the
 # status interval; counts, times, pod names and the reasons every pod passes through wait ten.
@@ -72,10 +71,6 @@ class EventSink(Protocol):
     def __call__(self, adhoc: Obj, type_: str, reason: str, message: str) -> None: ...
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _conflict(name: str, what: str, kind: str = "ConfigMap") -> str:
     return (
         f"{kind} {name} exists and is not owned by this AdhocCommand: {what} was not stored there "
@@ -114,7 +109,7 @@ class Reconciler:
         kube: KubeApi,
         config: Config,
         event: EventSink,
-        clock: Callable[[], str] = now_iso,
+        clock: Callable[[], str] = timestamp,
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.kube = kube

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
+from orchestrator.model.objects import Obj
 from orchestrator.model.output import StoredOutput
-
-Obj = dict[str, Any]
 
 
 @dataclasses.dataclass

@@ -11,7 +11,6 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import click
@@ -21,13 +20,14 @@ from orchestrator.kube import credentials
 from orchestrator.kube.caller import Upstream, UpstreamError
 from orchestrator.kube.follow import followed_output
 from orchestrator.model.names import LABEL_MANAGED_BY
+from orchestrator.model.objects import parse_time, timestamp
 from orchestrator.model.output import output_of
+from orchestrator.model.paths import is_object_name
 from orchestrator.model.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
 from orchestrator.model.status import format_duration
 from orchestrator.model.workloads import KINDS
 
 RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
-NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 POLL_SECONDS = 0.5
 ERROR_EXIT = 1
@@ -63,7 +63,7 @@ def seconds(text: str) -> int:
 
 
 def checked_name(name: str) -> str:
-    if len(name) > 253 or not NAME.match(name):
+    if not is_object_name(name):
         fail(f"{name!r} is not a valid name: lower case letters, digits, '-' and '.', at most 253 characters")
     return name
 
@@ -277,7 +277,7 @@ def rerun(name: str, wait: bool, kubeconfig: str | None, context: str | None, na
     session = Session(kubeconfig, context, namespace)
 
     async def work() -> int:
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = timestamp()
         patch = {"spec": {"podMetadata": {"annotations": {RERUN_ANNOTATION: now}}}}
         patched = await session.api.patch("", session.namespace, name, patch)
         generation = patched["metadata"]["generation"]
@@ -330,7 +330,7 @@ def duration_of(run: dict[str, Any]) -> str:
     start, end = run.get("startTime"), run.get("completionTime")
     if not start or not end:
         return str(run.get("duration") or "")
-    seconds = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))
+    seconds = parse_time(end) - parse_time(start)
     return format_duration(seconds.total_seconds())
 
 
