@@ -29,6 +29,7 @@ MAY_IMPORT = {
 }
 PURE = [f"model.{p.stem}" for p in sorted((PACKAGE / "model").glob("*.py")) if p.stem != "__init__"] + [
     "operator.cache",
+    "operator.recent",
     "operator.world",
     "rest.models",
 ]

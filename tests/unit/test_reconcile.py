@@ -381,14 +381,14 @@ async def test_under_load_the_interval_stretches_and_the_end_still_comes_at_once
     owner = adhoc()
     kube, now = FakeKube(), [100.0]
     r = clocked_reconciler(kube, now)
-    r.load = lambda: 125  # a burst: a hundred and twenty-five runs in the queue
-    assert await r.reconcile(World(owner, [job(owner, active=1)], [pod(phase="Pending")], None)) is None
+    burst = 125  # a hundred and twenty-five runs in the queue
+    assert await r.reconcile(World(owner, [job(owner, active=1)], [pod(phase="Pending")], None), burst) is None
     now[0] += 1.0
     running = World(owner, [job(owner, active=1)], [pod(phase="Running")], None)
-    assert await r.reconcile(running) == pytest.approx(4.0)  # five intervals instead of one
+    assert await r.reconcile(running, burst) == pytest.approx(4.0)  # five intervals instead of one
     done = pod(phase="Succeeded", state=terminated(0))
     finished = World(owner, [job(owner, succeeded=1, conditions=[condition("Complete")])], [done], None)
-    assert await r.reconcile(finished) is None and kube.status["phase"] == "Succeeded"
+    assert await r.reconcile(finished, burst) is None and kube.status["phase"] == "Succeeded"
     assert kube.names().count("patch_status") == 2  # Pending, then the end: Running skipped
 
 

@@ -100,7 +100,6 @@ class Runtime:
         self.started = False  # the children listed: ready (the pod's readiness probe)
         self.namespaces = cfg.namespaces  # empty: all
         self.queue = Queue(self._reconcile, cfg.api_retries, self._give_up)
-        reconciler.load = self.queue.__len__
 
     async def start(self, kube: Kube) -> None:
         """Lists the children into the cache before kopf's AdhocCommand watch starts (so the first
@@ -179,7 +178,7 @@ class Runtime:
                 self.queue.submit(uid, self.settle)
 
     async def _reconcile(self, uid: str) -> float | None:
-        return await self.reconciler.reconcile(self.cache.world(uid))
+        return await self.reconciler.reconcile(self.cache.world(uid), len(self.queue))
 
     def _give_up(self, uid: str, err: Exception) -> None:
         if isinstance(err, ApiError) and err.namespace_ending:
