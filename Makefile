@@ -26,7 +26,7 @@ help:
 	@echo "make image         build the operator's image from Dockerfile (buildah; loaded into the local cluster)"
 	@echo "make deploy        install it in the local cluster as users do (kubectl apply -k), operator and API as pods"
 	@echo "make undeploy      remove the in-cluster operator and API (the CRD, RBAC and runs stay)"
-	@echo "make manifests     render kubernetes/orchestrator.yml (kubectl kustomize kubernetes/)"
+	@echo "make manifests     render kubernetes/ from the Helm chart, and kubernetes/orchestrator.yml"
 	@echo "make score         helm lint and kube-score on kubernetes/ and the Helm chart (charts/orchestrator)"
 	@echo "make helm-install  install the Helm chart in the local cluster (image from make image), as make deploy does"
 
@@ -102,8 +102,9 @@ undeploy: build
 	$(KUBECTL) -n orchestrator delete deployment orchestrator orchestrator-api --ignore-not-found --wait=true
 
 manifests: build
+	$(PY) hack/gen_manifests.py $(HELM)  # kubernetes/*.yaml from the chart, the one hand-written source
 	@{ echo "# orchestrator: CRD, namespace, RBAC, operator and REST API. Rendered from kubernetes/ by"; \
-	   echo "# make manifests (kubectl kustomize kubernetes/); edit those files, not this one."; \
+	   echo "# make manifests (kubectl kustomize kubernetes/), itself rendered from charts/orchestrator: edit the chart."; \
 	   $(KUBECTL) kustomize kubernetes/; } > kubernetes/orchestrator.yml
 	cp kubernetes/policy/restrict-pods.yaml charts/orchestrator/files/  # the chart's copy (a test compares)
 

@@ -29,7 +29,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Marks the tests that need a cluster or the simulated node; moves the lifecycle tests last."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if fixtures & {"cluster", "installed", "operator", "simulated", "namespace"}:
+        # Everything under tests/cluster needs the cluster or its built tools (helm, kube-score):
+        # make unit runs the rest with Python alone.
+        if fixtures & {"cluster", "installed", "operator", "simulated", "namespace"} or "cluster" in item.path.parts:
             item.add_marker(pytest.mark.cluster)
         if "simulated" in fixtures:
             item.add_marker(pytest.mark.simulated)

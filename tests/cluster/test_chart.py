@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,21 @@ def assert_same(chart: dict[Key, Any], kustomize: dict[Key, Any]) -> None:
         assert chart[key] == kustomize[key], f"{key} differs between charts/orchestrator and kubernetes/"
 
 
+def test_kubernetes_is_rendered_from_the_chart(tmp_path: Path):
+    """The chart is the one hand-written source of the install: kubernetes/ is what make manifests
+    renders from it, file by file."""
+    subprocess.run([sys.executable, str(REPO / "hack/gen_manifests.py"), str(helm_path()), str(tmp_path)], check=True)
+    files = sorted(tmp_path.glob("*.yaml"))
+    assert files
+    for file in files:
+        assert (REPO / "kubernetes" / file.name).read_text() == file.read_text(), (
+            f"kubernetes/{file.name}: make manifests"
+        )
+
+
 def test_the_chart_installs_what_kubectl_apply_k_installs(cluster: Cluster):
-    """One source must not drift from the other: the chart with its defaults (release
-    orchestrator in namespace orchestrator) is kubernetes/, object by object."""
+    """kubectl apply -k kubernetes/ (the render plus the Namespace and the CRD) installs what the
+    chart with its defaults does (release orchestrator in namespace orchestrator), object by object."""
     assert_same(rendered(), kustomized(cluster, REPO / "kubernetes"))
 
 

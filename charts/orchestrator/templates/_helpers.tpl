@@ -74,7 +74,7 @@ egress:
 {{- define "orchestrator.namespacedRules" -}}
 - apiGroups: [orchestrator.dev]
   resources: [adhoccommands]
-  verbs: [get, list, watch, delete]
+  verbs: [get, list, watch, delete]  # delete: ttlSecondsAfterFinished
 - apiGroups: [orchestrator.dev]
   resources: [adhoccommands/status]
   verbs: [patch]
@@ -83,10 +83,10 @@ egress:
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [apps]
   resources: [deployments, statefulsets, daemonsets]
-  verbs: [get]
+  verbs: [get]  # spec.from: the workload's pod template, read when a run starts
 - apiGroups: [batch]
   resources: [cronjobs]
-  verbs: [get]
+  verbs: [get]  # spec.from
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch]
@@ -95,9 +95,13 @@ egress:
   verbs: [get]
 - apiGroups: [""]
   resources: [configmaps]
+  # The logs ConfigMap: created, or replaced after a retry; read to keep a run's output in
+  # <name>-logs-<generation> when a new run starts; deleted when it leaves the history.
   verbs: [get, list, watch, create, update, delete]
 - apiGroups: [""]
   resources: [secrets]
+  # spec.logs.storage: Secret. Never get, list or watch (no Secret is read); the policy
+  # ...-output-secrets narrows these two to an AdhocCommand's output.
   verbs: [create, update]
 {{- end -}}
 
@@ -107,7 +111,7 @@ egress:
   verbs: [create]
 - apiGroups: [""]
   resources: [events]
-  verbs: [list, watch]
+  verbs: [list, watch]  # only the Job controller's FailedCreate events (a field selector): why a pod was refused
 {{- end -}}
 
 {{/* The REST API Service's port: api.service.port, else 443 with TLS and 80 without. */}}

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""make manifests: kubernetes/ rendered from the Helm chart, the one hand-written source of the
+install (as cert-manager renders its static manifests from its chart).
+
+`helm template` with the chart's defaults (release orchestrator in namespace orchestrator, the
+CRD left to crds/), each object written to the file kubectl apply -k reads, Helm's own
+bookkeeping (its labels, the config checksum) left out: what kubectl applies never claims Helm
+manages it, and its selectors stay those of earlier releases. tests/cluster/test_chart.py checks
+the committed files are this render.
+
+  python hack/gen_manifests.py HELM [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# chart template -> file under kubernetes/
+FILES = {
+    "rbac.yaml": "rbac.yaml",
+    "config.yaml": "config.yaml",
+    "operator.yaml": "deployment.yaml",
+    "api.yaml": "api.yaml",
+    "networkpolicy.yaml": "networkpolicy.yaml",
+    "pdb.yaml": "disruption-budget.yaml",
+}
+HELM_ONLY = re.compile(
+    r"^\s*(helm\.sh/chart|helm\.sh/resource-policy|checksum/config"
+    r"|app\.kubernetes\.io/(managed-by|instance|version|part-of)):.*\n",
+    re.M,
+)
+SOURCE = re.compile(r"^# Source: orchestrator/templates/(\S+)\n", re.M)
+NO_CRD = ("--set", "crds.install=false")  # crds/ holds it (make crd)
+HEADER = "# Rendered from charts/orchestrator by make manifests (hack/gen_manifests.py): edit the chart.\n"
+
+
+def without_empty_maps(text: str) -> str:
+    """Drops a `labels:` or `annotations:` left with nothing under it."""
+    lines = text.split("\n")
+    kept = []
+    for i, line in enumerate(lines):
+        key = line.strip()
+        if key in ("labels:", "annotations:"):
+            indent = len(line) - len(line.lstrip())
+            following = next((n for n in lines[i + 1 :] if n.strip()), "")
+            if len(following) - len(following.lstrip()) <= indent:
+                continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def render(helm: str) -> dict[str, str]:
+    out = subprocess.run(
+        [helm, "template", "orchestrator", str(REPO / "charts/orchestrator"), "-n", "orchestrator", *NO_CRD],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    files: dict[str, list[str]] = {name: [] for name in FILES.values()}
+    for doc in out.split("\n---\n"):
+        match = SOURCE.search(doc)
+        if match is None:
+            continue
+        body = without_empty_maps(HELM_ONLY.sub("", SOURCE.sub("", doc))).strip("\n")
+        files[FILES[match.group(1)]].append(body + "\n")
+    return {name: HEADER + "---\n".join(docs) for name, docs in files.items()}
+
+
+def main() -> int:
+    helm = sys.argv[1]
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else REPO / "kubernetes"
+    for name, text in render(helm).items():
+        (out / name).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
