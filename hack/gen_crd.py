@@ -24,11 +24,9 @@ from orchestrator.model.workloads import KINDS as WORKLOAD_KINDS
 
 QUANTITY = {
     "anyOf": [{"type": "integer"}, {"type": "string"}],
-    # The quantity grammar of k8s.io/apimachinery's resource.Quantity.
-    "pattern": (
-        r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
-        r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
-    ),
+    # The quantity grammar of k8s.io/apimachinery's resource.Quantity, bounded (see spec.py).
+    "pattern": rules.QUANTITY_PATTERN,
+    "maxLength": rules.QUANTITY_MAX_LENGTH,
     "x-kubernetes-int-or-string": True,
 }
 INT_OR_STRING = {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}

@@ -31,6 +31,9 @@ CORPUS = [
     ({"command": "a", "envFrom": [{"configMapRef": {"name": 5}}]}, "spec.envFrom[0].configMapRef.name"),
     ({"command": "a", "resources": {"limits": {"memory": "lots"}}}, "spec.resources.limits.memory"),
     ({"command": "a", "resources": {"requests": []}}, "spec.resources.requests"),
+    # Quantities the API server would spend over 30 s parsing (found by the fuzz)
+    ({"command": "a", "resources": {"limits": {"memory": "1e100000000"}}}, "spec.resources.limits.memory"),
+    ({"command": "a", "resources": {"limits": {"cpu": "1" + "0" * 70}}}, "spec.resources.limits.cpu"),
     ({"command": "a", "securityContext": {"runAsUser": "root"}}, "spec.securityContext.runAsUser"),
     (
         {"command": "a", "securityContext": {"capabilities": {"add": "NET_ADMIN"}}},

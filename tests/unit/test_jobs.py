@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from orchestrator.model.config import Config
@@ -186,3 +188,35 @@ def test_volumes_and_mounts_reach_the_pod_and_its_container():
     assert job["spec"]["template"]["spec"]["volumes"] == volumes
     assert container(job)["volumeMounts"] == mounts
     assert "volumes" not in job_for(adhoc({"command": "true"}), CONFIG)["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "where"),
+    [
+        ({"resources": {"limits": {"memory": "1e100000000"}}}, "spec.resources.limits.memory"),
+        ({"resources": {"requests": {"cpu": "1" + "0" * 200_000}}}, "spec.resources.requests.cpu"),
+        ({"volumes": [{"name": "t", "emptyDir": {"sizeLimit": "5e9999"}}]}, "spec.volumes[0].emptyDir.sizeLimit"),
+        (
+            {
+                "env": [
+                    {"name": "N", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1e-1234"}}}
+                ]
+            },
+            "spec.env[0].valueFrom.resourceFieldRef.divisor",
+        ),
+    ],
+)
+def test_a_quantity_the_api_server_would_choke_on_is_refused_naming_it(spec, where):
+    with pytest.raises(InvalidSpec, match=rf"^{re.escape(where)}: .* is not a quantity"):
+        job_for(adhoc({"command": "true", **spec}), Config())
+
+
+@pytest.mark.parametrize("quantity", ["500m", "1Gi", "2", 2, "1e3", "1.5", ".5", "128974848", "1E-3", "+1Ki"])
+def test_ordinary_quantities_pass(quantity):
+    job = job_for(adhoc({"command": "true", "resources": {"limits": {"memory": quantity}}}), Config())
+    assert job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == quantity
+
+
+def test_env_values_that_look_like_quantities_are_not_quantities():
+    job = job_for(adhoc({"command": "true", "env": [{"name": "BIG", "value": "1e100000000"}]}), Config())
+    assert job["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "BIG", "value": "1e100000000"}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from typing import Any
 
 from orchestrator import API_VERSION, GROUP, KIND
@@ -12,6 +13,8 @@ from orchestrator.model.config import Config
 from orchestrator.model.names import job_name, labels_for
 from orchestrator.model.spec import (
     CONTAINER,
+    QUANTITY_MAX_LENGTH,
+    QUANTITY_PATTERN,
     RESTRICTED_POD_SECURITY_CONTEXT,
     RETRIES_MIN,
     RUN_NEUTRAL_FIELDS,
@@ -76,6 +79,38 @@ def owner_reference(adhoc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_QUANTITY = re.compile(QUANTITY_PATTERN)
+QUANTITY_MAPS = ("limits", "requests", "overhead")  # name -> quantity
+QUANTITY_FIELDS = ("sizeLimit", "divisor")
+
+
+def _check_quantity(value: Any, where: str) -> None:
+    if isinstance(value, str) and (len(value) > QUANTITY_MAX_LENGTH or not _QUANTITY.fullmatch(value)):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise InvalidSpec(
+            f"{where}: {shown!r} is not a quantity the operator passes on "
+            f"(at most {QUANTITY_MAX_LENGTH} characters, an exponent of at most 3 digits)"
+        )
+
+
+def check_quantities(node: Any, where: str = "spec") -> None:
+    """Refuses a quantity the API server would spend seconds parsing (the CRD refuses it at
+    admission; this stops one stored before that, or sent where no schema looks)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{where}.{key}"
+            if key in QUANTITY_MAPS and isinstance(value, dict):
+                for name, quantity in value.items():
+                    _check_quantity(quantity, f"{here}.{name}")
+            elif key in QUANTITY_FIELDS:
+                _check_quantity(value, here)
+            else:
+                check_quantities(value, here)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            check_quantities(item, f"{where}[{index}]")
+
+
 def job_for(adhoc: dict[str, Any], config: Config, template: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Job for the run of `adhoc` at its current generation; with spec.from, `template` is
     the workload's pod template (read when the run starts)."""
@@ -83,6 +118,7 @@ def job_for(adhoc: dict[str, Any], config: Config, template: dict[str, Any] | No
     original = adhoc.get("spec")
     if not isinstance(original, dict):
         raise InvalidSpec("spec must be an object")
+    check_quantities(original)
     try:
         spec = spec_from_template(original, template) if template is not None else original
     except TemplateError as err:

@@ -34,6 +34,16 @@ LOGS_MAX_BYTES_LIMIT = 900000
 LOGS_STORAGE = ("ConfigMap", "Secret")
 LOGS_STORAGE_DEFAULT = "ConfigMap"
 
+# Quantities (resources, sizeLimit, divisor): the API server's grammar, bounded. A quantity of a
+# million digits or an exponent of nine digits keeps kube-apiserver computing for over 30 s a
+# request (found by the fuzz), and the operator would ask again and again: at most 64
+# characters, 30 digits on either side of the point, an exponent of at most 3 digits.
+QUANTITY_MAX_LENGTH = 64
+QUANTITY_PATTERN = (
+    r"^(\+|-)?(([0-9]{1,30}(\.[0-9]{0,30})?)|(\.[0-9]{1,30}))"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?[0-9]{1,3}))?$"
+)
+
 # spec.historyLimit: how many earlier runs keep their record and output.
 HISTORY_LIMIT_DEFAULT = 5
 HISTORY_LIMIT_MAX = 100
