@@ -32,7 +32,6 @@ from typing import Any
 
 from bench import cost
 from bench.cost import cpu_seconds
-from bench.kubeclient import KubeClient
 from hack.harness import (  # the benchmark runs the operator as the tests do
     LOCAL_KUBECONFIG,
     OPERATOR_USER,
@@ -47,6 +46,8 @@ from hack.harness import (  # the benchmark runs the operator as the tests do
     service_account_kubeconfig,
     wait_until,
 )
+from orchestrator.kube import credentials
+from orchestrator.kube.client import Expired, Kube
 from orchestrator.model.paths import ADHOCS, JOBS, NAMESPACES, path
 from orchestrator.model.spec import restricted_security_context
 
@@ -144,7 +145,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.cluster = Cluster(LOCAL_KUBECONFIG, str(bin_dir() / "kubectl"), local=True)
-        self.client = KubeClient(LOCAL_KUBECONFIG)
+        self._client: Kube | None = None  # the operator's own client, opened in the event loop
         self.run_id = uuid.uuid4().hex[:6]
         self.operator: Operator | None = None
         self.results: dict[str, Any] = {}
@@ -195,13 +196,13 @@ class Bench:
 
     async def finished_present(self) -> int:
         """Finished AdhocCommands in benchmark namespaces that are not being deleted."""
-        namespaces = (await self.client.list(path(*NAMESPACES)))["items"]
+        namespaces = (await self.listing(path(*NAMESPACES)))["items"]
         count = 0
         for ns in namespaces:
             name = ns["metadata"]["name"]
             if not name.startswith("bench-") or ns.get("status", {}).get("phase") != "Active":
                 continue
-            items = (await self.client.list(path(*ADHOCS, name)))["items"]
+            items = (await self.listing(path(*ADHOCS, name)))["items"]
             count += sum(1 for item in items if adhoc_done(item))
         return count
 
@@ -219,17 +220,34 @@ class Bench:
 
     # Measurements
 
+    @property
+    def client(self) -> Kube:
+        assert self._client is not None, "open_client() first"
+        return self._client
+
+    async def open_client(self) -> None:
+        source = credentials.Source(kubeconfig=str(LOCAL_KUBECONFIG))
+        self._client = await Kube.connect(lambda: credentials.login(source))
+
+    async def listing(self, url: str, **params: str) -> dict[str, Any]:
+        return await self.client.call("GET", url, params=params or None)
+
     async def follow(self, watch_path: str, on_event: Any) -> None:
         """Tells on_event of every change under watch_path, until cancelled."""
-        listing = await self.client.list(watch_path, limit=1)
+        version = (await self.listing(watch_path, limit="1"))["metadata"]["resourceVersion"]
         while True:
-            async for _type, obj in self.client.watch(watch_path, listing["metadata"]["resourceVersion"]):
-                on_event(obj)
-            # The API server ended the watch (it does so to slow watchers): catch up and go on.
-            print(f"the watch of {watch_path} ended: listing and watching again", file=sys.stderr, flush=True)
-            listing = await self.client.list(watch_path)
-            for obj in listing["items"]:
-                on_event(obj)
+            try:
+                # The API server ends each watch after a while: it is resumed where it was.
+                async for kind, obj in self.client.watch(watch_path, version):
+                    version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                    if kind != "BOOKMARK":
+                        on_event(obj)
+            except Expired:
+                print(f"the watch of {watch_path} fell behind: listing again", file=sys.stderr, flush=True)
+                listing = await self.listing(watch_path)
+                for obj in listing["items"]:
+                    on_event(obj)
+                version = listing["metadata"]["resourceVersion"]
 
     async def batch(self, kind: str, namespace: str, count: int, prefix: str) -> tuple[Runs, float]:
         """Creates `count` objects at once and times each until done; returns the runs and the wall time."""
@@ -265,8 +283,8 @@ class Bench:
         async def create(name: str) -> None:
             async with gate:
                 if kind == "floor":  # the declarative object beside the Job, which nothing acts on
-                    await self.client.create(path(*ADHOCS, namespace), adhoc(name))
-                await self.client.create(main_path, adhoc(name) if kind == "adhoc" else plain_job(name))
+                    await self.client.call("POST", path(*ADHOCS, namespace), adhoc(name))
+                await self.client.call("POST", main_path, adhoc(name) if kind == "adhoc" else plain_job(name))
                 runs.created[name] = time.monotonic() - start
 
         await asyncio.gather(*(create(n) for n in names))
@@ -337,7 +355,8 @@ class Bench:
             before = await self.snapshot()
             _, total = await self.batch("floor", ns, n, "floor")
             self.results["floor"] = {"total_s": total, "cost": cost.per_run(before, await self.settled_snapshot(), n)}
-            await self.client.delete_all(path(*ADHOCS, ns))  # before the operator would run them
+            # One delete-collection, before the operator would run them (it may take minutes).
+            await self.client.call("DELETE", path(*ADHOCS, ns), wait=600)
         finally:
             self.operator.start()
 
@@ -347,9 +366,7 @@ class Bench:
         pids = {**cluster_pids(), "benchmark": os.getpid()}
         if self.operator and self.operator.process:
             pids["operator"] = self.operator.process.pid
-        response = await self.client.http.get("/metrics")
-        response.raise_for_status()
-        return cost.Snapshot.take(response.text, pids)
+        return cost.Snapshot.take(await self.client.get_text("/metrics"), pids)
 
     async def settled_snapshot(self) -> cost.Snapshot:
         """A snapshot once the batch's trailing requests (events, the last status) are in: when
@@ -428,9 +445,10 @@ class Bench:
 
     async def restart_only(self) -> None:
         """Restarts the operator with whatever AdhocCommands exist (for profiling the restart)."""
+        await self.open_client()
         self.start_operator()
         try:
-            present = len((await self.client.list(path(*ADHOCS)))["items"])
+            present = len((await self.listing(path(*ADHOCS)))["items"])
             self.results["restart"] = [self.restart(present)]
         finally:
             if self.operator:
@@ -441,6 +459,7 @@ class Bench:
         """The operator restarted with ever more finished AdhocCommands present (those of earlier
         runs count: --keep): peak RSS, time to idle and writes at each population; `written`
         after each (a long run stopped early keeps the points it has)."""
+        await self.open_client()
         self.install()
         self.start_operator()
         try:
@@ -458,6 +477,7 @@ class Bench:
             await self.client.close()
 
     async def run(self) -> None:
+        await self.open_client()
         self.install()
         self.start_operator()
         try:

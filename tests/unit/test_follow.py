@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.kube import follow
-from orchestrator.kube.caller import UpstreamError
+from orchestrator.kube.errors import ApiError
 
 
 def state(phase: str, pod: str | None = None, configmap: str | None = None) -> dict:
@@ -64,7 +64,7 @@ async def test_a_finished_run_gives_its_stored_output(monkeypatch):
 
 async def test_a_pending_run_is_waited_for_and_each_attempt_followed(monkeypatch):
     api = Scripted(
-        {"p1": [UpstreamError(400, "container is waiting to start"), b"try 1\n"], "p2": [b"try 2\n"]}, stored=b"try 2\n"
+        {"p1": [ApiError(400, "container is waiting to start"), b"try 1\n"], "p2": [b"try 2\n"]}, stored=b"try 2\n"
     )
     states = [
         state("Pending"),
@@ -77,14 +77,14 @@ async def test_a_pending_run_is_waited_for_and_each_attempt_followed(monkeypatch
 
 
 async def test_a_pod_gone_before_it_was_read_gives_the_stored_output(monkeypatch):
-    api = Scripted({"p1": [UpstreamError(404, "pods p1 not found")]}, stored=b"kept\n")
+    api = Scripted({"p1": [ApiError(404, "pods p1 not found")]}, stored=b"kept\n")
     states = [state("Running", "p1"), state("Succeeded", "p1", "x-logs")]
     assert await collect(api, states, monkeypatch) == b"kept\n"
 
 
 async def test_other_errors_end_the_stream_with_them(monkeypatch):
-    api = Scripted({"p1": [UpstreamError(403, "forbidden")]})
-    with pytest.raises(UpstreamError):
+    api = Scripted({"p1": [ApiError(403, "forbidden")]})
+    with pytest.raises(ApiError):
         await collect(api, [state("Running", "p1")], monkeypatch)
 
 

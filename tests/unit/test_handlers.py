@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.kube.client import ApiError
+from orchestrator.kube.errors import ApiError
 from orchestrator.model import config
 from orchestrator.model.names import LABEL_UID
 from orchestrator.operator.handlers import Runtime

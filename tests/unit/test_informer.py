@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from orchestrator.kube import client as kube_module
-from orchestrator.kube.client import ApiError, Expired, Informer
+from orchestrator.kube.client import Expired, Informer
+from orchestrator.kube.errors import ApiError
 
 
 def obj(name: str, version: str) -> dict[str, Any]:

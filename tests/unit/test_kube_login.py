@@ -10,7 +10,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from orchestrator.kube.client import ApiError, Kube
+from orchestrator.kube.client import Kube
+from orchestrator.kube.errors import ApiError
 
 
 class Tokens:

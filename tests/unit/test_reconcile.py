@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.kube.client import ApiError, NotOwned
+from orchestrator.kube.client import NotOwned
+from orchestrator.kube.errors import ApiError
 from orchestrator.model.config import Config
 from orchestrator.model.output import stored_output_from
 from orchestrator.operator.reconcile import Reconciler

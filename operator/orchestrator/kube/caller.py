@@ -3,7 +3,6 @@ with a kubeconfig's credentials (kubectl-adhoc: `Upstream.logged_in`, and token 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,18 +10,11 @@ import aiohttp
 import orjson
 
 from orchestrator.kube import credentials
+from orchestrator.kube.errors import ApiError, error_of, unreachable
 from orchestrator.model.objects import Obj as Json
 from orchestrator.model.output import output_of
 from orchestrator.model.paths import ADHOCS, CONFIGMAPS, PODS, SECRETS, SELF_REVIEWS, path
 from orchestrator.model.spec import CONTAINER
-
-
-class UpstreamError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
 
 # A followed log may stay quiet for long (a command that sleeps): no read time-out.
 CALL_TIMEOUT = aiohttp.ClientTimeout(total=30.0)
@@ -33,22 +25,11 @@ CONNECTIONS = 200
 MAX_STREAMS = 100  # per replica; more answer 429 (ORCHESTRATOR_API_MAX_STREAMS)
 
 
-def _message_of(status: int, reason: str, body: bytes) -> str:
-    try:
-        return json.loads(body).get("message") or reason
-    except (ValueError, AttributeError):
-        return body.decode(errors="replace")[:500] or reason or str(status)
-
-
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def _unreachable(exc: Exception) -> UpstreamError:
-    return UpstreamError(502, f"the Kubernetes API could not be reached: {type(exc).__name__}: {exc}")
-
-
-class TooManyStreams(UpstreamError):
+class TooManyStreams(ApiError):
     def __init__(self, limit: int) -> None:
         super().__init__(429, f"this server follows {limit} logs at once already: try again shortly")
 
@@ -111,11 +92,11 @@ class Upstream:
             async with self._session().get(self.server + "/readyz", timeout=aiohttp.ClientTimeout(total=5.0)):
                 pass
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"the Kubernetes API could not be reached: {type(exc).__name__}: {exc}"
+            return unreachable(exc).message
         return None
 
     async def _request(self, token: str, method: str, url: str, **kwargs: Any) -> bytes:
-        """One call; the answer's body, or UpstreamError with the API server's status and message."""
+        """One call; the answer's body, or ApiError with the API server's status and message."""
         headers = {**_bearer(token), **kwargs.pop("headers", {})}
         body = kwargs.pop("json", None)
         if body is not None:
@@ -125,10 +106,10 @@ class Upstream:
             async with self._session().request(method, self.server + url, headers=headers, **kwargs) as response:
                 content = await response.read()
                 if response.status >= 400:
-                    raise UpstreamError(response.status, _message_of(response.status, response.reason or "", content))
+                    raise error_of(response.status, content, response.reason or "")
                 return content
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _unreachable(exc) from exc
+            raise unreachable(exc) from exc
 
     async def _json(self, token: str, method: str, url: str, **kwargs: Any) -> Json:
         return orjson.loads(await self._request(token, method, url, **kwargs))
@@ -183,11 +164,11 @@ class Upstream:
             async with self._session(streams=True).get(url, params=params, headers=_bearer(token)) as response:
                 if response.status >= 400:
                     content = await response.read()
-                    raise UpstreamError(response.status, _message_of(response.status, response.reason or "", content))
+                    raise error_of(response.status, content, response.reason or "")
                 async for chunk in response.content.iter_any():
                     yield chunk
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _unreachable(exc) from exc
+            raise unreachable(exc) from exc
 
     async def pod_log(self, token: str, namespace: str, pod: str, limit_bytes: int) -> bytes:
         params = {"container": CONTAINER, "limitBytes": str(limit_bytes)}

@@ -20,12 +20,12 @@ from typing import Any, Protocol
 import aiohttp
 import kopf
 
+from orchestrator.kube.errors import ApiError, error_of, unreachable
 from orchestrator.model.names import controller_of
 from orchestrator.model.objects import Obj, timestamp
 from orchestrator.model.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, SECRETS, WORKLOADS, path
 
 COMPONENT = "orchestrator"  # in its events, and as its user agent
-TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
 REQUEST_TIMEOUT = 60.0
 LOG_READ_TIMEOUT = 60.0
 WATCH_TIMEOUT = 300  # the API server ends each watch after this long; it is then resumed
@@ -41,25 +41,6 @@ EVENT_MESSAGE_MAX = 1024  # what the API server keeps of an event's message
 NO_SELECTOR: Mapping[str, str] = MappingProxyType({})
 Login = Callable[[], kopf.ConnectionInfo]
 log = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    """An API call failed; `transient` ones are worth retrying."""
-
-    def __init__(self, status: int, message: str, reason: str = "") -> None:
-        super().__init__(f"{status} {reason}".strip() + f": {message}")
-        self.status = status
-        self.reason = reason
-        self.message = message
-
-    @property
-    def namespace_ending(self) -> bool:
-        """Refused because the namespace is being deleted: nothing there needs doing any more."""
-        return self.status == 403 and "being terminated" in self.message
-
-    @property
-    def transient(self) -> bool:
-        return self.status in TRANSIENT_STATUS or self.status == 0
 
 
 class NotOwned(Exception):
@@ -81,17 +62,7 @@ METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v
 
 
 async def _error_from(response: aiohttp.ClientResponse) -> ApiError:
-    text = await response.text(errors="replace")
-    try:
-        body = json.loads(text)
-        return ApiError(response.status, body.get("message", ""), body.get("reason", ""))
-    except (ValueError, AttributeError):
-        return ApiError(response.status, text[:500])
-
-
-def _unreachable(exc: Exception) -> ApiError:
-    """A connection error or time-out, as a transient ApiError (status 0)."""
-    return ApiError(0, f"{type(exc).__name__}: {exc}")
+    return error_of(response.status, await response.read(), response.reason or "")
 
 
 _sleep = asyncio.sleep  # tests replace it to see the delays
@@ -216,8 +187,38 @@ class Kube:
                     return await response.json(content_type=None) if response.content_length != 0 else {}
             except (aiohttp.ClientError, TimeoutError) as exc:
                 self._count(method, 0)
-                raise _unreachable(exc) from exc
+                raise unreachable(exc) from exc
         raise ApiError(401, "Unauthorized")
+
+    async def call(
+        self, method: str, url: str, body: Obj | None = None, params: dict[str, str] | None = None, wait: float = 0
+    ) -> Obj:
+        """Any other JSON call, for tools (the benchmark's lists, creates and collection deletes);
+        `wait`: seconds the answer may take when more than the usual minute (a large delete)."""
+        if not wait:
+            return await self._call(method, url, body=body, params=params)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=wait)
+        data = None if body is None else json.dumps(body)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            async with self._request(
+                method, url, data=data, params=params, headers=headers, timeout=timeout
+            ) as response:
+                if response.status >= 400:
+                    raise await _error_from(response)
+                return await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise unreachable(exc) from exc
+
+    async def get_text(self, url: str) -> str:
+        """A text resource of the API server (its /metrics)."""
+        try:
+            async with self._request("GET", url, timeout=CALL_TIMEOUT) as response:
+                if response.status >= 400:
+                    raise await _error_from(response)
+                return await response.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise unreachable(exc) from exc
 
     async def _get_or_none(self, url: str) -> Obj | None:
         """One object, or None when there is none (404)."""
@@ -279,7 +280,7 @@ class Kube:
                         raise ApiError(int(obj.get("code") or 0), obj.get("message", ""), obj.get("reason", ""))
                     yield event["type"], obj
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _unreachable(exc) from exc
+            raise unreachable(exc) from exc
 
     # Jobs
 
@@ -363,7 +364,7 @@ class Kube:
                         sink(chunk)
                     return
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise _unreachable(exc) from exc
+                raise unreachable(exc) from exc
 
     async def get_workload(self, kind: str, namespace: str, name: str) -> Obj | None:
         """A Deployment, StatefulSet, DaemonSet, Job or CronJob (spec.from); None when missing."""

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
-from orchestrator.kube.caller import UpstreamError
+from orchestrator.kube.errors import ApiError
 from orchestrator.model.spec import FINISHED_PHASES
 
 POLL_SECONDS = 1.0  # how often a run that has no pod to follow yet is looked at again
@@ -45,7 +45,7 @@ async def followed_output(
                 followed.add(pod)
                 adhoc = await fetch()
                 continue
-            except UpstreamError as err:
+            except ApiError as err:
                 if err.status == 404:
                     followed.discard(pod)  # gone: the stored output tells what it printed
                 elif err.status != 400:  # 400: its container has not started yet

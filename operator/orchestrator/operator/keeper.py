@@ -3,7 +3,8 @@ request), and the last run's output kept in the history when a new run starts.""
 
 from __future__ import annotations
 
-from orchestrator.kube.client import ApiError, NotOwned
+from orchestrator.kube.client import NotOwned
+from orchestrator.kube.errors import ApiError
 from orchestrator.model.config import Config
 from orchestrator.model.history import history_limit, kept_output, rotated
 from orchestrator.model.names import controller_of

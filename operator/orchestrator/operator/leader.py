@@ -15,7 +15,8 @@ import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from orchestrator.kube.client import ApiError, Kube
+from orchestrator.kube.client import Kube
+from orchestrator.kube.errors import ApiError
 from orchestrator.model.objects import Obj, micro_timestamp, parse_time
 
 LEASE_DURATION = 15  # seconds a lease holds without renewal

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from orchestrator.kube.client import ApiError
+from orchestrator.kube.errors import ApiError
 from orchestrator.model.config import Config
 from orchestrator.model.jobs import InvalidSpec, job_for
 from orchestrator.model.objects import Obj

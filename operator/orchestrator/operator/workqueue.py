@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from orchestrator.kube.client import ApiError
+from orchestrator.kube.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ import click
 
 from orchestrator import API_VERSION, KIND
 from orchestrator.kube import credentials
-from orchestrator.kube.caller import Upstream, UpstreamError
+from orchestrator.kube.caller import Upstream
+from orchestrator.kube.errors import ApiError
 from orchestrator.kube.follow import followed_output
 from orchestrator.model.names import LABEL_MANAGED_BY
 from orchestrator.model.objects import parse_time, timestamp
@@ -132,8 +133,8 @@ class Session:
         async def guarded() -> int:
             try:
                 return await work()
-            except UpstreamError as err:
-                fail(f"{err.message} (HTTP {err.status})" if err.status != 502 else err.message)
+            except ApiError as err:
+                fail(f"{err.message} (HTTP {err.status})" if err.status else err.message)
             finally:
                 await self.api.close()
 
@@ -210,7 +211,7 @@ def run(
         body = adhoc_for(name, session.namespace, command, image, limit, extra)
         try:
             created = await session.api.create("", body)
-        except UpstreamError as err:
+        except ApiError as err:
             if err.status == 409:
                 fail(
                     f"adhoccommand {name} already exists in namespace {session.namespace}: "

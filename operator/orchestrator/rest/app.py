@@ -25,7 +25,8 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.kube import credentials
-from orchestrator.kube.caller import MAX_STREAMS, StreamSlot, Upstream, UpstreamError
+from orchestrator.kube.caller import MAX_STREAMS, StreamSlot, Upstream
+from orchestrator.kube.errors import ApiError
 from orchestrator.kube.follow import followed_output
 from orchestrator.model.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
 from orchestrator.model.spec import FINISHED_PHASES, max_bytes
@@ -64,7 +65,7 @@ async def caller(
     ] = None,
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise UpstreamError(401, "a Kubernetes bearer token is required (Authorization: Bearer <token>)")
+        raise ApiError(401, "a Kubernetes bearer token is required (Authorization: Bearer <token>)")
     state = request.app.state
     return Caller(state.upstream, credentials.credentials, namespace or state.default_namespace)
 
@@ -81,9 +82,9 @@ async def fetch(who: Caller, run_id: str) -> dict[str, Any]:
     """The AdhocCommand of a run, or 404 naming it."""
     try:
         return await who.api.get(who.token, who.namespace, run_id)
-    except UpstreamError as err:
+    except ApiError as err:
         if err.status == 404:
-            raise UpstreamError(404, f"job {run_id} not found in namespace {who.namespace}") from err
+            raise ApiError(404, f"job {run_id} not found in namespace {who.namespace}") from err
         raise
 
 
@@ -195,7 +196,7 @@ async def get_logs(
     if stored is None and status.get("podName"):
         try:
             data = await api.pod_log(token, namespace, status["podName"], max_bytes(adhoc.get("spec") or {}))
-        except UpstreamError as err:
+        except ApiError as err:
             if err.status not in (400, 404):  # not started yet, or gone: no output to show
                 raise
     return Response(content=data, media_type="text/plain; charset=utf-8")
@@ -213,17 +214,18 @@ async def released(chunks: AsyncIterator[bytes], slot: StreamSlot) -> AsyncItera
 async def delete_run(run_id: RunId, who: As) -> dict[str, Any]:
     try:
         await who.api.delete(who.token, who.namespace, run_id)
-    except UpstreamError as err:
+    except ApiError as err:
         if err.status == 404:
-            raise UpstreamError(404, f"job {run_id} not found in namespace {who.namespace}") from err
+            raise ApiError(404, f"job {run_id} not found in namespace {who.namespace}") from err
         raise
     return {"id": run_id, "namespace": who.namespace, "deleted": True}
 
 
 async def upstream_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, UpstreamError)
+    """The Kubernetes API's answer passed on (its status and message); 502 when none came."""
+    assert isinstance(exc, ApiError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+    return JSONResponse({"error": exc.message}, status_code=exc.status or 502, headers=headers)
 
 
 async def invalid(request: Request, exc: Exception) -> JSONResponse:
@@ -290,7 +292,7 @@ def create_app(default_namespace: str | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.default_namespace = default_namespace or os.environ.get("ORCHESTRATOR_API_NAMESPACE", "default")
-    app.add_exception_handler(UpstreamError, upstream_error)
+    app.add_exception_handler(ApiError, upstream_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(UnsafeName, unsafe_name)
