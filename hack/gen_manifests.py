@@ -27,6 +27,7 @@ FILES = {
     "api.yaml": "api.yaml",
     "networkpolicy.yaml": "networkpolicy.yaml",
     "pdb.yaml": "disruption-budget.yaml",
+    "admission.yaml": "admission.yaml",
 }
 HELM_ONLY = re.compile(
     r"^\s*(helm\.sh/chart|helm\.sh/resource-policy|checksum/config"

@@ -12,6 +12,7 @@ import yaml
 
 from hack.harness import REPO, Cluster, RestApi, token_for, wait_until
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, events_for, status_of, wait_phase
+from tests.cluster.test_from_workload import app
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -84,6 +85,40 @@ def test_output_kept_in_a_secret_is_read_by_editors_only_and_a_users_secret_surv
     now = simulated.must_get("secret", "taken-logs", namespace)
     assert now["metadata"]["resourceVersion"] == theirs["metadata"]["resourceVersion"]
     assert now["data"] == theirs["data"] and "ownerReferences" not in now["metadata"]
+
+
+def test_a_run_from_a_workload_needs_the_requesters_own_get_on_it(installed: Cluster, namespace: str):
+    """The operator may read every workload's pod template; a user may run from one only when
+    they may read it themselves (kubernetes/admission.yaml, on by default)."""
+    installed.apply(app("web"), namespace)
+    installed.kubectl("-n", namespace, "create", "role", "runs", "--verb=create,get", "--resource=adhoccommands")
+    installed.kubectl("-n", namespace, "create", "role", "reads-web", "--verb=get", "--resource=deployments")
+    for user, roles in (("runner", ["runs"]), ("reader", ["runs", "reads-web"])):
+        installed.kubectl("-n", namespace, "create", "serviceaccount", user)
+        for role in roles:
+            account = f"--serviceaccount={namespace}:{user}"
+            installed.kubectl("-n", namespace, "create", "rolebinding", f"{user}-{role}", f"--role={role}", account)
+
+    def create_as(user: str, **spec) -> str:
+        body = yaml.safe_dump(adhoc("migrate", command="env", **spec))
+        result = installed.kubectl(
+            "-n",
+            namespace,
+            "create",
+            "--dry-run=server",
+            f"--as=system:serviceaccount:{namespace}:{user}",
+            "-f",
+            "-",
+            input=body,
+            check=False,
+        )
+        return "" if result.returncode == 0 else result.stderr
+
+    source = {"from": {"kind": "Deployment", "name": "web"}}
+    refused = wait_until(lambda: create_as("runner", **source), 60, "the policy to be in force")
+    assert "spec.from" in refused and "may not get deployments web" in refused, refused
+    assert create_as("runner") == ""  # without spec.from the same user may run a command
+    assert create_as("reader", **source) == ""
 
 
 def test_many_live_streams_leave_the_rest_api_answering(rest_api: RestApi, real_node: Cluster, namespace: str):
