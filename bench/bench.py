@@ -47,7 +47,8 @@ from hack.harness import (  # the benchmark runs the operator as the tests do
     wait_until,
 )
 from orchestrator.kube import credentials
-from orchestrator.kube.client import Expired, Kube
+from orchestrator.kube.client import Kube
+from orchestrator.kube.connection import Expired
 from orchestrator.model.paths import ADHOCS, JOBS, NAMESPACES, path
 from orchestrator.model.spec import restricted_security_context
 

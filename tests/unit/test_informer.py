@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator.kube import client as kube_module
-from orchestrator.kube.client import Expired, Informer
+from orchestrator.kube import informer as kube_module
+from orchestrator.kube.connection import Expired
 from orchestrator.kube.errors import ApiError
+from orchestrator.kube.informer import Informer
 
 
 def obj(name: str, version: str) -> dict[str, Any]:

@@ -23,8 +23,9 @@ from prometheus_client import REGISTRY
 
 from orchestrator import GROUP, PLURAL, VERSION
 from orchestrator.kube import credentials
-from orchestrator.kube.client import Informer, Kube
+from orchestrator.kube.client import Kube
 from orchestrator.kube.errors import ApiError
+from orchestrator.kube.informer import Informer
 from orchestrator.model import config
 from orchestrator.model.names import LABEL_UID
 from orchestrator.model.paths import CONFIGMAPS, EVENTS, JOBS, PODS, path
