@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
-from hack.harness import Cluster
-from tests.cluster.helpers import ON_REAL_NODE, status_of
+from hack.harness import Cluster, runner_image, wait_until
+from tests.cluster.helpers import ON_REAL_NODE, adhoc, status_of
 from tests.cluster.test_from_workload import app
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -180,3 +181,44 @@ def test_run_from_a_deployment(real_node: Cluster, namespace: str):
     assert result.returncode == 0 and result.stdout == "production orders\n", result.stderr
     bad = adhoc_cli(real_node, namespace, "run", "m2", "--from", "pod/web", "--", "true")
     assert bad.returncode == 1 and "--from" in bad.stderr
+
+
+def test_plan_prints_the_job_the_operator_creates_and_creates_nothing(
+    simulated: Cluster, namespace: str, tmp_path: Path
+):
+    simulated.apply(app("web"), namespace)
+    spec = {
+        "command": "echo migrate",
+        "env": [{"name": "LEVEL", "value": "debug"}],
+        "from": {"kind": "Deployment", "name": "web"},
+    }
+    file = tmp_path / "migrate.yaml"
+    file.write_text(yaml.safe_dump(adhoc("migrate", **spec)))
+    planned = adhoc_cli(simulated, namespace, "plan", "-f", str(file))
+    assert planned.returncode == 0, planned.stderr
+    job = yaml.safe_load(planned.stdout)
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert job["kind"] == "Job" and container["image"] == runner_image()  # the Deployment's
+    assert {"name": "LEVEL", "value": "debug"} in container["env"]
+    assert {"name": "APP_MODE", "value": "production"} in container["env"]
+    assert simulated.get("adhoc", "migrate", namespace) is None and not simulated.list("jobs", namespace)
+
+    # By name: the plan is the Job the operator then creates.
+    simulated.apply(adhoc("migrate", **spec), namespace)
+    created = wait_until(lambda: simulated.get("job", "migrate-1", namespace), 60, "the run's Job")
+    by_name = adhoc_cli(simulated, namespace, "plan", "migrate")
+    assert by_name.returncode == 0, by_name.stderr
+    planned_job = yaml.safe_load(by_name.stdout)
+    assert planned_job["metadata"]["name"] == "migrate-1"
+    [ours] = planned_job["spec"]["template"]["spec"]["containers"]
+    [theirs] = created["spec"]["template"]["spec"]["containers"]
+    for field in ("image", "command", "env", "envFrom", "volumeMounts", "securityContext"):
+        assert ours.get(field) == theirs.get(field), field
+
+
+def test_plan_of_a_bad_file_is_one_clear_line(simulated: Cluster, namespace: str, tmp_path: Path):
+    file = tmp_path / "bad.yaml"
+    file.write_text("kind: ConfigMap\nmetadata: {name: x}\n")
+    result = adhoc_cli(simulated, namespace, "plan", "-f", str(file))
+    assert result.returncode == 1 and result.stderr.strip().count("\n") == 0, result.stderr
+    assert "not an AdhocCommand" in result.stderr and "Traceback" not in result.stderr

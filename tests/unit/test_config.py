@@ -1,6 +1,6 @@
 import pytest
 
-from orchestrator.model.config import Config, ConfigError, from_env, pod_defaults_from
+from orchestrator.model.config import Config, ConfigError, from_env, from_settings, pod_defaults_from
 
 
 def test_defaults_without_environment():
@@ -102,3 +102,21 @@ def test_admin_caps(env, expected):
     else:
         cfg = from_env(env)
         assert (cfg.max_log_bytes, cfg.max_history) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "image", "max_history"),
+    [
+        ({}, Config().image, Config().max_history),
+        ({"defaultImage": "registry.example/runner:1", "maxHistory": "3"}, "registry.example/runner:1", 3),
+        ({"defaultImage": "", "maxLogBytes": ""}, Config().image, Config().max_history),  # empty keys: the defaults
+    ],
+)
+def test_the_operators_configmap_gives_the_same_settings_as_its_environment(data, image, max_history):
+    config = from_settings(data)
+    assert (config.image, config.max_history) == (image, max_history)
+
+
+def test_a_bad_setting_in_the_configmap_names_its_variable():
+    with pytest.raises(ConfigError, match="ORCHESTRATOR_MAX_HISTORY"):
+        from_settings({"maxHistory": "many"})

@@ -13,7 +13,7 @@ from orchestrator.kube import credentials
 from orchestrator.kube.errors import ApiError, error_of, unreachable
 from orchestrator.model.objects import Obj as Json
 from orchestrator.model.output import output_of
-from orchestrator.model.paths import ADHOCS, CONFIGMAPS, PODS, SECRETS, SELF_REVIEWS, path
+from orchestrator.model.paths import ADHOCS, CONFIGMAPS, PODS, SECRETS, SELF_REVIEWS, WORKLOADS, path
 from orchestrator.model.spec import CONTAINER
 
 # A followed log may stay quiet for long (a command that sleeps): no read time-out.
@@ -145,6 +145,10 @@ class Upstream:
 
     async def configmap(self, token: str, namespace: str, name: str) -> Json:
         return await self._json(token, "GET", path(*CONFIGMAPS, namespace, name))
+
+    async def workload(self, token: str, kind: str, namespace: str, name: str) -> Json:
+        """A Deployment, StatefulSet, DaemonSet, Job or CronJob (spec.from), read as the caller."""
+        return await self._json(token, "GET", path(*WORKLOADS[kind], namespace, name))
 
     async def stored_output(self, token: str, namespace: str, logs: Json | None) -> bytes | None:
         """The output a status' `logs` names (a ConfigMap, or a Secret the caller must be allowed

@@ -83,6 +83,20 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     )
 
 
+# The operator's ConfigMap (orchestrator-config) key -> the environment variable it sets.
+SETTINGS = {
+    "defaultImage": "ORCHESTRATOR_DEFAULT_IMAGE",
+    "podDefaults": POD_DEFAULTS_ENV,
+    "maxLogBytes": "ORCHESTRATOR_MAX_LOG_BYTES",
+    "maxHistory": "ORCHESTRATOR_MAX_HISTORY",
+}
+
+
+def from_settings(data: Mapping[str, str]) -> Config:
+    """The configuration the operator's ConfigMap gives it (what `kubectl adhoc plan` reads)."""
+    return from_env({env: data[key] for key, env in SETTINGS.items() if data.get(key)})
+
+
 def _bounded(env: Mapping[str, str], name: str, least: int, most: int) -> int:
     value = _number(env, name, int, most)
     if not least <= value <= most:

@@ -14,19 +14,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 import click
+import yaml
 
 from orchestrator import API_VERSION, KIND
 from orchestrator.kube import credentials
 from orchestrator.kube.caller import Upstream
 from orchestrator.kube.errors import ApiError
 from orchestrator.kube.follow import followed_output
+from orchestrator.model.config import Config, ConfigError, from_settings
+from orchestrator.model.jobs import InvalidSpec, job_for
 from orchestrator.model.names import LABEL_MANAGED_BY
 from orchestrator.model.objects import parse_time, timestamp
 from orchestrator.model.output import output_of
-from orchestrator.model.paths import is_object_name
+from orchestrator.model.paths import WORKLOADS, is_object_name
 from orchestrator.model.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
 from orchestrator.model.status import format_duration
-from orchestrator.model.workloads import KINDS
+from orchestrator.model.workloads import KINDS, pod_template_of
 
 RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
 DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -325,6 +328,85 @@ def history(name: str, kubeconfig: str | None, context: str | None, namespace: s
         return 0
 
     sys.exit(session.run(work))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("-f", "--filename", type=click.File("r"), help="Plan the AdhocCommand in this file instead (- for stdin)")
+@click.option(
+    "--operator-namespace", default="orchestrator", show_default=True, help="Where the operator's settings are"
+)
+@cluster_options
+def plan(
+    name: str | None,
+    filename: Any,
+    operator_namespace: str,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+) -> None:
+    """Print the Job AdhocCommand NAME runs as (or the one in -f FILE), creating nothing: its
+    spec.from template, the operator's defaults and the pod defaults applied, built by the
+    operator's own code. What an approver reads before saying yes."""
+    if (name is None) == (filename is None):
+        fail("plan: give a NAME or -f FILE")
+    session = Session(kubeconfig, context, namespace)
+
+    async def work() -> int:
+        if name is not None:
+            adhoc = await session.get(checked_name(name))
+        else:
+            adhoc = planned_object(filename.read(), session.namespace)
+        config = await operator_settings(session, operator_namespace)
+        source = (adhoc.get("spec") or {}).get("from")
+        template = None
+        if isinstance(source, dict) and source.get("kind") in WORKLOADS and is_object_name(source.get("name")):
+            found = await session.api.workload("", source["kind"], adhoc["metadata"]["namespace"], source["name"])
+            template = pod_template_of(source["kind"], found)
+        try:
+            job = job_for(adhoc, config, template)
+        except InvalidSpec as err:
+            fail(f"{adhoc['metadata']['name']}: {err}")
+        click.echo(yaml.safe_dump(job, sort_keys=False), nl=False)
+        return 0
+
+    sys.exit(session.run(work))
+
+
+def planned_object(text: str, namespace: str) -> dict[str, Any]:
+    """An AdhocCommand from a file, as the API server would hold it before its first run."""
+    try:
+        adhoc = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        fail(f"-f: not YAML{where}: {getattr(err, 'problem', None) or type(err).__name__}")
+    if not isinstance(adhoc, dict) or adhoc.get("kind") != KIND or not isinstance(adhoc.get("metadata"), dict):
+        fail(f"-f: not an {KIND}")
+    meta = adhoc["metadata"]
+    checked_name(str(meta.get("name", "")))
+    meta.setdefault("namespace", namespace)
+    meta.setdefault("uid", "00000000-0000-0000-0000-000000000000")  # the API server assigns it
+    meta.setdefault("generation", 1)
+    return adhoc
+
+
+async def operator_settings(session: Session, operator_namespace: str) -> Config:
+    """The operator's defaults from its ConfigMap, when the caller may read it; else the built-in
+    ones, said on stderr (the Job may then differ in image or pod defaults)."""
+    try:
+        configmap = await session.api.configmap("", operator_namespace, "orchestrator-config")
+    except ApiError as err:
+        click.echo(
+            f"note: the operator's settings (configmap orchestrator-config in {operator_namespace}) could not be "
+            f"read ({err.message or err.status}): planned with its built-in defaults",
+            err=True,
+        )
+        return Config()
+    try:
+        return from_settings(configmap.get("data") or {})
+    except ConfigError as err:
+        fail(f"the operator's settings: {err}")
 
 
 def duration_of(run: dict[str, Any]) -> str:
