@@ -400,3 +400,43 @@ def token_for(cluster: Cluster, namespace: str, name: str, role: str | None) -> 
             f"--serviceaccount={namespace}:{name}",
         )
     return cluster.kubectl("-n", namespace, "create", "token", name).stdout.strip()
+
+
+class WebhookReceiver:
+    """A notification webhook on this machine (the operator the tests run posts its events
+    here): keeps every JSON body it accepted; refuses (500) the first `refuse` posts about a
+    given namespace/name, to show retries."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.accepted: list[dict[str, Any]] = []
+        self.attempts: dict[str, int] = {}
+        self.refusals: dict[str, int] = {}
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                data = body.get("data") or {}
+                key = f"{data.get('namespace')}/{data.get('name')}"
+                receiver.attempts[key] = receiver.attempts.get(key, 0) + 1
+                refused = receiver.attempts[key] <= receiver.refusals.get(key, 0)
+                if not refused:
+                    receiver.accepted.append(body)
+                self.send_response(500 if refused else 202)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def of(self, namespace: str) -> list[dict[str, Any]]:
+        return [e for e in list(self.accepted) if (e.get("data") or {}).get("namespace") == namespace]
+
+    def stop(self) -> None:
+        self.server.shutdown()

@@ -18,6 +18,7 @@ from hack.harness import (
     ExecCredential,
     Operator,
     RestApi,
+    WebhookReceiver,
     bin_dir,
     cri_log,
     runner_image,
@@ -133,15 +134,24 @@ def operator_credential(installed: Cluster, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def operator(installed: Cluster, operator_credential: ExecCredential) -> Iterator[Operator]:
+def notifications() -> Iterator[WebhookReceiver]:
+    """Where the tests' operator sends its notifications (ORCHESTRATOR_NOTIFY_URL)."""
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def operator(
+    installed: Cluster, operator_credential: ExecCredential, notifications: WebhookReceiver
+) -> Iterator[Operator]:
     logs = REPO / ".cluster" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     (logs / "operator-test.log").unlink(missing_ok=True)
     # In the local cluster the default image is the real node's runner image (python3 inside).
     image = os.environ.get("ORCH_TEST_IMAGE") or (runner_image() if installed.local else "python:3.13-slim")
-    op = Operator(
-        installed, operator_credential.kubeconfig, logs / "operator-test.log", {"ORCHESTRATOR_DEFAULT_IMAGE": image}
-    )
+    env = {"ORCHESTRATOR_DEFAULT_IMAGE": image, "ORCHESTRATOR_NOTIFY_URL": notifications.url}
+    op = Operator(installed, operator_credential.kubeconfig, logs / "operator-test.log", env)
     op.start()
     yield op
     op.stop()

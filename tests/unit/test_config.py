@@ -120,3 +120,29 @@ def test_the_operators_configmap_gives_the_same_settings_as_its_environment(data
 def test_a_bad_setting_in_the_configmap_names_its_variable():
     with pytest.raises(ConfigError, match="ORCHESTRATOR_MAX_HISTORY"):
         from_settings({"maxHistory": "many"})
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://hooks.slack.com/services/T/B/secret", True),
+        ("http://127.0.0.1:8080/hook", True),
+        ("http://localhost/hook", True),
+        ("http://receiver.monitoring.svc/hook", False),  # the URL may be the credential: never in clear text
+        ("ftp://example.com/x", False),
+        ("https://", False),
+    ],
+)
+def test_the_notification_url_is_https_or_local(url, ok):
+    if ok:
+        assert from_env({"ORCHESTRATOR_NOTIFY_URL": url}).notify_url == url
+    else:
+        with pytest.raises(ConfigError, match="ORCHESTRATOR_NOTIFY_URL"):
+            from_env({"ORCHESTRATOR_NOTIFY_URL": url})
+
+
+def test_the_notification_format_is_one_of_two():
+    assert from_env({}).notify_format == "cloudevents"
+    assert from_settings({"notifyFormat": "slack"}).notify_format == "slack"
+    with pytest.raises(ConfigError, match="ORCHESTRATOR_NOTIFY_FORMAT"):
+        from_env({"ORCHESTRATOR_NOTIFY_FORMAT": "email"})

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -22,6 +23,9 @@ DEFAULT_RUN_AS_USER = 65532  # the "nonroot" uid of distroless images; any non-z
 POD_DEFAULT_FIELDS = ("nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets", "resources")
 POD_DEFAULTS_ENV = "ORCHESTRATOR_POD_DEFAULTS"
 NAMESPACES_ENV = "ORCHESTRATOR_NAMESPACES"
+NOTIFY_URL_ENV = "ORCHESTRATOR_NOTIFY_URL"
+NOTIFY_FORMAT_ENV = "ORCHESTRATOR_NOTIFY_FORMAT"
+NOTIFY_FORMATS = ("cloudevents", "slack")
 
 
 class ConfigError(ValueError):
@@ -58,6 +62,9 @@ class Config:
     # spec.historyLimit above them are cut to them.
     max_log_bytes: int = LOGS_MAX_BYTES_LIMIT
     max_history: int = HISTORY_LIMIT_MAX
+    # A webhook told when a run finishes (empty: none), as CloudEvents or a Slack message.
+    notify_url: str = ""
+    notify_format: str = "cloudevents"
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Config:
@@ -80,7 +87,28 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         pod_defaults=pod_defaults_from(env.get(POD_DEFAULTS_ENV) or ""),
         max_log_bytes=_bounded(env, "ORCHESTRATOR_MAX_LOG_BYTES", 1, LOGS_MAX_BYTES_LIMIT),
         max_history=_bounded(env, "ORCHESTRATOR_MAX_HISTORY", 0, HISTORY_LIMIT_MAX),
+        notify_url=notify_url_from(env.get(NOTIFY_URL_ENV) or ""),
+        notify_format=_choice(env, NOTIFY_FORMAT_ENV, NOTIFY_FORMATS),
     )
+
+
+def notify_url_from(text: str) -> str:
+    """ORCHESTRATOR_NOTIFY_URL: https, or http to this machine only (a webhook URL is often
+    itself the credential, as Slack's are: it never travels in clear text off localhost)."""
+    if not text:
+        return ""
+    url = urlsplit(text)
+    local = url.hostname in ("localhost", "127.0.0.1", "::1")
+    if (url.scheme != "https" and not (url.scheme == "http" and local)) or not url.hostname:
+        raise ConfigError(f"{NOTIFY_URL_ENV}: must be an https:// URL (http:// only to localhost), not {text!r}")
+    return text
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 # The operator's ConfigMap (orchestrator-config) key -> the environment variable it sets.
@@ -89,6 +117,7 @@ SETTINGS = {
     "podDefaults": POD_DEFAULTS_ENV,
     "maxLogBytes": "ORCHESTRATOR_MAX_LOG_BYTES",
     "maxHistory": "ORCHESTRATOR_MAX_HISTORY",
+    "notifyFormat": NOTIFY_FORMAT_ENV,
 }
 
 

@@ -32,6 +32,7 @@ from orchestrator.model.paths import CONFIGMAPS, EVENTS, JOBS, PODS, path
 from orchestrator.operator import metrics
 from orchestrator.operator.cache import Cache
 from orchestrator.operator.leader import Elector
+from orchestrator.operator.notifier import Notifier
 from orchestrator.operator.reconcile import Reconciler
 from orchestrator.operator.workqueue import Queue
 
@@ -229,11 +230,18 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.scanning.disabled = bool(cfg.namespaces)
     kube = await Kube.connect(credentials.login, metrics.count_request)
     events = Events(kube)
-    memo.runtime = Runtime(Reconciler(kube, cfg, events), cfg)
+    notify = None
+    if cfg.notify_url:
+        notifier = Notifier(cfg)
+        memo.notifying = asyncio.create_task(notifier.run())  # the memo holds the task while it runs
+        notify = notifier.finished
+    memo.runtime = Runtime(Reconciler(kube, cfg, events, notify=notify), cfg)
     serve_metrics(cfg, memo.runtime)
     await memo.runtime.start(kube)
     memo.runtime.elect(kube, cfg)
     log.info("default image %s; pod defaults %s", cfg.image, dict(cfg.pod_defaults) or "none")
+    if cfg.notify_url:
+        log.info("runs that finish are told to the notification webhook (%s)", cfg.notify_format)
 
 
 class QuietHandler(wsgiref.simple_server.WSGIRequestHandler):

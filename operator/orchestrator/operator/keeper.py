@@ -8,6 +8,7 @@ from orchestrator.kube.errors import ApiError
 from orchestrator.model.config import Config
 from orchestrator.model.history import history_limit, kept_output, rotated
 from orchestrator.model.names import controller_of
+from orchestrator.model.notify import output_tail
 from orchestrator.model.objects import Obj
 from orchestrator.model.output import BoundedOutput, StoredOutput, configmap_for, secret_for, stored_output_from
 from orchestrator.model.runs import is_finished, job_generation
@@ -39,6 +40,7 @@ def output_to_keep(pods: list[Obj], job: Obj) -> tuple[Obj | None, int]:
 class OutputKeeper:
     def __init__(self, kube: KubeApi, config: Config, event: EventSink, recent: Recent) -> None:
         self.kube, self.config, self.event, self.recent = kube, config, event, recent
+        self.keep_tails = bool(config.notify_url)  # the end of each output, for its notification
 
     async def capture(self, adhoc: Obj, job: Obj, pods: list[Obj], stored: StoredOutput | None) -> StoredOutput | None:
         """Stores the output of the latest pod that ended, unless it is stored already."""
@@ -79,7 +81,11 @@ class OutputKeeper:
             self.event(adhoc, "Warning", "OutputUnavailable", f"pod {pod['metadata']['name']}: {error}")
         data, truncated = sink.result()
         kept = configmap_for(adhoc, pod, attempt, generation, data, sink.total, truncated, error)
-        return secret_for(kept) if logs_storage(adhoc.get("spec") or {}) == "Secret" else kept
+        if logs_storage(adhoc.get("spec") or {}) == "Secret":
+            return secret_for(kept)  # and no tail: a webhook must not see what view users may not
+        if self.keep_tails:
+            self.recent.tails[adhoc["metadata"]["uid"]] = output_tail(data)
+        return kept
 
     async def keep_history(self, adhoc: Obj) -> Obj:
         """Before a new run starts: the run the status describes becomes the newest history entry,

@@ -24,6 +24,11 @@ RUN_DURATION = Histogram(
 KUBE_REQUESTS = Counter(
     "orchestrator_kube_requests", "Requests to the Kubernetes API, by verb and HTTP status code", ["verb", "code"]
 )
+NOTIFICATIONS = Counter(
+    "orchestrator_notifications",
+    "Events for the notification webhook: sent, retried (an attempt failed), failed (given up), dropped (queue full)",
+    ["result"],
+)
 VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 

@@ -23,6 +23,7 @@ class Recent:
         self.behind_since: dict[str, float] = {}  # when its pod was first seen behind its finished Job
         self.conflicts: dict[str, str] = {}  # why its output could not be stored
         self.template_looks: dict[str, int] = {}  # looks for its missing spec.from workload
+        self.tails: dict[str, str] = {}  # the stored output's last lines, for the notification of its end
 
     def status(self, uid: str, seen: Obj) -> Obj:
         """The status as last written, until the watch shows it."""
@@ -65,6 +66,7 @@ class Recent:
             self.behind_since,
             self.conflicts,
             self.template_looks,
+            self.tails,
         )
 
     def forget(self, uid: str) -> None:

@@ -34,8 +34,10 @@ class Reconciler:
         event: EventSink,
         clock: Callable[[], str] = timestamp,
         monotonic: Callable[[], float] = time.monotonic,
+        notify: Callable[[Obj, Obj, str | None], None] | None = None,
     ):
         self.kube, self.config, self.event, self.clock, self.monotonic = kube, config, event, clock, monotonic
+        self.notify = notify  # told of each run's end (the notification webhook), never waited for
         self.recent = Recent()
         self.keeper = OutputKeeper(kube, config, event, self.recent)
         self.starter = RunStarter(kube, config, event, self.recent, self.keeper, monotonic)
@@ -187,6 +189,9 @@ class Reconciler:
                 message += f": {new['message']}"
             self.event(adhoc, "Normal" if new["phase"] == "Succeeded" else "Warning", new["phase"], message)
             metrics.run_finished(new)
+            tail = self.recent.tails.pop(adhoc["metadata"]["uid"], None)
+            if self.notify is not None:
+                self.notify(adhoc, new, tail)
 
     def forget_all(self) -> None:
         """What this process wrote is no guide once another replica has acted."""
