@@ -24,6 +24,7 @@ class Scripted:
     def __init__(self, logs: dict, stored: bytes = b"") -> None:
         self.logs, self.stored = logs, stored
         self.followed: list[str] = []
+        self.limits: list[int] = []
 
     async def follow_pod_log(self, token, namespace, pod):
         self.followed.append(pod)
@@ -35,6 +36,13 @@ class Scripted:
 
     async def stored_output(self, token, namespace, logs):
         return self.stored if (logs or {}).get("configMap") else None
+
+    async def pod_log(self, token, namespace, pod, limit_bytes):
+        self.limits.append(limit_bytes)
+        result = self.logs[pod]
+        if isinstance(result, Exception):
+            raise result
+        return b"".join(result)[:limit_bytes]
 
 
 async def collect(api: Scripted, states: list[dict], monkeypatch) -> bytes:
@@ -97,3 +105,36 @@ async def test_a_status_of_the_previous_spec_is_waited_past(monkeypatch):
     done = {**state("Succeeded", "p2", "x-logs"), "metadata": {"generation": 2}}
     done["status"]["observedGeneration"] = 2
     assert await collect(api, [lagging, current, done], monkeypatch) == b"new\n"  # not the old run's
+
+
+@pytest.mark.parametrize(
+    ("adhoc", "logs", "stored", "output"),
+    [
+        (
+            {"status": {"phase": "Succeeded", "podName": "p1", "logs": {"configMap": "x-logs"}}},
+            {},
+            b"kept\n",
+            b"kept\n",
+        ),
+        ({"status": {"phase": "Running", "podName": "p1"}}, {"p1": [b"so far\n"]}, b"", b"so far\n"),
+        # ended, its output not stored (a conflict): what the pod printed, while it is there
+        ({"status": {"phase": "Failed", "podName": "p1"}}, {"p1": [b"last words\n"]}, b"", b"last words\n"),
+        ({"status": {"phase": "Pending", "podName": "p1"}}, {"p1": ApiError(400, "waiting to start")}, b"", b""),
+        ({"status": {"phase": "Failed", "podName": "p1"}}, {"p1": ApiError(404, "gone")}, b"", b""),
+        ({"status": {"phase": "Pending"}}, {}, b"", b""),
+    ],
+)
+async def test_the_output_now_is_the_stored_one_or_the_pods_so_far(adhoc, logs, stored, output):
+    assert await follow.current_output(Scripted(logs, stored=stored), "t", "ns", adhoc) == output
+
+
+async def test_a_running_pods_log_is_read_up_to_what_the_run_keeps():
+    api = Scripted({"p1": [b"y\n" * 100]})
+    adhoc = {"spec": {"logs": {"maxBytes": 10}}, "status": {"phase": "Running", "podName": "p1"}}
+    assert await follow.current_output(api, "t", "ns", adhoc) == b"y\n" * 5 and api.limits == [10]
+
+
+async def test_a_refusal_is_not_hidden():
+    api = Scripted({"p1": ApiError(403, "forbidden")})
+    with pytest.raises(ApiError):
+        await follow.current_output(api, "t", "ns", {"status": {"phase": "Running", "podName": "p1"}})

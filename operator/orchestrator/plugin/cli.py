@@ -20,14 +20,14 @@ from orchestrator import API_VERSION, KIND
 from orchestrator.kube import credentials
 from orchestrator.kube.caller import Upstream
 from orchestrator.kube.errors import ApiError
-from orchestrator.kube.follow import followed_output
+from orchestrator.kube.follow import current_output, followed_output
 from orchestrator.model.config import Config, ConfigError, from_settings
 from orchestrator.model.jobs import InvalidSpec, job_for
 from orchestrator.model.names import LABEL_MANAGED_BY
 from orchestrator.model.objects import parse_time, timestamp
 from orchestrator.model.output import output_of
 from orchestrator.model.paths import WORKLOADS, is_object_name
-from orchestrator.model.spec import FINISHED_PHASES, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX
+from orchestrator.model.spec import FINISHED_PHASES, TIMEOUT_MAX
 from orchestrator.model.status import format_duration
 from orchestrator.model.workloads import KINDS, pod_template_of
 
@@ -257,15 +257,7 @@ def logs(
         if follow:
             await session.stream_output(name, adhoc)
             return 0
-        stored = None
-        if status.get("phase") in FINISHED_PHASES:
-            stored = await session.api.stored_output("", session.namespace, status.get("logs"))
-        if stored is not None:
-            sys.stdout.buffer.write(stored)
-        elif status.get("podName"):
-            sys.stdout.buffer.write(
-                await session.api.pod_log("", session.namespace, status["podName"], LOGS_MAX_BYTES_LIMIT)
-            )
+        sys.stdout.buffer.write(await current_output(session.api, "", session.namespace, adhoc))
         return 0
 
     sys.exit(session.run(work))

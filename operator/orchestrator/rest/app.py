@@ -27,9 +27,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from orchestrator.kube import credentials
 from orchestrator.kube.caller import MAX_STREAMS, StreamSlot, Upstream
 from orchestrator.kube.errors import ApiError
-from orchestrator.kube.follow import followed_output
+from orchestrator.kube.follow import current_output, followed_output
 from orchestrator.model.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
-from orchestrator.model.spec import FINISHED_PHASES, max_bytes
 from orchestrator.rest.limits import Limits
 from orchestrator.rest.models import Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 
@@ -188,17 +187,7 @@ async def get_logs(
             headers=NO_BUFFERING,
             background=BackgroundTask(slot.release),
         )
-    status = adhoc.get("status") or {}
-    stored = None
-    if status.get("phase") in FINISHED_PHASES:
-        stored = await api.stored_output(token, namespace, status.get("logs"))
-    data = stored or b""
-    if stored is None and status.get("podName"):
-        try:
-            data = await api.pod_log(token, namespace, status["podName"], max_bytes(adhoc.get("spec") or {}))
-        except ApiError as err:
-            if err.status not in (400, 404):  # not started yet, or gone: no output to show
-                raise
+    data = await current_output(api, token, namespace, adhoc)
     return Response(content=data, media_type="text/plain; charset=utf-8")
 
 
