@@ -140,6 +140,7 @@ class Connection:
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
         accept: str = "application/json",
+        limits: aiohttp.ClientTimeout = CALL_TIMEOUT,
     ) -> Obj:
         data = None if body is None else json.dumps(body)
         headers = {"Accept": accept}
@@ -149,7 +150,7 @@ class Connection:
             login = self.logins
             try:
                 async with self._request(
-                    method, url, data=data, headers=headers, params=params, timeout=CALL_TIMEOUT
+                    method, url, data=data, headers=headers, params=params, timeout=limits
                 ) as response:
                     self._count(method, response.status, listing=bool(params and "limit" in params))
                     if response.status == 401 and attempt == 0:
@@ -168,20 +169,10 @@ class Connection:
     ) -> Obj:
         """Any other JSON call, for tools (the benchmark's lists, creates and collection deletes);
         `wait`: seconds the answer may take when more than the usual minute (a large delete)."""
-        if not wait:
-            return await self._call(method, url, body=body, params=params)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=wait)
-        data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        try:
-            async with self._request(
-                method, url, data=data, params=params, headers=headers, timeout=timeout
-            ) as response:
-                if response.status >= 400:
-                    raise await error_from(response)
-                return await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise unreachable(exc) from exc
+        timeout = CALL_TIMEOUT
+        if wait:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=wait)
+        return await self._call(method, url, body=body, params=params, limits=timeout)
 
     async def get_text(self, url: str) -> str:
         """A text resource of the API server (its /metrics)."""
