@@ -26,10 +26,10 @@ from orchestrator.model.jobs import InvalidSpec, job_for
 from orchestrator.model.names import LABEL_MANAGED_BY
 from orchestrator.model.objects import parse_time, timestamp
 from orchestrator.model.output import output_of
-from orchestrator.model.paths import WORKLOADS, is_object_name
+from orchestrator.model.paths import is_object_name
 from orchestrator.model.spec import FINISHED_PHASES, TIMEOUT_MAX
 from orchestrator.model.status import format_duration
-from orchestrator.model.workloads import KINDS, pod_template_of
+from orchestrator.model.workloads import KINDS, pod_template_of, source_error
 
 RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
 DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -352,7 +352,10 @@ def plan(
         config = await operator_settings(session, operator_namespace)
         source = (adhoc.get("spec") or {}).get("from")
         template = None
-        if isinstance(source, dict) and source.get("kind") in WORKLOADS and is_object_name(source.get("name")):
+        if source:  # read as the operator reads it, refused as the operator refuses it
+            refused = source_error(source) if isinstance(source, dict) else "spec.from must be an object"
+            if refused is not None:
+                fail(f"{adhoc['metadata']['name']}: {refused}")
             found = await session.api.workload("", source["kind"], adhoc["metadata"]["namespace"], source["name"])
             template = pod_template_of(source["kind"], found)
         try:
