@@ -6,11 +6,13 @@ reports as its failure."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -408,9 +410,6 @@ class WebhookReceiver:
     given namespace/name, to show retries."""
 
     def __init__(self) -> None:
-        import http.server
-        import threading
-
         self.accepted: list[dict[str, Any]] = []
         self.attempts: dict[str, int] = {}
         self.refusals: dict[str, int] = {}
