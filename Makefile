@@ -54,7 +54,8 @@ cluster-status:
 # its leader-election Lease, and the RBAC (users' edit/view roles aggregate AdhocCommands).
 install: build
 	$(KUBECTL) apply -k crds/
-	$(KUBECTL) apply -f kubernetes/namespace.yaml -f kubernetes/rbac.yaml -f kubernetes/admission.yaml
+	$(KUBECTL) apply -f kubernetes/namespace.yaml -f kubernetes/rbac.yaml -f kubernetes/admission.yaml \
+	  -f kubernetes/requested-by/v1beta1/requested-by.yaml  # the local cluster serves MutatingAdmissionPolicy v1beta1
 	$(KUBECTL) wait --for=condition=Established crd/adhoccommands.orchestrator.dev --timeout=60s
 
 # Against the local cluster, the operator takes its settings from hack/deploy/config.yaml (as

@@ -188,6 +188,8 @@ up() {
     --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" --listen-metrics-urls "" --log-level warn
   wait_for 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health" || die "etcd did not start: see .cluster/logs/etcd.log"
 
+  # MutatingAdmissionPolicy (beta, off by default in 1.35) stamps who asks for each run
+  # (kubernetes/requested-by/v1beta1): on here, as a cluster admin of 1.34/1.35 would turn it on.
   start kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
@@ -199,7 +201,8 @@ up() {
     --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
     --kubelet-preferred-address-types Hostname,InternalIP \
     --audit-policy-file "$STATE/audit-policy.yaml" --audit-log-path "$STATE/audit.log" \
-    --audit-log-maxsize 200 --audit-log-maxbackup 1 --profiling=false
+    --audit-log-maxsize 200 --audit-log-maxbackup 1 --profiling=false \
+    --feature-gates MutatingAdmissionPolicy=true --runtime-config admissionregistration.k8s.io/v1beta1=true
   wait_for 90 kubectl_admin get --raw /readyz || die "kube-apiserver is not ready: see .cluster/logs/kube-apiserver.log"
 
   start kube-controller-manager --kubeconfig "$STATE/kube-controller-manager.kubeconfig" \

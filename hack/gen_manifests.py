@@ -34,6 +34,29 @@ HELM_ONLY = re.compile(
     r"|app\.kubernetes\.io/(managed-by|instance|version|part-of)):.*\n",
     re.M,
 )
+# Optional kustomize Components, each rendered as if the cluster served one API: (directory under
+# kubernetes/, chart template, --api-versions).
+MAP = "admissionregistration.k8s.io/{}/MutatingAdmissionPolicy"
+COMPONENTS = (
+    ("requested-by", "requested-by.yaml", MAP.format("v1")),  # Kubernetes 1.36 and later
+    ("requested-by/v1beta1", "requested-by.yaml", MAP.format("v1beta1")),  # 1.34-1.35, feature gate on
+)
+COMPONENT = """# A kustomize Component: {what}. Use it from your own kustomization:
+#   resources: [<this repository>/kubernetes]
+#   components: [<this repository>/kubernetes/{where}]
+# Rendered from charts/orchestrator by make manifests (hack/gen_manifests.py): edit the chart.
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+resources:
+- {file}
+"""
+WHAT = {
+    "requested-by": "stamps orchestrator.dev/requested-by on every new run (Kubernetes 1.36 and later)",
+    "requested-by/v1beta1": (
+        "stamps orchestrator.dev/requested-by on every new run, on Kubernetes 1.34 or 1.35 with the\n"
+        "# feature gate MutatingAdmissionPolicy and --runtime-config admissionregistration.k8s.io/v1beta1=true"
+    ),
+}
 SOURCE = re.compile(r"^# Source: orchestrator/templates/(\S+)\n", re.M)
 NO_CRD = ("--set", "crds.install=false")  # crds/ holds it (make crd)
 HEADER = "# Rendered from charts/orchestrator by make manifests (hack/gen_manifests.py): edit the chart.\n"
@@ -54,27 +77,42 @@ def without_empty_maps(text: str) -> str:
     return "\n".join(kept)
 
 
-def render(helm: str) -> dict[str, str]:
+def documents(helm: str, *args: str) -> list[tuple[str, str]]:
+    """(chart template, object) of each object `helm template` renders, without Helm's own."""
     out = subprocess.run(
-        [helm, "template", "orchestrator", str(REPO / "charts/orchestrator"), "-n", "orchestrator", *NO_CRD],
+        [helm, "template", "orchestrator", str(REPO / "charts/orchestrator"), "-n", "orchestrator", *NO_CRD, *args],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    files: dict[str, list[str]] = {name: [] for name in FILES.values()}
+    found = []
     for doc in out.split("\n---\n"):
         match = SOURCE.search(doc)
-        if match is None:
-            continue
-        body = without_empty_maps(HELM_ONLY.sub("", SOURCE.sub("", doc))).strip("\n")
-        files[FILES[match.group(1)]].append(body + "\n")
-    return {name: HEADER + "---\n".join(docs) for name, docs in files.items()}
+        if match is not None:
+            body = without_empty_maps(HELM_ONLY.sub("", SOURCE.sub("", doc))).strip("\n")
+            found.append((match.group(1), body + "\n"))
+    return found
+
+
+def render(helm: str) -> dict[str, str]:
+    """Each file under kubernetes/ the chart makes, by its path there."""
+    files: dict[str, list[str]] = {name: [] for name in FILES.values()}
+    for template, body in documents(helm):
+        if template in FILES:
+            files[FILES[template]].append(body)
+    rendered = {name: HEADER + "---\n".join(docs) for name, docs in files.items()}
+    for where, template, api in COMPONENTS:
+        docs = [body for source, body in documents(helm, "--api-versions", api) if source == template]
+        rendered[f"{where}/{template}"] = HEADER + "---\n".join(docs)
+        rendered[f"{where}/kustomization.yaml"] = COMPONENT.format(what=WHAT[where], where=where, file=template)
+    return rendered
 
 
 def main() -> int:
     helm = sys.argv[1]
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else REPO / "kubernetes"
     for name, text in render(helm).items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text)
     return 0
 

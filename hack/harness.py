@@ -119,7 +119,8 @@ class Cluster:
     def install_operator_prerequisites(self) -> None:
         """The CRD, namespace and RBAC from the repository, applied as a user would."""
         self.kubectl("apply", "-k", str(REPO / "crds"))
-        for part in ("namespace.yaml", "rbac.yaml", "admission.yaml"):
+        # The local cluster serves MutatingAdmissionPolicy as v1beta1 (hack/cluster.sh).
+        for part in ("namespace.yaml", "rbac.yaml", "admission.yaml", "requested-by/v1beta1/requested-by.yaml"):
             self.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
         self.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
 

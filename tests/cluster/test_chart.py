@@ -77,12 +77,11 @@ def test_kubernetes_is_rendered_from_the_chart(tmp_path: Path):
     """The chart is the one hand-written source of the install: kubernetes/ is what make manifests
     renders from it, file by file."""
     subprocess.run([sys.executable, str(REPO / "hack/gen_manifests.py"), str(helm_path()), str(tmp_path)], check=True)
-    files = sorted(tmp_path.glob("*.yaml"))
+    files = sorted(tmp_path.rglob("*.yaml"))
     assert files
     for file in files:
-        assert (REPO / "kubernetes" / file.name).read_text() == file.read_text(), (
-            f"kubernetes/{file.name}: make manifests"
-        )
+        name = file.relative_to(tmp_path)
+        assert (REPO / "kubernetes" / name).read_text() == file.read_text(), f"kubernetes/{name}: make manifests"
 
 
 def test_the_chart_installs_what_kubectl_apply_k_installs(cluster: Cluster):
@@ -100,6 +99,24 @@ def test_the_charts_tls_is_the_tls_component(cluster: Cluster, tmp_path: Path):
     assert_same(chart, kustomized(cluster, overlay))
     [port] = chart["Service", "orchestrator-svc", "orchestrator"]["spec"]["ports"]
     assert (port["name"], port["port"]) == ("https", 443)
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta1"])
+def test_the_chart_stamps_requested_by_where_the_cluster_can_as_the_component_does(
+    cluster: Cluster, tmp_path: Path, version: str
+):
+    """helm install detects MutatingAdmissionPolicy and stamps requested-by with it; kubectl users
+    add kubernetes/requested-by (1.36 on) or its v1beta1 (1.34-1.35 with the feature gate)."""
+    component = "requested-by" if version == "v1" else "requested-by/v1beta1"
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    base = os.path.relpath(REPO / "kubernetes", overlay)
+    (overlay / "kustomization.yaml").write_text(f"resources: [{base}]\ncomponents: [{base}/{component}]\n")
+    chart = rendered("--api-versions", f"admissionregistration.k8s.io/{version}/MutatingAdmissionPolicy")
+    assert_same(chart, kustomized(cluster, overlay))
+    stamp = chart["MutatingAdmissionPolicy", "orchestrator-requested-by", ""]
+    assert stamp["apiVersion"] == f"admissionregistration.k8s.io/{version}"
+    assert not [k for k in rendered() if k[0] == "MutatingAdmissionPolicy"]  # a cluster without it: none
 
 
 def test_the_charts_pod_policy_is_kubernetes_policy(cluster: Cluster):
@@ -138,6 +155,7 @@ def test_namespaced_rbac_grants_nothing_cluster_wide():
     assert {name for kind, name, _ in chart if kind == "ClusterRole"} == {
         "orchestrator-adhoccommands-edit",
         "orchestrator-adhoccommands-view",
+        "orchestrator-adhoccommands-approve",
     }
     roles = {namespace for kind, _, namespace in chart if kind == "RoleBinding"}
     assert roles == {"team-a", "team-b", "orchestrator"}  # orchestrator: the Lease
