@@ -239,6 +239,20 @@ def run_fields() -> dict[str, Any]:
             "Delete this AdhocCommand (and so its Job and logs) this long after it finished.",
             {"type": "integer", "format": "int32", "minimum": rules.TTL_MIN, "maximum": rules.TTL_MAX},
         ),
+        "approval": described(
+            "A second person's approval before the run starts (kubectl adhoc approve). A namespace "
+            "labelled orchestrator.dev/approval=required needs it whatever this says.",
+            {
+                "type": "object",
+                "properties": {
+                    "required": described(
+                        "The run waits (Pending, AwaitingApproval) until someone other than its requester, "
+                        "holding the verb approve on adhoccommands, approves this generation.",
+                        {"type": "boolean"},
+                    ),
+                },
+            },
+        ),
         "logs": described(
             "How the command's output is stored.",
             {
@@ -303,6 +317,8 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
             "exitCode": integer("The command's exit code."),
             "reason": string("Why the run ended or why it waits (Completed, Error, OOMKilled, ...)."),
             "message": string("Human-readable detail of reason."),
+            "requestedBy": string("Who asked for the current run (annotation orchestrator.dev/requested-by)."),
+            "approvedBy": string("Who approved the current run, when it needed approval."),
             "logs": described(
                 "Where the command's output is stored.",
                 {
@@ -335,6 +351,8 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
                             "startTime": time("When its Job started."),
                             "completionTime": time("When its Job completed."),
                             "logsConfigMap": string("The ConfigMap holding its output (<name>-logs-<generation>)."),
+                            "requestedBy": string("Who asked for it."),
+                            "approvedBy": string("Who approved it, when it needed approval."),
                         },
                     },
                     "x-kubernetes-list-type": "atomic",
@@ -342,7 +360,7 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
             ),
             "conditions": described(
                 "Complete, Failed, Suspended, FailureTarget, SuccessCriteriaMet (mirrored from the "
-                "Job), Finished, Reconciling and Stalled.",
+                "Job), Finished, Reconciling, Stalled, and Approved for a run that needs approval.",
                 {
                     "type": "array",
                     "items": core("io.k8s.apimachinery.pkg.apis.meta.v1.Condition", c),

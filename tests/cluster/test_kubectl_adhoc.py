@@ -22,8 +22,11 @@ PLUGIN_DIR = Path(sys.executable).parent  # where pip put the console script kub
 ON_REAL = ["--overrides", json.dumps({"spec": ON_REAL_NODE})]
 
 
-def adhoc_cli(cluster: Cluster, namespace: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """`kubectl adhoc ...` through kubectl's plugin lookup, as a user types it."""
+def adhoc_cli(
+    cluster: Cluster, namespace: str, *args: str, timeout: float = 180, kubeconfig: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`kubectl adhoc ...` through kubectl's plugin lookup, as a user types it (as the cluster's
+    admin, or as whoever `kubeconfig` logs in)."""
     env = {**os.environ, "PATH": f"{PLUGIN_DIR}{os.pathsep}{os.environ['PATH']}"}
     subcommand, *rest = args  # the cluster's options before the rest: after `--` is the command
     command = [
@@ -31,7 +34,7 @@ def adhoc_cli(cluster: Cluster, namespace: str, *args: str, timeout: float = 180
         "adhoc",
         subcommand,
         "--kubeconfig",
-        str(cluster.kubeconfig),
+        str(kubeconfig or cluster.kubeconfig),
         "-n",
         namespace,
         *rest,

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 from prometheus_client import REGISTRY
 
+from orchestrator.model import notify
 from orchestrator.model.config import Config
 from orchestrator.operator.notifier import Notifier
 
@@ -66,7 +67,7 @@ def no_wait(slept: list[float]):
 
 async def test_a_finished_run_arrives_once_as_a_cloudevent(receiver):
     notifier = Notifier(Config(notify_url=receiver["url"]))
-    notifier.finished(adhoc(), ENDED, "done\n")
+    notifier.tell(notify.FINISHED, adhoc(), ENDED, "done\n")
     await deliver(notifier, lambda: receiver["got"])
     [event] = receiver["got"]
     assert event["type"] == "dev.orchestrator.run.finished" and event["data"]["outputTail"] == "done\n"
@@ -78,7 +79,7 @@ async def test_a_receiver_that_fails_twice_gets_it_on_the_third_try(receiver):
     slept: list[float] = []
     retried, sent = counted("retried"), counted("sent")
     notifier = Notifier(Config(notify_url=receiver["url"], notify_format="slack"), sleep=no_wait(slept))
-    notifier.finished(adhoc(), ENDED, None)
+    notifier.tell(notify.FINISHED, adhoc(), ENDED, None)
     await deliver(notifier, lambda: len(receiver["got"]) == 3 and not notifier.queue and counted("sent") > sent)
     assert slept == [1.0, 2.0]  # backoff
     assert receiver["got"][0] == receiver["got"][2] and set(receiver["got"][2]) == {"text"}
@@ -93,7 +94,7 @@ async def test_a_dead_receiver_is_given_up_on_and_nothing_waits_for_it():
     failed = counted("failed")
     notifier = Notifier(Config(notify_url=f"http://127.0.0.1:{port}/hook"), attempts=3, sleep=no_wait(slept))
     for _ in range(3):
-        notifier.finished(adhoc(), ENDED, None)  # returns at once, whatever the receiver does
+        notifier.tell(notify.FINISHED, adhoc(), ENDED, None)  # returns at once, whatever the receiver does
     await deliver(notifier, lambda: counted("failed") - failed == 3)
     assert slept == [1.0, 2.0] * 3
 
@@ -102,6 +103,7 @@ def test_past_its_limit_the_queue_drops_the_oldest():
     notifier = Notifier(Config(notify_url="https://hooks.example/x"))
     dropped = counted("dropped")
     for generation in range(1005):
-        notifier.finished(adhoc(generation=generation + 1), {**ENDED, "observedGeneration": generation + 1}, None)
+        ended = {**ENDED, "observedGeneration": generation + 1}
+        notifier.tell(notify.FINISHED, adhoc(generation=generation + 1), ended, None)
     assert len(notifier.queue) == 1000 and counted("dropped") - dropped == 5
     assert notifier.queue[0]["data"]["generation"] == 6

@@ -97,13 +97,14 @@ class FakeKube:
         return [c[0] for c in self.calls]
 
 
-def reconciler(kube: FakeKube) -> tuple[Reconciler, list[tuple[str, str]]]:
+def reconciler(kube: FakeKube, notify: Any = None) -> tuple[Reconciler, list[tuple[str, str]]]:
     events: list[tuple[str, str]] = []
     r = Reconciler(
         kube,
         Config(),
         lambda _a, type_, reason, _m: events.append((type_, reason)),
         clock=lambda: "2026-01-01T00:00:00Z",
+        notify=notify,
     )
     return r, events
 
@@ -616,3 +617,35 @@ async def test_output_kept_in_a_secret_when_the_spec_asks_and_no_history_copy_of
     [entry] = kube.status["history"]
     assert entry["generation"] == 1 and "logsConfigMap" not in entry
     assert not {"get_configmap", "store_configmap"} & set(kube.names())
+
+
+# Approval: a held run has no Job, keeps the last run in the history, and is told once.
+
+
+async def test_a_run_awaiting_approval_keeps_the_last_run_makes_no_job_and_is_told_once():
+    kube = FakeKube()
+    told: list[tuple[str, str]] = []
+    r, events = reconciler(kube, notify=lambda kind, _a, status, _t: told.append((kind, status["reason"])))
+    spec = {"command": "./migrate", "approval": {"required": True}}
+    owner = adhoc(spec, generation=2, status=FINISHED_RUN)
+    owner["metadata"]["annotations"] = {"orchestrator.dev/requested-by": "alice"}
+    await r.reconcile(World(owner, [], [], None))
+    assert "create_job" not in kube.names()
+    assert kube.status["phase"] == "Pending" and kube.status["reason"] == "AwaitingApproval"
+    assert kube.status["requestedBy"] == "alice"
+    assert [entry["generation"] for entry in kube.status["history"]] == [1]  # the run before, kept
+    assert told == [("dev.orchestrator.run.awaiting-approval", "AwaitingApproval")]
+    assert events == [("Normal", "AwaitingApproval")]
+    # Seen again (a resync, an unrelated annotation): nothing new is written or told.
+    again = adhoc(spec, generation=2, status=kube.status)
+    again["metadata"]["annotations"] = owner["metadata"]["annotations"]
+    writes = kube.names().count("patch_status")
+    await r.reconcile(World(again, [], [], None))
+    assert kube.names().count("patch_status") == writes and len(told) == 1
+    # Approved: the run starts.
+    again["metadata"]["annotations"] |= {
+        "orchestrator.dev/approved-by": "bob",
+        "orchestrator.dev/approved-generation": "2",
+    }
+    await r.reconcile(World(again, [], [], None))
+    assert kube.names()[-1] == "create_job"

@@ -39,3 +39,20 @@ def test_a_pods_view_keeps_the_conditions_a_status_says():
     ]
     p = pod(conditions=[condition("Ready", "False"), *kept, condition("Initialized")])
     assert unpack(pack(pod_view(p)))["status"]["conditions"] == kept
+
+
+def test_an_adhoccommands_view_keeps_who_asked_and_who_decided_and_no_other_annotation():
+    owner = adhoc()
+    asked = {
+        "orchestrator.dev/requested-by": "alice",
+        "orchestrator.dev/approved-by": "bob",
+        "orchestrator.dev/approved-generation": "1",
+    }
+    owner["metadata"]["annotations"] = {**asked, "kubectl.kubernetes.io/last-applied-configuration": "{...}" * 500}
+    assert unpack(pack(adhoc_view(owner)))["metadata"]["annotations"] == asked
+    assert "annotations" not in adhoc_view(adhoc())["metadata"]
+    j = job(owner)  # the run's Job says who asked for it and who approved it
+    assert job_view(j)["metadata"]["annotations"] == {
+        "orchestrator.dev/spec-hash": j["metadata"]["annotations"]["orchestrator.dev/spec-hash"],
+        "orchestrator.dev/requested-by": "alice",
+    }

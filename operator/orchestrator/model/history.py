@@ -10,7 +10,7 @@ from orchestrator.model.names import LABEL_GENERATION, LABEL_MANAGED_BY, LABEL_N
 from orchestrator.model.objects import Obj
 from orchestrator.model.spec import HISTORY_LIMIT_DEFAULT, is_finished_phase
 
-ENTRY_FIELDS = ("jobName", "phase", "exitCode", "reason", "startTime", "completionTime")
+ENTRY_FIELDS = ("jobName", "phase", "exitCode", "reason", "startTime", "completionTime", "requestedBy", "approvedBy")
 OBJECT_NAME_LIMIT = 253
 
 

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from orchestrator import API_VERSION, GROUP, KIND
+from orchestrator.model.approval import job_annotations
 from orchestrator.model.config import Config
 from orchestrator.model.names import job_name, labels_for
 from orchestrator.model.spec import (
@@ -132,7 +133,7 @@ def job_for(adhoc: dict[str, Any], config: Config, template: dict[str, Any] | No
             "name": job_name(name, generation),
             "namespace": meta["namespace"],
             "labels": ours,
-            "annotations": {ANNOTATION_SPEC_HASH: run_hash(original)},
+            "annotations": {ANNOTATION_SPEC_HASH: run_hash(original), **job_annotations(adhoc)},
             "ownerReferences": [owner_reference(adhoc)],
         },
         "spec": _job_spec(spec, _pod_template(spec, config, ours)),

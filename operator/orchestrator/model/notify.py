@@ -1,5 +1,5 @@
-"""What the notification webhook is sent when a run finishes (pure): a CloudEvents 1.0 event in
-structured mode, or a Slack-compatible message."""
+"""What the notification webhook is sent when a run starts waiting for approval or finishes
+(pure): a CloudEvents 1.0 event in structured mode, or a Slack-compatible message."""
 
 from __future__ import annotations
 
@@ -50,7 +50,12 @@ def cloudevent(event_type: str, data: Obj, event_id: str, time: str) -> Obj:
     }
 
 
-def slack_message(data: Obj) -> Obj:
+def slack_message(data: Obj, event_type: str = FINISHED) -> Obj:
+    if event_type == AWAITING_APPROVAL:
+        text = f"AdhocCommand {data['namespace']}/{data['name']} (generation {data['generation']}) awaits approval"
+        if data.get("requestedBy"):
+            text += f", requested by {data['requestedBy']}"
+        return {"text": text + f": kubectl adhoc approve {data['name']} -n {data['namespace']}"}
     how = f"exit code {data['exitCode']}" if data.get("exitCode") is not None else data.get("reason") or ""
     text = f"AdhocCommand {data['namespace']}/{data['name']} (generation {data['generation']}): {data['phase']}"
     if how:
@@ -65,4 +70,4 @@ def slack_message(data: Obj) -> Obj:
 
 
 def payload(form: str, event_type: str, data: Obj, event_id: str, time: str) -> Obj:
-    return slack_message(data) if form == "slack" else cloudevent(event_type, data, event_id, time)
+    return slack_message(data, event_type) if form == "slack" else cloudevent(event_type, data, event_id, time)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from orchestrator.model.approval import gate_of
 from orchestrator.model.config import Config
 from orchestrator.model.jobs import ANNOTATION_SPEC_HASH, InvalidSpec, job_for, run_hash
 from orchestrator.model.names import LABEL_GENERATION
@@ -18,6 +19,8 @@ class Plan:
     delete: list[Obj] = dataclasses.field(default_factory=list)  # Jobs of replaced runs
     job_patch: Obj | None = None  # suspend / TTL toggles of the current Job
     error: tuple[str, str] | None = None  # why no run can start
+    waiting: tuple[str, str] | None = None  # why the run has not started yet (AwaitingApproval)
+    held: bool = False  # no Job for this generation: it awaits approval or was rejected
     job_gone: bool = False  # this generation's Job was made and is gone since
     delete_adhoc: bool = False  # the TTL after finishing is up
 
@@ -73,4 +76,7 @@ def plan_for(adhoc: Obj, jobs: list[Obj], config: Config) -> Plan:
             job_gone=True,
             delete_adhoc=finished and spec.get("ttlSecondsAfterFinished") is not None,
         )
+    gate = gate_of(adhoc)
+    if not gate.open:  # held or rejected: no Job; a replaced run's Job still goes
+        return Plan(error=gate.rejection(), waiting=gate.waiting(), delete=live, held=True)
     return Plan(create=wanted, delete=live)

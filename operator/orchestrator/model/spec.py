@@ -51,7 +51,7 @@ HISTORY_LIMIT_MAX = 100
 # The one container of a run's pod.
 CONTAINER = "command"
 # Fields of spec that do not change what runs: toggling them keeps the current run.
-RUN_NEUTRAL_FIELDS = ("suspend", "ttlSecondsAfterFinished", "logs", "historyLimit")
+RUN_NEUTRAL_FIELDS = ("suspend", "ttlSecondsAfterFinished", "logs", "historyLimit", "approval")
 
 PHASES = ("Pending", "Running", "Succeeded", "Failed", "Suspended")
 FINISHED_PHASES = ("Succeeded", "Failed")

@@ -10,6 +10,7 @@ import dataclasses
 import re
 from typing import Any
 
+from orchestrator.model.approval import gate_of, run_people
 from orchestrator.model.objects import Obj, parse_time
 from orchestrator.model.output import StoredOutput
 from orchestrator.model.runs import is_finished
@@ -113,7 +114,7 @@ def status_from(
     """
     generation = int(adhoc["metadata"].get("generation") or 1)
     if error is not None:
-        return _not_started(error, now, generation)
+        return _with_people(_not_started(error, now, generation), adhoc, None, now)
     job = job or {}
     job_conditions = {c.get("type"): c for c in (job.get("status") or {}).get("conditions") or []}
     status: Obj = {"observedGeneration": generation, **_mirrored(job)}
@@ -142,6 +143,25 @@ def status_from(
         if stored.attempt:
             status["attempt"] = max(status.get("attempt", 0), stored.attempt)
     status["conditions"] = _conditions(job, job_conditions, run, status.get("reason") or run.phase, now, generation)
+    return _with_people(status, adhoc, job or None, now)
+
+
+def _with_people(status: Obj, adhoc: Obj, job: Obj | None, now: str) -> Obj:
+    """Who asked for the run and who approved it (from its Job once it exists: what was so when
+    it started), and the Approved condition of a run that needs approval."""
+    gate = gate_of(adhoc)
+    people = run_people(job) if job is not None else {}
+    if job is None and gate.requested_by:
+        people["requestedBy"] = gate.requested_by
+    status.update(people)
+    if gate.required or "approvedBy" in people:
+        approver = people.get("approvedBy")
+        if approver:
+            reason, message = "Approved", f"approved by {approver}"
+        else:
+            reason, message = gate.rejection() or gate.waiting() or ("AwaitingApproval", "")
+        generation = status["observedGeneration"]
+        status["conditions"].append(_condition("Approved", bool(approver), reason, message, now, generation))
     return status
 
 

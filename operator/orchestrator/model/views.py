@@ -12,6 +12,7 @@ import json
 import zlib
 from typing import Any
 
+from orchestrator.model import approval
 from orchestrator.model.jobs import ANNOTATION_SPEC_HASH
 from orchestrator.model.names import LABEL_GENERATION
 from orchestrator.model.objects import Obj
@@ -26,10 +27,14 @@ def _pick(source: Any, *keys: str) -> Obj:
 
 def adhoc_view(body: Any) -> Obj:
     meta = body.get("metadata") or {}
+    kept = _pick(meta, "name", "namespace", "uid", "generation", "creationTimestamp", "deletionTimestamp")
+    annotations = _pick(meta.get("annotations"), *approval.ANNOTATIONS)  # who asked, who decided
+    if annotations:
+        kept["annotations"] = annotations
     return {
         "apiVersion": body.get("apiVersion"),
         "kind": body.get("kind"),
-        "metadata": _pick(meta, "name", "namespace", "uid", "generation", "creationTimestamp", "deletionTimestamp"),
+        "metadata": kept,
         "spec": dict(body.get("spec") or {}) if isinstance(body.get("spec"), dict) else body.get("spec"),
         "status": dict(body.get("status") or {}),
     }
@@ -41,7 +46,7 @@ def job_view(body: Any) -> Obj:
         "metadata": {
             **_pick(meta, "name", "namespace", "uid", "creationTimestamp", "deletionTimestamp"),
             "labels": _pick(meta.get("labels"), LABEL_GENERATION),
-            "annotations": _pick(meta.get("annotations"), ANNOTATION_SPEC_HASH),
+            "annotations": _pick(meta.get("annotations"), ANNOTATION_SPEC_HASH, *approval.JOB_ANNOTATIONS),
             "ownerReferences": [_pick(o, "uid", "controller") for o in meta.get("ownerReferences") or []],
         },
         "spec": {**_pick(body.get("spec"), "suspend", "ttlSecondsAfterFinished"), **_image_of(body)},

@@ -234,7 +234,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     if cfg.notify_url:
         notifier = Notifier(cfg)
         memo.notifying = asyncio.create_task(notifier.run())  # the memo holds the task while it runs
-        notify = notifier.finished
+        notify = notifier.tell
     memo.runtime = Runtime(Reconciler(kube, cfg, events, notify=notify), cfg)
     serve_metrics(cfg, memo.runtime)
     await memo.runtime.start(kube)

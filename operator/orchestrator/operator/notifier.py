@@ -1,4 +1,5 @@
-"""Tells the notification webhook (ORCHESTRATOR_NOTIFY_URL) of runs that finished: in the
+"""Tells the notification webhook (ORCHESTRATOR_NOTIFY_URL) of runs that await approval and of
+runs that finished: in the
 background, retried with backoff, never blocking or changing a run. One sender at a time; a
 queue of at most QUEUE_MAX events, the oldest dropped (and counted) past that."""
 
@@ -37,10 +38,11 @@ class Notifier:
         self.queue: collections.deque[Obj] = collections.deque(maxlen=QUEUE_MAX)
         self.waiting = asyncio.Event()
 
-    def finished(self, adhoc: Obj, status: Obj, tail: str | None) -> None:
-        """A run ended: its event is queued, and this returns at once."""
+    def tell(self, event_type: str, adhoc: Obj, status: Obj, tail: str | None) -> None:
+        """A run ended or waits for approval (notify.FINISHED, notify.AWAITING_APPROVAL): its
+        event is queued, and this returns at once."""
         data = notify.run_data(adhoc, status, tail)
-        self._queue(notify.payload(self.form, notify.FINISHED, data, str(uuid.uuid4()), timestamp()))
+        self._queue(notify.payload(self.form, event_type, data, str(uuid.uuid4()), timestamp()))
 
     def _queue(self, body: Obj) -> None:
         if len(self.queue) == self.queue.maxlen:

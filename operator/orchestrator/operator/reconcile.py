@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from orchestrator.model import pacing
 from orchestrator.model.config import Config
+from orchestrator.model.notify import AWAITING_APPROVAL, FINISHED
 from orchestrator.model.objects import Obj, timestamp
 from orchestrator.model.output import StoredOutput
 from orchestrator.model.runs import plan_for
@@ -24,6 +25,7 @@ from orchestrator.operator.starter import RunStarter, owned_by
 from orchestrator.operator.world import World
 
 log = logging.getLogger(__name__)
+AWAITING = "AwaitingApproval"
 
 
 class Reconciler:
@@ -34,10 +36,10 @@ class Reconciler:
         event: EventSink,
         clock: Callable[[], str] = timestamp,
         monotonic: Callable[[], float] = time.monotonic,
-        notify: Callable[[Obj, Obj, str | None], None] | None = None,
+        notify: Callable[[str, Obj, Obj, str | None], None] | None = None,
     ):
         self.kube, self.config, self.event, self.clock, self.monotonic = kube, config, event, clock, monotonic
-        self.notify = notify  # told of each run's end (the notification webhook), never waited for
+        self.notify = notify  # told of each run's end and wait for approval (the webhook), never waited for
         self.recent = Recent()
         self.keeper = OutputKeeper(kube, config, event, self.recent)
         self.starter = RunStarter(kube, config, event, self.recent, self.keeper, monotonic)
@@ -64,6 +66,8 @@ class Reconciler:
             return None
 
         await self._stop(adhoc, plan.delete, generation)
+        if plan.held:
+            return await self._hold(world, adhoc, plan.waiting, plan.error, queued)
 
         if plan.create is not None:
             started = await self.starter.start(adhoc, plan.create)
@@ -84,6 +88,16 @@ class Reconciler:
         if pacing.ended(old_status, generation, current):
             return None  # a finished run's status outlives its pods (PodGC past 12,500, a delete)
         return await self._report(world, adhoc, current, error, queued)
+
+    async def _hold(
+        self, world: World, adhoc: Obj, waiting: tuple[str, str] | None, error: tuple[str, str] | None, queued: int
+    ) -> float | None:
+        """A run awaiting approval (Pending) or rejected (Failed): no Job, and the last run goes
+        to the history all the same. The approval, an annotation, brings the next watch event."""
+        adhoc = await self.keeper.keep_history(adhoc)
+        if waiting is not None:
+            return await self._wait(adhoc, waiting, queued)
+        return await self._report(world, adhoc, None, error, queued)
 
     async def _report(
         self, world: World, adhoc: Obj, current: Obj | None, error: tuple[str, str] | None, queued: int
@@ -116,13 +130,17 @@ class Reconciler:
             message = f"stopped Job {meta['name']}: the spec changed (generation {generation})"
             self.event(adhoc, "Normal", "RunReplaced", message)
 
+    async def _wait(self, adhoc: Obj, why: tuple[str, str], queued: int) -> float | None:
+        """A run that has not started: Pending, saying why."""
+        status = status_from(adhoc, None, [], None, self.clock(), waiting=why)
+        if adhoc["status"].get("history"):
+            status["history"] = adhoc["status"]["history"]
+        return await self._write_status(adhoc, keep_transition_times(status, adhoc["status"]), adhoc["status"], queued)
+
     async def _wait_for_template(self, adhoc: Obj, message: str, queued: int) -> float:
         """spec.from names a workload that is missing: Pending (TemplateNotFound), looked at again
         and again, less often as it stays missing (a GitOps sync may create it after the AdhocCommand)."""
-        status = status_from(adhoc, None, [], None, self.clock(), waiting=("TemplateNotFound", message))
-        if adhoc["status"].get("history"):
-            status["history"] = adhoc["status"]["history"]
-        await self._write_status(adhoc, keep_transition_times(status, adhoc["status"]), adhoc["status"], queued)
+        await self._wait(adhoc, ("TemplateNotFound", message), queued)
         uid = adhoc["metadata"]["uid"]
         looks = self.recent.template_looks[uid] = self.recent.template_looks.get(uid, 0) + 1
         return pacing.template_recheck(looks)
@@ -181,6 +199,11 @@ class Reconciler:
         return None
 
     def _announce(self, adhoc: Obj, old: Obj, new: Obj, generation: int) -> None:
+        waited = (old.get("reason"), old.get("observedGeneration")) == (AWAITING, generation)
+        if new.get("reason") == AWAITING and not waited:
+            self.event(adhoc, "Normal", AWAITING, new.get("message", ""))
+            if self.notify is not None:
+                self.notify(AWAITING_APPROVAL, adhoc, new, None)
         was_finished = is_finished_phase(old) and old.get("observedGeneration") == generation
         if is_finished_phase(new) and not was_finished:
             detail = f"exit code {new['exitCode']}" if "exitCode" in new else new.get("reason", "")
@@ -191,7 +214,7 @@ class Reconciler:
             metrics.run_finished(new)
             tail = self.recent.tails.pop(adhoc["metadata"]["uid"], None)
             if self.notify is not None:
-                self.notify(adhoc, new, tail)
+                self.notify(FINISHED, adhoc, new, tail)
 
     def forget_all(self) -> None:
         """What this process wrote is no guide once another replica has acted."""

@@ -21,6 +21,7 @@ from orchestrator.kube import credentials
 from orchestrator.kube.caller import Upstream
 from orchestrator.kube.errors import ApiError
 from orchestrator.kube.follow import current_output, followed_output
+from orchestrator.model import approval
 from orchestrator.model.config import Config, ConfigError, from_settings
 from orchestrator.model.jobs import InvalidSpec, job_for
 from orchestrator.model.names import LABEL_MANAGED_BY
@@ -288,11 +289,79 @@ def rerun(name: str, wait: bool, kubeconfig: str | None, context: str | None, na
     sys.exit(session.run(work))
 
 
+async def decide(session: Session, name: str, verdict: str, reason: str = "") -> str:
+    """Approves or rejects the run of NAME's current generation as the caller, whom the API
+    server names (the orchestrator-approval policy refuses anything else)."""
+    adhoc = await session.get(name)
+    meta, gate = adhoc["metadata"], approval.gate_of(adhoc)
+    generation = str(meta.get("generation") or 1)
+    if not gate.required:
+        fail(f"adhoccommand/{name} does not need approval (spec.approval.required is not true)")
+    if gate.rejected_by or gate.approved_by:
+        fail(
+            f"adhoccommand/{name} generation {generation} is already {'rejected' if gate.rejected_by else 'approved'} "
+            f"by {gate.rejected_by or gate.approved_by}"
+        )
+    me = (await session.api.whoami("")).get("username") or ""
+    who, which = (
+        (approval.APPROVED_BY, approval.APPROVED_GENERATION)
+        if verdict == "approved"
+        else (approval.REJECTED_BY, approval.REJECTED_GENERATION)
+    )
+    annotations = {who: me, which: generation}
+    if verdict == "rejected":
+        annotations[approval.REJECT_REASON] = reason
+    # The resourceVersion read: a spec changed meanwhile is refused (409), never approved unseen.
+    patch = {"metadata": {"resourceVersion": meta["resourceVersion"], "annotations": annotations}}
+    try:
+        await session.api.patch("", session.namespace, name, patch)
+    except ApiError as err:
+        if err.status == 409:
+            fail(f"adhoccommand/{name} changed since it was read: look at it again (kubectl adhoc plan {name})")
+        raise
+    return f"adhoccommand/{name} generation {generation} {verdict} by {me}"
+
+
+@main.command()
+@click.argument("name")
+@cluster_options
+def approve(name: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+    """Approve the run AdhocCommand NAME waits with (spec.approval.required): its current
+    generation, as you. Needs the verb approve (namespace admins have it) and that you are not
+    the one who asked for the run; `kubectl adhoc plan NAME` shows what it runs."""
+    checked_name(name)
+    session = Session(kubeconfig, context, namespace)
+
+    async def work() -> int:
+        click.echo(await decide(session, name, "approved"))
+        return 0
+
+    sys.exit(session.run(work))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--reason", default="", help="Why, for the requester (shown in the run's status)")
+@cluster_options
+def reject(name: str, reason: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+    """Reject the run AdhocCommand NAME waits with: it ends Failed (Rejected) and runs nothing.
+    The same rights as approve."""
+    checked_name(name)
+    session = Session(kubeconfig, context, namespace)
+
+    async def work() -> int:
+        click.echo(await decide(session, name, "rejected", reason[: approval.REASON_LIMIT]))
+        return 0
+
+    sys.exit(session.run(work))
+
+
 @main.command()
 @click.argument("name")
 @cluster_options
 def history(name: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
-    """List the runs of AdhocCommand NAME, newest first: generation, phase, exit code, duration."""
+    """List the runs of AdhocCommand NAME, newest first: generation, phase, exit code, duration,
+    who asked for each and who approved it."""
     checked_name(name)
     session = Session(kubeconfig, context, namespace)
 
@@ -300,7 +369,7 @@ def history(name: str, kubeconfig: str | None, context: str | None, namespace: s
         adhoc = await session.get(name)
         status = adhoc.get("status") or {}
         current = {"generation": status.get("observedGeneration"), **status}
-        rows = [("GENERATION", "PHASE", "EXIT", "DURATION", "STARTED", "OUTPUT")]
+        rows = [("GENERATION", "PHASE", "EXIT", "DURATION", "STARTED", "REQUESTED BY", "APPROVED BY", "OUTPUT")]
         for run in [current, *(status.get("history") or [])]:
             logs = run.get("logs") or {}
             output = (logs.get("configMap") or logs.get("secret")) if run is current else run.get("logsConfigMap")
@@ -311,6 +380,8 @@ def history(name: str, kubeconfig: str | None, context: str | None, namespace: s
                     str(run.get("exitCode", "")),
                     duration_of(run),
                     str(run.get("startTime") or ""),
+                    str(run.get("requestedBy") or ""),
+                    str(run.get("approvedBy") or ""),
                     str(output or ""),
                 )
             )

@@ -1,0 +1,121 @@
+"""Who ran it and who approved it, as real users (ServiceAccounts bound to edit, to admin, and
+to nothing) meet it: requested-by cannot be forged, a run that needs approval waits for someone
+else who holds the verb approve, an approval counts for its generation only, a rejection ends
+the run. The policies are the installed ones (kubernetes/admission.yaml, and the local cluster's
+MutatingAdmissionPolicy from kubernetes/requested-by/v1beta1)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hack.harness import Cluster, WebhookReceiver, kubeconfig_for, token_for
+from tests.cluster.helpers import adhoc, status_of, wait_phase
+from tests.cluster.test_kubectl_adhoc import adhoc_cli
+
+pytestmark = pytest.mark.usefixtures("operator")
+REQUESTED_BY = "orchestrator.dev/requested-by"
+
+
+class User:
+    def __init__(self, cluster: Cluster, namespace: str, name: str, role: str | None, directory: Path) -> None:
+        self.cluster, self.namespace, self.name = cluster, namespace, f"system:serviceaccount:{namespace}:{name}"
+        token = token_for(cluster, namespace, name, role)
+        self.kubeconfig = kubeconfig_for(cluster, directory / f"{name}.kubeconfig", {"token": token})
+
+    def kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        command = [self.cluster.kubectl_path, "--kubeconfig", str(self.kubeconfig), "-n", self.namespace, *args]
+        return subprocess.run(command, capture_output=True, text=True, input=input, timeout=60)
+
+    def apply(self, obj: dict) -> subprocess.CompletedProcess[str]:
+        return self.kubectl("apply", "-f", "-", input=json.dumps(obj))
+
+    def adhoc(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return adhoc_cli(self.cluster, self.namespace, *args, kubeconfig=self.kubeconfig)
+
+
+def refused(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    """Refused with one clear line naming why."""
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and all(w in lines[0] for w in words), result.stderr
+
+
+def jobs_of(cluster: Cluster, namespace: str, name: str) -> list[str]:
+    jobs = cluster.list("jobs", namespace, f"orchestrator.dev/adhoccommand={name}")
+    return sorted(j["metadata"]["name"] for j in jobs)
+
+
+def awaiting(cluster: Cluster, namespace: str, name: str, generation: int) -> dict:
+    status = wait_phase(cluster, namespace, name, ("Pending",), generation=generation)
+    assert status["reason"] == "AwaitingApproval", status
+    return status
+
+
+def test_a_run_in_an_approval_namespace_starts_once_someone_else_approves_its_generation(
+    simulated: Cluster, namespace: str, tmp_path: Path, notifications: WebhookReceiver
+):
+    simulated.kubectl("label", "namespace", namespace, "orchestrator.dev/approval=required")
+    alice = User(simulated, namespace, "alice", "edit", tmp_path)  # asks
+    bob = User(simulated, namespace, "bob", "admin", tmp_path)  # may approve
+    carol = User(simulated, namespace, "carol", "admin", tmp_path)  # may approve, and asks too
+    nobody = User(simulated, namespace, "nobody", None, tmp_path)
+
+    # A forged requester is replaced by the caller's name; the namespace makes approval required.
+    forged = adhoc("migrate", command="./migrate")
+    forged["metadata"]["annotations"] = {REQUESTED_BY: bob.name}
+    assert alice.apply(forged).returncode == 0
+    created = simulated.must_get("adhoc", "migrate", namespace)
+    assert created["metadata"]["annotations"][REQUESTED_BY] == alice.name
+    assert created["spec"]["approval"] == {"required": True}
+    status = awaiting(simulated, namespace, "migrate", 1)
+    assert status["requestedBy"] == alice.name and jobs_of(simulated, namespace, "migrate") == []
+    # ... and cannot be changed to anyone else afterwards.
+    refused(alice.kubectl("annotate", "adhoc", "migrate", f"{REQUESTED_BY}={bob.name}", "--overwrite"), "requested-by")
+
+    refused(alice.adhoc("approve", "migrate"), "may not approve", "verb approve")  # edit: no
+    refused(nobody.adhoc("approve", "migrate"), "forbidden")
+    assert bob.adhoc("approve", "migrate").returncode == 0
+    status = wait_phase(simulated, namespace, "migrate", generation=1)
+    assert (status["phase"], status["requestedBy"], status["approvedBy"]) == ("Succeeded", alice.name, bob.name)
+
+    # Generation 2, asked for by carol (who names alice: replaced): bob's approval of generation
+    # 1 does not start it, and carol may not approve her own run although she holds the verb.
+    patch = {"metadata": {"annotations": {REQUESTED_BY: alice.name}}, "spec": {"command": "./migrate --again"}}
+    assert carol.kubectl("patch", "adhoc", "migrate", "--type=merge", "-p", json.dumps(patch)).returncode == 0
+    status = awaiting(simulated, namespace, "migrate", 2)
+    assert status["requestedBy"] == carol.name and "migrate-2" not in jobs_of(simulated, namespace, "migrate")
+    refused(carol.adhoc("approve", "migrate"), "requested this run")
+    assert bob.adhoc("approve", "migrate").returncode == 0
+    wait_phase(simulated, namespace, "migrate", generation=2)
+
+    history = alice.adhoc("history", "migrate")
+    assert history.returncode == 0, history.stderr
+    rows = [line.split() for line in history.stdout.splitlines()[1:]]
+    assert [(r[0], r[1]) for r in rows] == [("2", "Succeeded"), ("1", "Succeeded")]
+    assert [(carol.name in " ".join(r), alice.name in " ".join(r), r.count(bob.name)) for r in rows] == [
+        (True, False, 1),
+        (False, True, 1),
+    ]
+    told = [e for e in notifications.of(namespace) if e["type"] == "dev.orchestrator.run.awaiting-approval"]
+    assert [(e["data"]["generation"], e["data"]["requestedBy"]) for e in told] == [(1, alice.name), (2, carol.name)]
+
+
+def test_a_rejected_run_ends_without_a_job_and_says_who_and_why(simulated: Cluster, namespace: str, tmp_path: Path):
+    alice = User(simulated, namespace, "alice", "edit", tmp_path)
+    bob = User(simulated, namespace, "bob", "admin", tmp_path)
+    assert alice.apply(adhoc("drop-table", command="./drop", approval={"required": True})).returncode == 0
+    awaiting(simulated, namespace, "drop-table", 1)
+    refused(alice.adhoc("reject", "drop-table"), "may not approve")
+    assert bob.adhoc("reject", "drop-table", "--reason", "not on a Friday").returncode == 0
+    status = wait_phase(simulated, namespace, "drop-table")
+    assert (status["phase"], status["reason"]) == ("Failed", "Rejected"), status
+    assert status["message"] == f"rejected by {bob.name}: not on a Friday"
+    assert jobs_of(simulated, namespace, "drop-table") == []
+    # A rejection cannot be turned into an approval of the same generation by editing annotations.
+    forged = {"metadata": {"annotations": {"orchestrator.dev/approved-by": alice.name}}}
+    refused(alice.kubectl("patch", "adhoc", "drop-table", "--type=merge", "-p", json.dumps(forged)), "approve")
+    assert status_of(simulated, namespace, "drop-table")["reason"] == "Rejected"
