@@ -10,9 +10,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
-from hack.harness import Cluster, WebhookReceiver, kubeconfig_for, token_for
+from hack.harness import Cluster, RestApi, WebhookReceiver, kubeconfig_for, token_for
 from tests.cluster.helpers import adhoc, status_of, wait_phase
 from tests.cluster.test_kubectl_adhoc import adhoc_cli
 
@@ -23,8 +24,8 @@ REQUESTED_BY = "orchestrator.dev/requested-by"
 class User:
     def __init__(self, cluster: Cluster, namespace: str, name: str, role: str | None, directory: Path) -> None:
         self.cluster, self.namespace, self.name = cluster, namespace, f"system:serviceaccount:{namespace}:{name}"
-        token = token_for(cluster, namespace, name, role)
-        self.kubeconfig = kubeconfig_for(cluster, directory / f"{name}.kubeconfig", {"token": token})
+        self.token = token_for(cluster, namespace, name, role)
+        self.kubeconfig = kubeconfig_for(cluster, directory / f"{name}.kubeconfig", {"token": self.token})
 
     def kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         command = [self.cluster.kubectl_path, "--kubeconfig", str(self.kubeconfig), "-n", self.namespace, *args]
@@ -119,3 +120,29 @@ def test_a_rejected_run_ends_without_a_job_and_says_who_and_why(simulated: Clust
     forged = {"metadata": {"annotations": {"orchestrator.dev/approved-by": alice.name}}}
     refused(alice.kubectl("patch", "adhoc", "drop-table", "--type=merge", "-p", json.dumps(forged)), "approve")
     assert status_of(simulated, namespace, "drop-table")["reason"] == "Rejected"
+
+
+def test_the_rest_api_approves_and_rejects_with_the_callers_rights(
+    simulated: Cluster, namespace: str, tmp_path: Path, rest_api: RestApi
+):
+    alice = User(simulated, namespace, "alice", "edit", tmp_path)
+    bob = User(simulated, namespace, "bob", "admin", tmp_path)
+    for name in ("wants-a-yes", "plain"):
+        spec = {"approval": {"required": True}} if name != "plain" else {}
+        assert alice.apply(adhoc(name, command="./x", **spec)).returncode == 0
+    awaiting(simulated, namespace, "wants-a-yes", 1)
+
+    def post(user: User, path: str, body: dict | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {user.token}"}
+        return httpx.post(f"{rest_api.url}/jobs/{path}", params={"namespace": namespace}, json=body, headers=headers)
+
+    refused = post(alice, "wants-a-yes/approve")
+    assert refused.status_code == 403 and "verb approve" in refused.json()["error"], refused.text
+    plain = post(bob, "plain/approve")
+    assert plain.status_code == 409 and "does not need approval" in plain.json()["error"], plain.text
+    rejected = post(bob, "wants-a-yes/reject", {"reason": "use the runbook"})
+    assert rejected.status_code == 200, rejected.text
+    status = wait_phase(simulated, namespace, "wants-a-yes")
+    assert (status["reason"], status["message"]) == ("Rejected", f"rejected by {bob.name}: use the runbook")
+    again = post(bob, "wants-a-yes/approve")
+    assert again.status_code == 409 and "already rejected" in again.json()["error"], again.text

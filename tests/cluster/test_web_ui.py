@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
@@ -117,3 +118,42 @@ def test_a_token_in_the_fragment_asks_whose_it_is_before_logging_in(
     browser.execute_script("window.sessionStorage.setItem('orchestrator.token', 'not-a-token')")
     browser.refresh()
     wait(browser, lambda d: "did not accept" in d.find_element(By.ID, "login-error").text, what="the refusal")
+
+
+def log_in(browser: WebDriver, rest_api: RestApi, namespace: str, token: str) -> None:
+    browser.execute_script("window.sessionStorage.clear()")
+    browser.get(f"{rest_api.url}/ui/?namespace={namespace}")
+    wait(browser, lambda d: d.find_element(By.ID, "login").is_displayed(), what="the login box")
+    browser.find_element(By.ID, "token").send_keys(token)
+    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    wait(browser, lambda d: d.find_element(By.ID, "app").is_displayed(), what="the runs")
+
+
+def test_a_run_awaiting_approval_is_shown_and_approved_by_someone_who_may(
+    browser: WebDriver, rest_api: RestApi, installed: Cluster, namespace: str, sim_output
+):
+    """The page shows what waits for approval and who asked; Approve and Reject are offered to
+    holders of the verb approve who did not ask (the cluster checks it all the same)."""
+    sim_output(namespace, b"migrated\n")
+    installed.kubectl("label", "namespace", namespace, "orchestrator.dev/approval=required")
+    requester = token_for(installed, namespace, "asker", "edit")
+    approver = token_for(installed, namespace, "approver", "admin")
+    created = httpx.post(
+        f"{rest_api.url}/jobs",
+        params={"namespace": namespace},
+        json={"cmd": "./migrate"},
+        headers={"Authorization": f"Bearer {requester}"},
+    )
+    assert created.status_code == 201, created.text
+    run = created.json()["id"]
+
+    log_in(browser, rest_api, namespace, requester)
+    row = wait(browser, lambda d: (r := run_row(d, run)) and "Awaiting approval" in r.text and r, what="the wait")
+    assert f"system:serviceaccount:{namespace}:asker" in row.text
+    assert not row.find_elements(By.XPATH, ".//button[text()='Approve']")  # edit: not offered
+
+    log_in(browser, rest_api, namespace, approver)
+    wait(browser, lambda d: click_in_row(d, run, "Approve"), what="the Approve button")
+    wait(browser, lambda d: (r := run_row(d, run)) and "Succeeded" in r.text, what="the approved run to finish")
+    status = installed.must_get("adhoc", run, namespace)["status"]
+    assert status["approvedBy"] == f"system:serviceaccount:{namespace}:approver"

@@ -114,3 +114,32 @@ def test_a_run_without_approval_has_no_approved_condition_and_may_name_no_reques
     status = status_from(owner, job(owner), [], None, T1)
     assert "requestedBy" not in status and "approvedBy" not in status
     assert "Approved" not in {c["type"] for c in status["conditions"]}
+
+
+@pytest.mark.parametrize(
+    "spec, annotations, refused",
+    [
+        ({"command": "x"}, {}, "does not need approval"),
+        (NEEDS, approved("1"), "generation 1 is already approved by " + BOB),
+        (NEEDS, {approval.REJECTED_BY: BOB, approval.REJECTED_GENERATION: "1"}, "already rejected by " + BOB),
+        (NEEDS, approved("0"), None),  # an approval of another generation: this one is still open
+    ],
+)
+def test_a_decision_is_refused_when_there_is_nothing_to_decide(spec, annotations, refused):
+    owner = asked(spec, extra=annotations)
+    owner["metadata"]["resourceVersion"] = "42"
+    if refused is None:
+        patch = approval.decision(owner, True, BOB)
+        assert patch == {
+            "metadata": {"resourceVersion": "42", "annotations": {**approved("1")}},
+        }
+        return
+    with pytest.raises(approval.NotDecidable, match=refused):
+        approval.decision(owner, True, BOB)
+
+
+def test_a_rejection_carries_its_reason_cut_to_size():
+    patch = approval.decision(asked(NEEDS), False, BOB, "no " * 1000)
+    annotations = patch["metadata"]["annotations"]
+    assert annotations[approval.REJECTED_BY] == BOB and annotations[approval.REJECTED_GENERATION] == "1"
+    assert len(annotations[approval.REJECT_REASON]) == approval.REASON_LIMIT

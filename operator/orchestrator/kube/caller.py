@@ -9,11 +9,21 @@ from typing import Any
 import aiohttp
 import orjson
 
+from orchestrator import GROUP, PLURAL
 from orchestrator.kube import credentials
 from orchestrator.kube.errors import ApiError, error_of, unreachable
 from orchestrator.model.objects import Obj as Json
 from orchestrator.model.output import output_of
-from orchestrator.model.paths import ADHOCS, CONFIGMAPS, PODS, SECRETS, SELF_REVIEWS, WORKLOADS, path
+from orchestrator.model.paths import (
+    ADHOCS,
+    CONFIGMAPS,
+    PODS,
+    SECRETS,
+    SELF_ACCESS_REVIEWS,
+    SELF_REVIEWS,
+    WORKLOADS,
+    path,
+)
 from orchestrator.model.spec import CONTAINER
 
 # A followed log may stay quiet for long (a command that sleeps): no read time-out.
@@ -123,6 +133,18 @@ class Upstream:
         review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
         answer = await self._json(token, "POST", path(*SELF_REVIEWS), json=review)
         return (answer.get("status") or {}).get("userInfo") or {}
+
+    async def may(self, token: str, verb: str, namespace: str) -> bool:
+        """Whether the token may `verb` AdhocCommands in `namespace` (a SelfSubjectAccessReview,
+        which every authenticated user may ask)."""
+        attributes = {"group": GROUP, "resource": PLURAL, "verb": verb, "namespace": namespace}
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        }
+        answer = await self._json(token, "POST", path(*SELF_ACCESS_REVIEWS), json=review)
+        return bool((answer.get("status") or {}).get("allowed"))
 
     async def create(self, token: str, body: Json) -> Json:
         return await self._json(token, "POST", self._adhoc_path(body["metadata"]["namespace"]), json=body)

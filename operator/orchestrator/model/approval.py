@@ -99,6 +99,29 @@ def job_annotations(adhoc: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+class NotDecidable(ValueError):
+    """The run cannot be approved or rejected now (it needs no approval, or it was decided)."""
+
+
+def decision(adhoc: Mapping[str, Any], approve: bool, me: str, reason: str = "") -> dict[str, Any]:
+    """The merge patch that approves (or rejects) the current generation's run as `me`. It
+    carries the resourceVersion read: a spec changed meanwhile is refused (409), never decided
+    on unseen. The cluster checks the rest (orchestrator-approval)."""
+    meta = adhoc.get("metadata") or {}
+    name, generation = meta.get("name"), str(meta.get("generation") or 1)
+    gate = gate_of(adhoc)
+    if not gate.required:
+        raise NotDecidable(f"{name} does not need approval (spec.approval.required is not true)")
+    if gate.rejected_by or gate.approved_by:
+        verdict, by = ("rejected", gate.rejected_by) if gate.rejected_by else ("approved", gate.approved_by)
+        raise NotDecidable(f"{name} generation {generation} is already {verdict} by {by}")
+    who, which = (APPROVED_BY, APPROVED_GENERATION) if approve else (REJECTED_BY, REJECTED_GENERATION)
+    annotations = {who: me, which: generation}
+    if not approve:
+        annotations[REJECT_REASON] = reason[:REASON_LIMIT]
+    return {"metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}}
+
+
 def run_people(job: Mapping[str, Any] | None) -> dict[str, str]:
     """status.requestedBy and status.approvedBy of the run `job` is."""
     annotations = ((job or {}).get("metadata") or {}).get("annotations") or {}

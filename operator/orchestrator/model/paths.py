@@ -44,6 +44,7 @@ SECRETS = Resource("", "v1", "secrets")
 EVENTS = Resource("", "v1", "events")
 NAMESPACES = Resource("", "v1", "namespaces")
 SELF_REVIEWS = Resource("/apis/authentication.k8s.io", "v1", "selfsubjectreviews")
+SELF_ACCESS_REVIEWS = Resource("/apis/authorization.k8s.io", "v1", "selfsubjectaccessreviews")
 # The workloads a run may take its template from (spec.from.kind).
 WORKLOADS = {
     "Deployment": Resource("/apis/apps", "v1", "deployments"),

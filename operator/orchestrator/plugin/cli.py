@@ -289,37 +289,23 @@ def rerun(name: str, wait: bool, kubeconfig: str | None, context: str | None, na
     sys.exit(session.run(work))
 
 
-async def decide(session: Session, name: str, verdict: str, reason: str = "") -> str:
+async def decide(session: Session, name: str, approve: bool, reason: str = "") -> str:
     """Approves or rejects the run of NAME's current generation as the caller, whom the API
     server names (the orchestrator-approval policy refuses anything else)."""
     adhoc = await session.get(name)
-    meta, gate = adhoc["metadata"], approval.gate_of(adhoc)
-    generation = str(meta.get("generation") or 1)
-    if not gate.required:
-        fail(f"adhoccommand/{name} does not need approval (spec.approval.required is not true)")
-    if gate.rejected_by or gate.approved_by:
-        fail(
-            f"adhoccommand/{name} generation {generation} is already {'rejected' if gate.rejected_by else 'approved'} "
-            f"by {gate.rejected_by or gate.approved_by}"
-        )
     me = (await session.api.whoami("")).get("username") or ""
-    who, which = (
-        (approval.APPROVED_BY, approval.APPROVED_GENERATION)
-        if verdict == "approved"
-        else (approval.REJECTED_BY, approval.REJECTED_GENERATION)
-    )
-    annotations = {who: me, which: generation}
-    if verdict == "rejected":
-        annotations[approval.REJECT_REASON] = reason
-    # The resourceVersion read: a spec changed meanwhile is refused (409), never approved unseen.
-    patch = {"metadata": {"resourceVersion": meta["resourceVersion"], "annotations": annotations}}
+    try:
+        patch = approval.decision(adhoc, approve, me, reason)
+    except approval.NotDecidable as err:
+        fail(f"adhoccommand/{err}")
     try:
         await session.api.patch("", session.namespace, name, patch)
     except ApiError as err:
         if err.status == 409:
             fail(f"adhoccommand/{name} changed since it was read: look at it again (kubectl adhoc plan {name})")
         raise
-    return f"adhoccommand/{name} generation {generation} {verdict} by {me}"
+    generation = adhoc["metadata"].get("generation") or 1
+    return f"adhoccommand/{name} generation {generation} {'approved' if approve else 'rejected'} by {me}"
 
 
 @main.command()
@@ -333,7 +319,7 @@ def approve(name: str, kubeconfig: str | None, context: str | None, namespace: s
     session = Session(kubeconfig, context, namespace)
 
     async def work() -> int:
-        click.echo(await decide(session, name, "approved"))
+        click.echo(await decide(session, name, approve=True))
         return 0
 
     sys.exit(session.run(work))
@@ -350,7 +336,7 @@ def reject(name: str, reason: str, kubeconfig: str | None, context: str | None, 
     session = Session(kubeconfig, context, namespace)
 
     async def work() -> int:
-        click.echo(await decide(session, name, "rejected", reason[: approval.REASON_LIMIT]))
+        click.echo(await decide(session, name, approve=False, reason=reason))
         return 0
 
     sys.exit(session.run(work))

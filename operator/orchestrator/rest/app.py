@@ -28,9 +28,10 @@ from orchestrator.kube import credentials
 from orchestrator.kube.caller import MAX_STREAMS, StreamSlot, Upstream
 from orchestrator.kube.errors import ApiError
 from orchestrator.kube.follow import current_output, followed_output
+from orchestrator.model import approval
 from orchestrator.model.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
 from orchestrator.rest.limits import Limits
-from orchestrator.rest.models import Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
+from orchestrator.rest.models import Decision, Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 
 bearer = HTTPBearer(auto_error=False, description="A Kubernetes bearer token; the API acts as its owner")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -105,9 +106,11 @@ async def ready(request: Request) -> JSONResponse:
 @routes.get("/whoami", responses=ERRORS, summary="Who the token is")
 async def whoami(who: As) -> dict[str, Any]:
     """The token's user as the cluster authenticates it (username, groups): what the web page
-    shows before it uses a token from a link, and beside Log out."""
+    shows before it uses a token from a link, and beside Log out; `mayApprove`: whether they
+    hold the verb approve in the namespace (the page offers Approve and Reject then)."""
     info = await who.api.whoami(who.token)
-    return {"username": info.get("username", ""), "groups": info.get("groups") or []}
+    may = await who.api.may(who.token, "approve", who.namespace)
+    return {"username": info.get("username", ""), "groups": info.get("groups") or [], "mayApprove": may}
 
 
 def json_body(value: Any, status_code: int = 200) -> Response:
@@ -208,6 +211,49 @@ async def delete_run(run_id: RunId, who: As) -> dict[str, Any]:
             raise ApiError(404, f"job {run_id} not found in namespace {who.namespace}") from err
         raise
     return {"id": run_id, "namespace": who.namespace, "deleted": True}
+
+
+DECIDED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Error, "description": "It needs no approval, was decided already, or changed meanwhile"}
+}
+
+
+async def decide(who: Caller, run_id: str, approve: bool, reason: str = "") -> Response:
+    adhoc = await fetch(who, run_id)
+    me = (await who.api.whoami(who.token)).get("username") or ""
+    try:
+        patch = approval.decision(adhoc, approve, me, reason)
+    except approval.NotDecidable as err:
+        raise ApiError(409, f"job {err}") from None
+    try:
+        return json_body(with_id(await who.api.patch(who.token, who.namespace, run_id, patch)))
+    except ApiError as err:
+        if err.status == 409:
+            raise ApiError(409, f"job {run_id} changed since it was read: look at it again") from err
+        raise  # 403: the approval policy's word (not an approver, the requester, ...)
+
+
+@routes.post(
+    "/jobs/{run_id}/approve",
+    response_model=dict[str, Any],
+    responses=ERRORS | NOT_FOUND | DECIDED,
+    summary="Approve a run that waits for approval",
+)
+async def approve_run(run_id: RunId, who: As) -> Response:
+    """Approves the run's current generation as the token's user: they need the verb approve
+    and must not be the one who asked for it (checked by the cluster at admission)."""
+    return await decide(who, run_id, approve=True)
+
+
+@routes.post(
+    "/jobs/{run_id}/reject",
+    response_model=dict[str, Any],
+    responses=ERRORS | NOT_FOUND | DECIDED,
+    summary="Reject a run that waits for approval",
+)
+async def reject_run(run_id: RunId, who: As, decision: Decision | None = None) -> Response:
+    """Rejects the run's current generation: it ends Failed (Rejected) and runs nothing."""
+    return await decide(who, run_id, approve=False, reason=decision.reason if decision else "")
 
 
 async def upstream_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from orchestrator import API_VERSION, KIND
 from orchestrator.model import spec as rules
+from orchestrator.model.approval import REASON_LIMIT
 from orchestrator.model.paths import DNS_LABEL
 
 NAME_PREFIX = "job-"
@@ -42,6 +43,14 @@ class NewRun(BaseModel):
     )
 
 
+class Decision(BaseModel):
+    """POST /jobs/{id}/reject: why (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=REASON_LIMIT, description="Why, for the requester")
+
+
 class Condition(BaseModel):
     type: str
     status: str
@@ -70,6 +79,8 @@ class RunSummary(BaseModel):
     exitCode: int | None = None
     startTime: str | None = None
     completionTime: str | None = None
+    requestedBy: str | None = Field(default=None, description="Who asked for the current run")
+    approvedBy: str | None = Field(default=None, description="Who approved it, when it needed approval")
     conditions: list[Condition] = []
 
 
@@ -135,6 +146,8 @@ def summary_of(adhoc: dict[str, Any]) -> dict[str, Any]:
         "exitCode": status.get("exitCode"),
         "startTime": status.get("startTime"),
         "completionTime": status.get("completionTime"),
+        "requestedBy": status.get("requestedBy"),
+        "approvedBy": status.get("approvedBy"),
         "conditions": [
             {k: c.get(k) for k in CONDITION_FIELDS}
             for c in status.get("conditions") or []

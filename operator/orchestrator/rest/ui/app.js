@@ -10,6 +10,7 @@ const namespace = params.get("namespace");
 const $ = (id) => document.getElementById(id);
 let shown = null; // the run whose output is shown
 let following = null; // AbortController of the output being read
+let me = { username: "", mayApprove: false }; // who is logged in, and whether they may approve here
 
 // A token in the URL fragment (#token=...) is removed from the address bar and used only once
 // the visitor has seen whose it is and said yes: a link must not log someone in silently as
@@ -22,9 +23,13 @@ const offered = (function takeTokenFromFragment() {
 })();
 
 async function whoami(token) {
-  const response = await fetch("../whoami", { headers: { Authorization: "Bearer " + token } });
-  if (!response.ok) return null;
-  return (await response.json()).username;
+  return (await identity(token)).username;
+}
+
+async function identity(token) {
+  const response = await fetch(url("../whoami"), { headers: { Authorization: "Bearer " + token } });
+  if (!response.ok) return { username: null, mayApprove: false };
+  return await response.json();
 }
 
 async function offer(token) {
@@ -102,11 +107,20 @@ function render(runs) {
     if (run.job === shown) row.classList.add("selected");
     cell(row, run.job);
     cell(row, run.cmd, "cmd").title = run.cmd || "";
-    cell(row, run.phase || "Pending", "status " + (run.phase || "Pending")).title = run.reason || "";
+    const waits = run.reason === "AwaitingApproval";
+    const phase = waits ? "Awaiting approval" : run.phase || "Pending";
+    cell(row, phase, "status " + (waits ? "Awaiting" : run.phase || "Pending")).title = run.reason || "";
     cell(row, run.exitCode, "exit");
     cell(row, run.duration, "duration");
     cell(row, age(run.created), "age");
+    cell(row, run.requestedBy, "who").title = run.approvedBy ? "approved by " + run.approvedBy : "";
     const actions = cell(row, "");
+    // Offered to those who hold the verb approve and did not ask for the run themselves; the
+    // cluster decides all the same (the orchestrator-approval admission policy).
+    if (waits && me.mayApprove && run.requestedBy !== me.username) {
+      button(actions, "Approve", () => decide(run.job, "approve"));
+      button(actions, "Reject", () => decide(run.job, "reject"));
+    }
     button(actions, "Rerun", () => start(run.cmd, run.image));
     button(actions, "Delete", () => remove(run.job));
     row.addEventListener("click", () => showOutput(run.job));
@@ -131,6 +145,21 @@ async function start(cmd, image) {
     const created = await (await api("POST", "/jobs", { body })).json();
     await refresh();
     showOutput(created.id);
+  } catch (err) {
+    $("error").textContent = err.message;
+  }
+}
+
+async function decide(run, verdict) {
+  let body;
+  if (verdict === "reject") {
+    const reason = window.prompt("Reject " + run + ": why? (the requester reads it)");
+    if (reason === null) return;
+    body = { reason };
+  }
+  try {
+    await api("POST", `/jobs/${encodeURIComponent(run)}/${verdict}`, { body });
+    await refresh();
   } catch (err) {
     $("error").textContent = err.message;
   }
@@ -187,7 +216,11 @@ function enter() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
-  whoami(sessionStorage.getItem(TOKEN_KEY)).then((user) => { $("user").textContent = user || ""; });
+  identity(sessionStorage.getItem(TOKEN_KEY)).then((who) => {
+    me = who;
+    $("user").textContent = who.username || "";
+    refresh();
+  });
   refresh();
 }
 
