@@ -49,6 +49,7 @@ from hack.harness import (  # the benchmark runs the operator as the tests do
 from orchestrator.kube import credentials
 from orchestrator.kube.client import Kube
 from orchestrator.kube.connection import Expired
+from orchestrator.kube.errors import ApiError
 from orchestrator.model.paths import ADHOCS, JOBS, NAMESPACES, path
 from orchestrator.model.spec import restricted_security_context
 
@@ -57,6 +58,15 @@ CONCURRENCY = 32
 WRITES = ("POST", "PATCH", "PUT", "DELETE", "APPLY")
 CONTROL_PLANE = ("kube-apiserver", "etcd", "kube-controller-manager")
 BATCH_RESOURCES = ("adhoccommands", "jobs", "pods", "configmaps", "events")  # not the nodes' leases
+# The admission policies every AdhocCommand create passes (kubernetes/admission.yaml and the local
+# cluster's kubernetes/requested-by/v1beta1): unbound and bound again to measure what they cost.
+POLICY_BINDINGS = (
+    ("validatingadmissionpolicybinding", "orchestrator-from-requester"),
+    ("validatingadmissionpolicybinding", "orchestrator-requested-by"),
+    ("validatingadmissionpolicybinding", "orchestrator-approval"),
+    ("mutatingadmissionpolicybinding", "orchestrator-requested-by"),
+)
+ADMISSION_ROUNDS = 3
 
 
 def now_utc() -> str:
@@ -361,6 +371,66 @@ class Bench:
         finally:
             self.operator.start()
 
+    async def admission(self) -> None:
+        """What the admission policies cost each create: `--burst` AdhocCommands created with
+        dryRun=All (admission and validation run, nothing is stored or run) with the policies
+        bound and with them unbound, alternately, ADMISSION_ROUNDS times; the kube-apiserver's
+        CPU and the wall time a create, medians."""
+        n, ns = self.args.burst, self.namespace("admission")
+        rounds: dict[str, list[dict[str, float]]] = {"bound": [], "unbound": []}
+        try:
+            for _ in range(ADMISSION_ROUNDS):
+                for state in ("bound", "unbound"):
+                    await self.bind_policies(ns, state == "bound")
+                    rounds[state].append(await self.dry_creates(ns, n))
+        finally:
+            await self.bind_policies(ns, True)
+        self.results["admission"] = {
+            state: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for state, runs in rounds.items()
+        }
+
+    async def bind_policies(self, namespace: str, bound: bool) -> None:
+        """Binds (as installed) or unbinds the policies, then waits until the API server acts so:
+        a create naming someone else as requester comes back stamped, or not."""
+        if bound:
+            self.cluster.install_operator_prerequisites()
+        else:
+            for kind, name in POLICY_BINDINGS:
+                self.cluster.kubectl("delete", kind, name, "--ignore-not-found")
+        probe = adhoc("probe")
+        probe["metadata"]["annotations"] = {"orchestrator.dev/requested-by": "someone-else"}
+
+        async def acts() -> bool:
+            try:
+                made = await self.client.call("POST", path(*ADHOCS, namespace), probe, params={"dryRun": "All"})
+            except ApiError as err:
+                if err.status == 403:  # the guard is bound, the stamp not yet
+                    return False
+                raise
+            stamped = made["metadata"]["annotations"]["orchestrator.dev/requested-by"] != "someone-else"
+            return stamped == bound
+
+        deadline = time.monotonic() + 60
+        while not await acts():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the admission policies are still {'un' if bound else ''}bound after 60 s")
+            await asyncio.sleep(0.5)
+
+    async def dry_creates(self, namespace: str, count: int) -> dict[str, float]:
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def create(i: int) -> None:
+            async with gate:
+                await self.client.call(
+                    "POST", path(*ADHOCS, namespace), adhoc(f"dry-{i:05d}"), params={"dryRun": "All"}
+                )
+
+        before, start = await self.snapshot(), time.monotonic()
+        await asyncio.gather(*(create(i) for i in range(count)))
+        wall = time.monotonic() - start
+        spent = cost.per_run(before, await self.snapshot(), count)["cpu_ms"]
+        return {"apiserver_cpu_ms": spent.get("kube-apiserver", 0.0), "wall_ms": wall * 1000 / count}
+
     async def snapshot(self) -> cost.Snapshot:
         """The API server's request counters and the CPU so far of the cluster's processes, the
         operator, this benchmark and the machine."""
@@ -444,6 +514,14 @@ class Bench:
             "control_plane_settled_s": quiet,
         }
 
+    async def admission_only(self) -> None:
+        await self.open_client()
+        self.install()
+        try:
+            await self.admission()
+        finally:
+            await self.client.close()
+
     async def restart_only(self) -> None:
         """Restarts the operator with whatever AdhocCommands exist (for profiling the restart)."""
         await self.open_client()
@@ -485,6 +563,7 @@ class Bench:
             await self.single()
             await self.burst()
             await self.floor()
+            await self.admission()
             self.results["restart"] = []
             for population in self.args.populations:
                 await self.populate(population)
@@ -631,7 +710,21 @@ def table(results: dict[str, Any]) -> str:
                     "",
                 )
             )
-    for r in results["restart"]:
+    if "admission" in results:
+        bound, unbound = results["admission"]["bound"], results["admission"]["unbound"]
+        rows += [
+            (
+                "admission policies: kube-apiserver CPU a create, bound / unbound",
+                f"{bound['apiserver_cpu_ms']:.2f} / {unbound['apiserver_cpu_ms']:.2f} ms",
+                f"+{bound['apiserver_cpu_ms'] - unbound['apiserver_cpu_ms']:.2f} ms",
+            ),
+            (
+                f"admission policies: a create's wall time at {CONCURRENCY} at once, bound / unbound",
+                f"{bound['wall_ms']:.2f} / {unbound['wall_ms']:.2f} ms",
+                f"+{bound['wall_ms'] - unbound['wall_ms']:.2f} ms",
+            ),
+        ]
+    for r in results.get("restart", []):
         rss_goal, idle_goal = population_targets(r["population"])
         rows.append(
             (
@@ -753,6 +846,11 @@ def main() -> int:
         help="only the populations (implies --keep): writes scale.md and scale.json, the curve",
     )
     parser.add_argument(
+        "--admission-only",
+        action="store_true",
+        help="only what the admission policies cost a create (prints it)",
+    )
+    parser.add_argument(
         "--restart-only",
         action="store_true",
         help="only restart the operator with the AdhocCommands that exist, and report that",
@@ -761,6 +859,10 @@ def main() -> int:
     args.populations = sorted(int(p) for p in str(args.populations).split(",") if p)
 
     bench = Bench(args)
+    if args.admission_only:
+        asyncio.run(bench.admission_only())
+        print(json.dumps(bench.results["admission"], indent=2))
+        return 0
     if args.restart_only:
         asyncio.run(bench.restart_only())
         print(json.dumps(bench.results["restart"], indent=2))

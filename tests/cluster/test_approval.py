@@ -15,7 +15,7 @@ import pytest
 
 from hack.harness import Cluster, RestApi, WebhookReceiver, kubeconfig_for, token_for
 from tests.cluster.helpers import adhoc, status_of, wait_phase
-from tests.cluster.test_kubectl_adhoc import adhoc_cli
+from tests.cluster.test_kubectl_adhoc import adhoc_cli, adhoc_command, plugin_env
 
 pytestmark = pytest.mark.usefixtures("operator")
 REQUESTED_BY = "orchestrator.dev/requested-by"
@@ -108,10 +108,31 @@ def test_a_run_in_an_approval_namespace_starts_once_someone_else_approves_its_ge
 def test_a_rejected_run_ends_without_a_job_and_says_who_and_why(simulated: Cluster, namespace: str, tmp_path: Path):
     alice = User(simulated, namespace, "alice", "edit", tmp_path)
     bob = User(simulated, namespace, "bob", "admin", tmp_path)
-    assert alice.apply(adhoc("drop-table", command="./drop", approval={"required": True})).returncode == 0
+    # alice runs it from her terminal: the plugin says it waits, and for what.
+    overrides = json.dumps({"spec": {"approval": {"required": True}}})
+    running = subprocess.Popen(
+        adhoc_command(
+            simulated,
+            namespace,
+            "run",
+            "drop-table",
+            "--overrides",
+            overrides,
+            "--",
+            "./drop",
+            kubeconfig=alice.kubeconfig,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=plugin_env(),
+    )
     awaiting(simulated, namespace, "drop-table", 1)
     refused(alice.adhoc("reject", "drop-table"), "may not approve")
     assert bob.adhoc("reject", "drop-table", "--reason", "not on a Friday").returncode == 0
+    _, said = running.communicate(timeout=60)
+    assert running.returncode == 1, said
+    assert "drop-table waits for approval" in said and "Rejected: rejected by" in said, said
     status = wait_phase(simulated, namespace, "drop-table")
     assert (status["phase"], status["reason"]) == ("Failed", "Rejected"), status
     assert status["message"] == f"rejected by {bob.name}: not on a Friday"

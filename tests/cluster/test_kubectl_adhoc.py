@@ -22,14 +22,16 @@ PLUGIN_DIR = Path(sys.executable).parent  # where pip put the console script kub
 ON_REAL = ["--overrides", json.dumps({"spec": ON_REAL_NODE})]
 
 
-def adhoc_cli(
-    cluster: Cluster, namespace: str, *args: str, timeout: float = 180, kubeconfig: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`kubectl adhoc ...` through kubectl's plugin lookup, as a user types it (as the cluster's
-    admin, or as whoever `kubeconfig` logs in)."""
-    env = {**os.environ, "PATH": f"{PLUGIN_DIR}{os.pathsep}{os.environ['PATH']}"}
-    subcommand, *rest = args  # the cluster's options before the rest: after `--` is the command
-    command = [
+def plugin_env() -> dict[str, str]:
+    """The environment with the plugin on PATH, where kubectl looks for kubectl-adhoc."""
+    return {**os.environ, "PATH": f"{PLUGIN_DIR}{os.pathsep}{os.environ['PATH']}"}
+
+
+def adhoc_command(cluster: Cluster, namespace: str, *args: str, kubeconfig: Path | None = None) -> list[str]:
+    """`kubectl adhoc SUBCOMMAND ...` as a user types it (as the cluster's admin, or as whoever
+    `kubeconfig` logs in); the cluster's options before the rest: after `--` is the command."""
+    subcommand, *rest = args
+    return [
         cluster.kubectl_path,
         "adhoc",
         subcommand,
@@ -39,7 +41,14 @@ def adhoc_cli(
         namespace,
         *rest,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def adhoc_cli(
+    cluster: Cluster, namespace: str, *args: str, timeout: float = 180, kubeconfig: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`kubectl adhoc ...` through kubectl's plugin lookup, run to its end."""
+    command = adhoc_command(cluster, namespace, *args, kubeconfig=kubeconfig)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=plugin_env())
 
 
 def test_run_prints_the_output_and_exits_with_the_commands_code(real_node: Cluster, namespace: str):
@@ -57,22 +66,10 @@ def test_run_prints_the_output_and_exits_with_the_commands_code(real_node: Clust
 
 
 def test_run_streams_lines_as_they_are_printed(real_node: Cluster, namespace: str):
-    env = {**os.environ, "PATH": f"{PLUGIN_DIR}{os.pathsep}{os.environ['PATH']}"}
-    command = [
-        real_node.kubectl_path,
-        "adhoc",
-        "run",
-        "counting",
-        *ON_REAL,
-        "--kubeconfig",
-        str(real_node.kubeconfig),
-        "-n",
-        namespace,
-        "--",
-        "for i in 1 2 3 4 5; do echo $i; sleep 2; done",
-    ]
+    loop = "for i in 1 2 3 4 5; do echo $i; sleep 2; done"
+    command = adhoc_command(real_node, namespace, "run", "counting", *ON_REAL, "--", loop)
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=plugin_env())
     assert process.stdout is not None
     arrivals = [(time.monotonic() - started, line.strip()) for line in process.stdout]
     assert process.wait(timeout=60) == 0

@@ -127,8 +127,23 @@ class Session:
             await asyncio.sleep(POLL_SECONDS)
 
     async def stream_output(self, name: str, first: dict[str, Any]) -> dict[str, Any]:
-        """Copies the run's output to stdout as it comes; returns the AdhocCommand once it ended."""
-        async for chunk in followed_output(self.api, "", self.namespace, first, lambda: self.get(name)):
+        """Copies the run's output to stdout as it comes; returns the AdhocCommand once it ended.
+        A run that waits for approval says so once, on stderr, and what would start it."""
+        told = False
+
+        async def again() -> dict[str, Any]:
+            nonlocal told
+            adhoc = await self.get(name)
+            if not told and (adhoc.get("status") or {}).get("reason") == "AwaitingApproval":
+                told = True
+                click.echo(
+                    f"{name} waits for approval: someone else who may approve runs "
+                    f"`kubectl adhoc approve {name} -n {self.namespace}` (see `kubectl adhoc plan {name}`)",
+                    err=True,
+                )
+            return adhoc
+
+        async for chunk in followed_output(self.api, "", self.namespace, first, again):
             sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
         return await self.wait_for(name, finished)
