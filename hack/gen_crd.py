@@ -8,12 +8,14 @@ types are. Descriptions of the core types are dropped to keep the CRD small enou
 client-side `kubectl apply` (its last-applied annotation is capped at 256 KiB).
 
 Usage: hack/gen_crd.py OPENAPI_V3_JSON > crds/adhoccommands.orchestrator.dev.yaml
+(the core document, api__v1_openapi.json; batch/v1's is read from beside it)
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -94,7 +96,7 @@ def spec_schema(c: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "description": "What to run. Changing it (other than suspend) starts a new run.",
-        "properties": {**pod_fields(c), **run_fields()},
+        "properties": {**pod_fields(c), **run_fields(), **when_fields(c)},
         "x-kubernetes-validations": [
             {
                 "rule": "has(self.command) != has(self.args)",
@@ -281,6 +283,36 @@ def run_fields() -> dict[str, Any]:
     }
 
 
+def when_fields(c: dict[str, Any]) -> dict[str, Any]:
+    """When a run starts, how it ends, and what its failures mean."""
+    return {
+        "startAt": described(
+            "The run waits (Pending, Scheduled) until this time (RFC 3339); a time past starts it at once.",
+            {"type": "string", "format": "date-time"},
+        ),
+        "cancel": described(
+            "Stops the current run for good: its pod is stopped, the output so far is kept, the run ends "
+            "Failed (Cancelled). It starts no new run, nor does setting it false again.",
+            {"type": "boolean", "default": False},
+        ),
+        "concurrencyKey": described(
+            "At most one run under way among this namespace's AdhocCommands with the same key; the others "
+            "wait (Pending, Queued) and start in the order they were created (e.g. migrations of one database).",
+            {"type": "string", "maxLength": rules.LABEL_VALUE_MAX_LENGTH, "pattern": rules.LABEL_VALUE_PATTERN},
+        ),
+        "queueName": described(
+            "The Kueue LocalQueue of the run: its Job is labelled kueue.x-k8s.io/queue-name and created "
+            "suspended, for Kueue to admit (the run is Pending, Queued, meanwhile).",
+            {"type": "string", "maxLength": rules.LABEL_VALUE_MAX_LENGTH, "pattern": rules.LABEL_VALUE_PATTERN},
+        ),
+        "podFailurePolicy": described(
+            "Passed to the Job (e.g. exit code 3: fail at once, no retry). Without one, a pod taken by a node "
+            "drain, an eviction or a preemption (its DisruptionTarget condition) does not count against retries.",
+            core("io.k8s.api.batch.v1.PodFailurePolicy", c),
+        ),
+    }
+
+
 def status_schema(c: dict[str, Any]) -> dict[str, Any]:
     def integer(text: str) -> dict[str, Any]:
         return described(text, {"type": "integer", "format": "int32"})
@@ -305,6 +337,7 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
             ),
             "jobName": string("The current run's Job."),
             "image": string("The image the current run uses (after the operator's defaults)."),
+            "imageID": string("The image the latest pod really ran, by digest (its container status' imageID)."),
             "podName": string("The current run's latest Pod."),
             "active": integer("Active pods of the Job."),
             "ready": integer("Ready pods of the Job."),
@@ -315,6 +348,9 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
             "completionTime": time("When the Job completed."),
             "duration": string("How long the run took, once finished (e.g. 3s, 1m4s)."),
             "exitCode": integer("The command's exit code."),
+            "result": string(
+                "What the command wrote to /dev/termination-log (at most 4 KiB): a small result beside the output."
+            ),
             "reason": string("Why the run ended or why it waits (Completed, Error, OOMKilled, ...)."),
             "message": string("Human-readable detail of reason."),
             "requestedBy": string("Who asked for the current run (annotation orchestrator.dev/requested-by)."),
@@ -331,6 +367,7 @@ def status_schema(c: dict[str, Any]) -> dict[str, Any]:
                         ),
                         "storedBytes": described("Bytes of output stored.", {"type": "integer", "format": "int64"}),
                         "truncated": described("True when the output was cut.", {"type": "boolean"}),
+                        "sha256": string("Hex SHA-256 of the stored output's bytes."),
                     },
                 },
             ),
@@ -428,7 +465,11 @@ class _NoAliases(yaml.SafeDumper):
 
 
 def main() -> None:
-    components = json.load(open(sys.argv[1]))["components"]["schemas"]
+    core_v1 = Path(sys.argv[1])
+    components = json.loads(core_v1.read_text())["components"]["schemas"]
+    # batch/v1 (PodFailurePolicy) lives beside the core document.
+    batch = core_v1.with_name("apis__batch__v1_openapi.json")
+    components.update(json.loads(batch.read_text())["components"]["schemas"])
     print("# Generated by hack/gen_crd.py from the core OpenAPI of the pinned Kubernetes; do not edit.")
     print(yaml.dump(crd(components), Dumper=_NoAliases, sort_keys=False, width=120), end="")
 

@@ -51,6 +51,18 @@ def wait_phase(
     return wait_until(reached, timeout, f"adhoc/{name} to reach {phases}")
 
 
+def wait_reason(cluster: Cluster, namespace: str, name: str, reason: str, timeout: float = 60) -> dict[str, Any]:
+    """The status once its reason is `reason` (for the current generation)."""
+
+    def reached() -> dict[str, Any] | None:
+        obj = cluster.get("adhoc", name, namespace) or {}
+        status = obj.get("status") or {}
+        current = status.get("observedGeneration") == obj.get("metadata", {}).get("generation")
+        return status if current and status.get("reason") == reason else None
+
+    return wait_until(reached, timeout, f"adhoc/{name} to say {reason}")
+
+
 def stored_output(cluster: Cluster, namespace: str, name: str) -> bytes:
     status = status_of(cluster, namespace, name)
     cm = cluster.get("configmap", status["logs"]["configMap"], namespace)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from hack.harness import Cluster, RestApi, WebhookReceiver, kubeconfig_for, token_for
-from tests.cluster.helpers import adhoc, status_of, wait_phase
+from tests.cluster.helpers import adhoc, status_of, wait_phase, wait_reason
 from tests.cluster.test_kubectl_adhoc import adhoc_cli, adhoc_command, plugin_env
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -51,8 +51,8 @@ def jobs_of(cluster: Cluster, namespace: str, name: str) -> list[str]:
 
 
 def awaiting(cluster: Cluster, namespace: str, name: str, generation: int) -> dict:
-    status = wait_phase(cluster, namespace, name, ("Pending",), generation=generation)
-    assert status["reason"] == "AwaitingApproval", status
+    status = wait_reason(cluster, namespace, name, "AwaitingApproval")
+    assert status["phase"] == "Pending" and status["observedGeneration"] == generation, status
     return status
 
 
@@ -148,7 +148,7 @@ def test_the_rest_api_approves_and_rejects_with_the_callers_rights(
 ):
     alice = User(simulated, namespace, "alice", "edit", tmp_path)
     bob = User(simulated, namespace, "bob", "admin", tmp_path)
-    for name in ("wants-a-yes", "plain"):
+    for name in ("wants-a-yes", "plain", "withdrawn"):
         spec = {"approval": {"required": True}} if name != "plain" else {}
         assert alice.apply(adhoc(name, command="./x", **spec)).returncode == 0
     awaiting(simulated, namespace, "wants-a-yes", 1)
@@ -167,3 +167,9 @@ def test_the_rest_api_approves_and_rejects_with_the_callers_rights(
     assert (status["reason"], status["message"]) == ("Rejected", f"rejected by {bob.name}: use the runbook")
     again = post(bob, "wants-a-yes/approve")
     assert again.status_code == 409 and "already rejected" in again.json()["error"], again.text
+    # Cancelled while it waits: it ends without ever running, and a second cancel is refused.
+    assert post(alice, "withdrawn/cancel").status_code == 200
+    status = wait_phase(simulated, namespace, "withdrawn")
+    assert (status["phase"], status["reason"]) == ("Failed", "Cancelled"), status
+    assert jobs_of(simulated, namespace, "withdrawn") == []
+    assert post(alice, "withdrawn/cancel").status_code == 409

@@ -152,8 +152,11 @@ def test_history_keeps_earlier_runs_and_their_output(real_node: Cluster, namespa
     listed = adhoc_cli(real_node, namespace, "history", "report")
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].split()[:3] == ["GENERATION", "PHASE", "EXIT"]
-    assert [line.split()[:3] for line in lines[1:]] == [["2", "Succeeded", "0"], ["1", "Succeeded", "0"]]
+    assert lines[0].split()[:4] == ["GENERATION", "PHASE", "REASON", "EXIT"]
+    assert [line.split()[:4] for line in lines[1:]] == [
+        ["2", "Succeeded", "Completed", "0"],
+        ["1", "Succeeded", "Completed", "0"],
+    ]
     assert adhoc_cli(real_node, namespace, "logs", "report", "--generation", "1").stdout == "first\n"
     assert adhoc_cli(real_node, namespace, "logs", "report", "--generation", "2").stdout == "second\n"
     kept = real_node.must_get("configmap", "report-logs-1", namespace)

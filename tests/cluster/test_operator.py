@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -29,7 +30,13 @@ def test_success_mirrors_the_job_and_stores_the_output(simulated: Cluster, names
     assert (status["active"], status["succeeded"], status["failed"]) == (0, 1, 0)
     assert status["startTime"] and status["completionTime"] and re.fullmatch(r"\d+s", status["duration"])
     assert status["observedGeneration"] == 1
-    assert status["logs"] == {"configMap": "zen-logs", "bytes": 31, "storedBytes": 31, "truncated": False}
+    assert status["logs"] == {
+        "configMap": "zen-logs",
+        "bytes": 31,
+        "storedBytes": 31,
+        "truncated": False,
+        "sha256": hashlib.sha256(b"Beautiful is better than ugly.\n").hexdigest(),
+    }
     assert stored_output(simulated, namespace, "zen") == b"Beautiful is better than ugly.\n"
     c = conditions(status)
     assert c["Complete"]["status"] == c["Finished"]["status"] == "True"

@@ -146,3 +146,20 @@ def test_the_notification_format_is_one_of_two():
     assert from_settings({"notifyFormat": "slack"}).notify_format == "slack"
     with pytest.raises(ConfigError, match="ORCHESTRATOR_NOTIFY_FORMAT"):
         from_env({"ORCHESTRATOR_NOTIFY_FORMAT": "email"})
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({}, None),  # no deadline unless one is configured
+        ({"defaultTimeoutSeconds": "3600"}, 3600),
+        ({"defaultTimeoutSeconds": "0"}, "ORCHESTRATOR_DEFAULT_TIMEOUT_SECONDS: 0 is not between 1 and"),
+        ({"defaultTimeoutSeconds": "1h"}, "ORCHESTRATOR_DEFAULT_TIMEOUT_SECONDS: '1h' is not a whole number"),
+    ],
+)
+def test_a_default_timeout_from_the_configmap(data, expected):
+    if isinstance(expected, str):
+        with pytest.raises(ConfigError, match=expected):
+            from_settings(data)
+    else:
+        assert from_settings(data).default_timeout_seconds == expected

@@ -220,3 +220,20 @@ def test_ordinary_quantities_pass(quantity):
 def test_env_values_that_look_like_quantities_are_not_quantities():
     job = job_for(adhoc({"command": "true", "env": [{"name": "BIG", "value": "1e100000000"}]}), Config())
     assert job["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "BIG", "value": "1e100000000"}]
+
+
+def test_a_runs_deadline_is_its_own_else_the_operators_default():
+    assert "activeDeadlineSeconds" not in job_for(adhoc(), Config())["spec"]
+    assert job_for(adhoc(), Config(default_timeout_seconds=3600))["spec"]["activeDeadlineSeconds"] == 3600
+    own = adhoc({"command": "x", "timeoutSeconds": 60})
+    assert job_for(own, Config(default_timeout_seconds=3600))["spec"]["activeDeadlineSeconds"] == 60
+
+
+def test_disruptions_do_not_count_against_retries_unless_the_spec_has_a_policy_of_its_own():
+    [rule] = job_for(adhoc(), Config())["spec"]["podFailurePolicy"]["rules"]
+    assert rule == {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}
+    own = {"rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [3]}}]}
+    built = job_for(adhoc({"command": "x", "retries": 3, "podFailurePolicy": own}), Config())
+    assert built["spec"]["podFailurePolicy"] == own and built["spec"]["backoffLimit"] == 3
+    with pytest.raises(InvalidSpec, match=r"spec\.podFailurePolicy"):
+        job_for(adhoc({"command": "x", "podFailurePolicy": ["FailJob"]}), Config())

@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import os
 
 import pytest
@@ -78,7 +79,14 @@ def test_stored_output_reads_back_what_configmap_for_wrote():
     assert stored is not None
     assert (stored.pod_name, stored.attempt, stored.generation) == ("p-1", 3, 2)
     assert (stored.bytes, stored.stored_bytes, stored.truncated) == (10, 3, True)
-    assert stored.status() == {"configMap": "cmd-logs", "bytes": 10, "storedBytes": 3, "truncated": True}
+    assert stored.status() == {
+        "configMap": "cmd-logs",
+        "bytes": 10,
+        "storedBytes": 3,
+        "truncated": True,
+        # Known answer: SHA-256 of "abc" (FIPS 180-2, appendix B.1).
+        "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    }
 
 
 def test_foreign_or_damaged_configmaps_are_ignored():
@@ -97,4 +105,10 @@ def test_a_secret_keeps_the_same_output_and_says_so_in_the_status(data):
     assert secret["metadata"]["ownerReferences"] == cm["metadata"]["ownerReferences"]
     stored = stored_output_from(secret)
     assert stored is not None and stored.kind == "Secret"
-    assert stored.status() == {"secret": "cmd-logs", "bytes": len(data), "storedBytes": len(data), "truncated": False}
+    assert stored.status() == {
+        "secret": "cmd-logs",
+        "bytes": len(data),
+        "storedBytes": len(data),
+        "truncated": False,
+        "sha256": hashlib.sha256(data).hexdigest(),  # the receipt: of the bytes kept
+    }

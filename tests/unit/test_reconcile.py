@@ -4,6 +4,7 @@ tests/cluster); each case is one a real API server produces only rarely or by ac
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from typing import Any
 
@@ -572,7 +573,9 @@ async def test_the_admins_caps_bound_output_and_history():
     owner = adhoc({"command": "yes", "logs": {"maxBytes": 900000}})
     done = pod(phase="Succeeded", state=terminated(0))
     kube = FakeKube(log=b"y\n" * 100_000)
-    r = Reconciler(kube, Config(max_log_bytes=1000, max_history=1), lambda *_: None, clock=lambda: "t")
+    r = Reconciler(
+        kube, Config(max_log_bytes=1000, max_history=1), lambda *_: None, clock=lambda: "2026-01-01T00:00:00Z"
+    )
     await r.reconcile(World(owner, [job(owner, active=1)], [done], None))
     stored = stored_output_from(kube.configmap)
     assert stored is not None and stored.stored_bytes <= 1000 and stored.truncated
@@ -609,7 +612,9 @@ async def test_output_kept_in_a_secret_when_the_spec_asks_and_no_history_copy_of
         assert events.count(("Warning", "OutputConflict")) == 1 and "logs" not in kube.status
         return
     assert kube.secret["kind"] == "Secret" and kube.secret["data"] == {"output": "cGFzc3dvcmQ9aHVudGVyMgo="}
-    assert kube.status["logs"] == {"secret": "cmd-logs", "bytes": 17, "storedBytes": 17, "truncated": False}
+    logs = kube.status["logs"]
+    assert logs == {"secret": "cmd-logs", "bytes": 17, "storedBytes": 17, "truncated": False, "sha256": logs["sha256"]}
+    assert logs["sha256"] == hashlib.sha256(b"password=hunter2\n").hexdigest()
     # The next run: the Secret is replaced in place, the history keeps the record only.
     rerun = adhoc({"command": "migrate again", "logs": {"storage": "Secret"}}, generation=2, status=kube.status)
     kube.calls.clear()

@@ -1,3 +1,7 @@
+from datetime import UTC, datetime
+
+import pytest
+
 from orchestrator.model.config import Config
 from orchestrator.model.runs import plan_for
 
@@ -73,3 +77,80 @@ def test_invalid_spec_stops_old_runs_and_reports():
     plan = plan_for(adhoc({"command": "x", "args": ["y"]}, generation=2), [old], CONFIG)
     assert plan.error is not None and plan.error[0] == "InvalidSpec"
     assert plan.delete == [old] and plan.create is None
+
+
+# startAt and cancel
+
+
+NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("start_at", "waits"),
+    [
+        ("2026-01-01T12:00:20Z", 20.0),
+        ("2026-01-01T13:00:00+01:00", None),  # the same instant, written in another zone: due
+        ("2026-01-01T11:00:00Z", None),  # past: at once
+        (None, None),
+    ],
+)
+def test_a_run_waits_for_its_start_time(start_at, waits):
+    spec = {"command": "x", **({"startAt": start_at} if start_at else {})}
+    plan = plan_for(adhoc(spec), [], CONFIG, NOW)
+    if waits is None:
+        assert plan.create is not None and not plan.held
+    else:
+        assert plan.create is None and plan.held and plan.recheck == waits
+        assert plan.waiting == ("Scheduled", f"starts at {start_at}")
+
+
+def test_a_running_run_cancelled_gets_a_deadline_already_past_and_is_marked():
+    owner = adhoc({"command": "x"})
+    running = job(owner, active=1, startTime="2026-01-01T11:59:00Z")
+    plan = plan_for(adhoc({"command": "x", "cancel": True}, generation=2), [running], CONFIG, NOW)
+    assert plan.current is running and plan.create is None
+    assert plan.job_patch == {
+        "metadata": {"annotations": {"orchestrator.dev/cancelled": "true"}},
+        "spec": {"activeDeadlineSeconds": 1},
+    }
+
+
+def test_a_run_cancelled_before_its_job_started_stays_suspended_for_good():
+    owner = adhoc({"command": "x", "suspend": True})
+    held = job(owner, suspend=True)
+    plan = plan_for(adhoc({"command": "x", "suspend": True, "cancel": True}, generation=2), [held], CONFIG, NOW)
+    assert plan.job_patch == {
+        "metadata": {"annotations": {"orchestrator.dev/cancelled": "true"}},
+        "spec": {"suspend": True},
+    }
+    held["metadata"]["annotations"]["orchestrator.dev/cancelled"] = "true"
+    resumed = adhoc({"command": "x", "suspend": False, "cancel": False}, generation=3)
+    assert plan_for(resumed, [held], CONFIG, NOW).job_patch is None  # neither resumed nor restarted
+
+
+def test_a_finished_run_is_not_cancelled_and_a_run_not_yet_made_never_starts():
+    owner = adhoc({"command": "x"})
+    done = job(owner, conditions=[condition("Complete")])
+    assert plan_for(adhoc({"command": "x", "cancel": True}, generation=2), [done], CONFIG, NOW).job_patch is None
+    plan = plan_for(adhoc({"command": "x", "cancel": True, "startAt": "2026-01-02T00:00:00Z"}), [], CONFIG, NOW)
+    assert plan.create is None and plan.held and plan.error == ("Cancelled", "cancelled before it started")
+
+
+# Kueue
+
+
+def test_a_queued_run_is_created_suspended_with_its_queue_and_only_kueue_resumes_it():
+    owner = adhoc({"command": "x", "queueName": "batch"})
+    created = plan_for(owner, [], CONFIG, NOW).create
+    assert created is not None and created["spec"]["suspend"] is True
+    assert created["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "batch"
+    held = job(owner, suspend=True)
+    assert plan_for(owner, [held], CONFIG, NOW).job_patch is None  # not resumed by the operator
+    admitted = job(owner, suspend=False)
+    asked = adhoc({"command": "x", "queueName": "batch", "suspend": True}, generation=2)
+    assert plan_for(asked, [admitted], CONFIG, NOW).job_patch == {"spec": {"suspend": True}}  # the user's suspend
+
+
+def test_a_queue_name_that_is_no_label_value_is_refused():
+    plan = plan_for(adhoc({"command": "x", "queueName": "team a/batch"}), [], CONFIG, NOW)
+    assert plan.error is not None and "spec.queueName" in plan.error[1]

@@ -306,3 +306,83 @@ def test_a_run_whose_job_will_fail_says_why_while_its_pod_goes(pod_conditions, r
     assert says in status["message"]
     c = conds(status)
     assert c["FailureTarget"]["status"] == "True" and c["Finished"]["status"] == "False"
+
+
+def test_a_pod_taken_by_a_disruption_is_replaced_and_the_status_says_so():
+    """By default (no podFailurePolicy of the run's own) a lost node's pod does not count against
+    retries: the Job waits for it to go and starts another; the run says so meanwhile."""
+    owner = adhoc({"command": "sleep 600"})
+    j = job(owner, active=1, startTime=T0)
+    going = pod(phase="Running", conditions=[LOST])
+    going["metadata"]["deletionTimestamp"] = T1
+    status = status_from(owner, j, [going], None, NOW)
+    assert (status["phase"], status["reason"]) == ("Running", "DeletionByTaintManager")
+    assert "does not count against retries" in status["message"]
+    assert conds(status)["Finished"]["status"] == "False"
+
+
+def cancelled(owner, **job_fields):
+    body = job(owner, **job_fields)
+    body["metadata"]["annotations"]["orchestrator.dev/cancelled"] = "true"
+    return body
+
+
+def test_a_cancelled_run_stops_then_ends_cancelled_with_the_output_it_printed():
+    owner = adhoc({"command": "x", "cancel": True}, generation=2)
+    stopping = cancelled(owner, active=1, startTime=T0)
+    status = status_from(owner, stopping, [pod(state={"running": {}})], None, T1)
+    assert (status["phase"], status["reason"]) == ("Running", "Cancelling")
+
+    so_far = StoredOutput("cmd-logs", "uid-gone", "cmd-1-abcde", 1, 2, 30, 30, False)
+    ended = cancelled(owner, failed=1, startTime=T0, conditions=[condition("Failed", reason="DeadlineExceeded")])
+    status = status_from(owner, ended, [], so_far, T2)  # its pod deleted by the Job controller
+    assert (status["phase"], status["reason"]) == ("Failed", "Cancelled"), status
+    assert status["logs"]["configMap"] == "cmd-logs"  # the run's own generation's output
+    assert {c["type"]: c["status"] for c in status["conditions"]}["Finished"] == "True"
+    earlier = StoredOutput("cmd-logs", "uid-old", "cmd-1-old", 1, 1, 30, 30, False)
+    assert "logs" not in status_from(owner, ended, [], earlier, T2)  # not an earlier run's
+
+
+def test_a_run_cancelled_before_it_started_has_ended():
+    owner = adhoc({"command": "x", "cancel": True, "suspend": True})
+    status = status_from(owner, cancelled(owner, suspend=True), [], None, T1)
+    assert (status["phase"], status["reason"], status["message"]) == (
+        "Failed",
+        "Cancelled",
+        "cancelled before it started",
+    )
+
+
+def test_a_run_that_succeeded_before_its_cancel_took_effect_stays_succeeded():
+    owner = adhoc({"command": "x", "cancel": True})
+    done = cancelled(owner, succeeded=1, conditions=[condition("Complete")])
+    status = status_from(owner, done, [pod(phase="Succeeded", state=terminated(0))], None, T1)
+    assert status["phase"] == "Succeeded"
+
+
+def test_the_status_names_the_image_digest_that_ran():
+    owner = adhoc({"command": "x", "image": "python:3.13-slim"})
+    ran = pod(phase="Succeeded", state=terminated(0))
+    digest = "docker.io/library/python@sha256:" + "ab" * 32
+    ran["status"]["containerStatuses"][0]["imageID"] = digest
+    status = status_from(owner, job(owner, succeeded=1, conditions=[condition("Complete")]), [ran], None, T1)
+    assert (status["image"], status["imageID"]) == ("python:3.13-slim", digest)
+
+
+def test_the_result_is_what_the_command_wrote_to_its_termination_log():
+    owner = adhoc({"command": "x"})
+    done = pod(phase="Succeeded", state=terminated(0, message='{"rows": 42}'))
+    status = status_from(owner, job(owner, succeeded=1, conditions=[condition("Complete")]), [done], None, T1)
+    assert status["result"] == '{"rows": 42}'
+    quiet = pod(phase="Succeeded", state=terminated(0))
+    assert "result" not in status_from(owner, job(owner, succeeded=1), [quiet], None, T1)
+
+
+def test_a_run_kueue_holds_is_queued_and_one_the_user_suspends_is_suspended():
+    owner = adhoc({"command": "x", "queueName": "batch"})
+    held = job(owner, suspend=True)
+    status = status_from(owner, held, [], None, T1)
+    assert (status["phase"], status["reason"]) == ("Pending", "Queued")
+    assert "LocalQueue batch" in status["message"]
+    mine = adhoc({"command": "x", "queueName": "batch", "suspend": True})
+    assert status_from(mine, held, [], None, T1)["phase"] == "Suspended"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from orchestrator.model.paths import is_namespace_name
-from orchestrator.model.spec import HISTORY_LIMIT_MAX, LOGS_MAX_BYTES_LIMIT
+from orchestrator.model.spec import HISTORY_LIMIT_MAX, LOGS_MAX_BYTES_LIMIT, TIMEOUT_MAX, TIMEOUT_MIN
 
 DEFAULT_IMAGE = "python:3.13-slim"
 DEFAULT_RUN_AS_USER = 65532  # the "nonroot" uid of distroless images; any non-zero uid works
@@ -26,6 +26,9 @@ NAMESPACES_ENV = "ORCHESTRATOR_NAMESPACES"
 NOTIFY_URL_ENV = "ORCHESTRATOR_NOTIFY_URL"
 NOTIFY_FORMAT_ENV = "ORCHESTRATOR_NOTIFY_FORMAT"
 NOTIFY_FORMATS = ("cloudevents", "slack")
+
+
+DEFAULT_TIMEOUT_ENV = "ORCHESTRATOR_DEFAULT_TIMEOUT_SECONDS"
 
 
 class ConfigError(ValueError):
@@ -62,6 +65,9 @@ class Config:
     # spec.historyLimit above them are cut to them.
     max_log_bytes: int = LOGS_MAX_BYTES_LIMIT
     max_history: int = HISTORY_LIMIT_MAX
+    # The timeoutSeconds of runs that set none (the proof of concept gave every Job a deadline);
+    # None: no deadline.
+    default_timeout_seconds: int | None = None
     # A webhook told when a run finishes (empty: none), as CloudEvents or a Slack message.
     notify_url: str = ""
     notify_format: str = "cloudevents"
@@ -87,6 +93,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         pod_defaults=pod_defaults_from(env.get(POD_DEFAULTS_ENV) or ""),
         max_log_bytes=_bounded(env, "ORCHESTRATOR_MAX_LOG_BYTES", 1, LOGS_MAX_BYTES_LIMIT),
         max_history=_bounded(env, "ORCHESTRATOR_MAX_HISTORY", 0, HISTORY_LIMIT_MAX),
+        default_timeout_seconds=(
+            _bounded(env, DEFAULT_TIMEOUT_ENV, TIMEOUT_MIN, TIMEOUT_MAX) if env.get(DEFAULT_TIMEOUT_ENV) else None
+        ),
         notify_url=notify_url_from(env.get(NOTIFY_URL_ENV) or ""),
         notify_format=_choice(env, NOTIFY_FORMAT_ENV, NOTIFY_FORMATS),
     )
@@ -117,6 +126,7 @@ SETTINGS = {
     "podDefaults": POD_DEFAULTS_ENV,
     "maxLogBytes": "ORCHESTRATOR_MAX_LOG_BYTES",
     "maxHistory": "ORCHESTRATOR_MAX_HISTORY",
+    "defaultTimeoutSeconds": DEFAULT_TIMEOUT_ENV,
     "notifyFormat": NOTIFY_FORMAT_ENV,
 }
 

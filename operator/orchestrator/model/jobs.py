@@ -14,6 +14,8 @@ from orchestrator.model.config import Config
 from orchestrator.model.names import job_name, labels_for
 from orchestrator.model.spec import (
     CONTAINER,
+    LABEL_VALUE_MAX_LENGTH,
+    LABEL_VALUE_PATTERN,
     QUANTITY_MAX_LENGTH,
     QUANTITY_PATTERN,
     RESTRICTED_POD_SECURITY_CONTEXT,
@@ -26,6 +28,22 @@ from orchestrator.model.spec import (
 from orchestrator.model.workloads import AUTOMOUNT, POD_SECURITY_CONTEXT, TemplateError, spec_from_template
 
 ANNOTATION_SPEC_HASH = f"{GROUP}/spec-hash"
+# Kueue (spec.queueName): the Job names its LocalQueue and is created suspended; Kueue admits it
+# by unsuspending it.
+LABEL_KUEUE_QUEUE = "kueue.x-k8s.io/queue-name"
+
+
+_LABEL_VALUE = re.compile(LABEL_VALUE_PATTERN)
+
+
+def queue_name(spec: dict[str, Any]) -> str | None:
+    """spec.queueName, checked as the label value it becomes (the CRD refuses others first)."""
+    value = spec.get("queueName")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > LABEL_VALUE_MAX_LENGTH or not _LABEL_VALUE.match(value):
+        raise InvalidSpec("spec.queueName must be a label value (at most 63 letters, digits, '-', '_', '.')")
+    return value
 
 
 class InvalidSpec(ValueError):
@@ -126,17 +144,21 @@ def job_for(adhoc: dict[str, Any], config: Config, template: dict[str, Any] | No
         raise InvalidSpec(f"spec.from: {err}") from None
     name, uid, generation = meta["name"], meta["uid"], int(meta.get("generation", 1))
     ours = labels_for(name, uid, generation)
+    queue = queue_name(original)
+    job_spec = _job_spec(spec, _pod_template(spec, config, ours), config)
+    if queue is not None:
+        job_spec["suspend"] = True  # Kueue unsuspends it when it admits it
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
             "name": job_name(name, generation),
             "namespace": meta["namespace"],
-            "labels": ours,
+            "labels": {**ours, LABEL_KUEUE_QUEUE: queue} if queue is not None else ours,
             "annotations": {ANNOTATION_SPEC_HASH: run_hash(original), **job_annotations(adhoc)},
             "ownerReferences": [owner_reference(adhoc)],
         },
-        "spec": _job_spec(spec, _pod_template(spec, config, ours)),
+        "spec": job_spec,
     }
 
 
@@ -153,8 +175,9 @@ def _container(spec: dict[str, Any], config: Config) -> dict[str, Any]:
         "imagePullPolicy": config.image_pull_policy,
         "command": container_command(spec),
         "securityContext": security,
-        # The tail of the output becomes the termination message of a failed container.
-        "terminationMessagePolicy": "FallbackToLogsOnError",
+        # What the command writes to /dev/termination-log (at most 4 KiB) becomes status.result:
+        # only that, never the output's tail (which FallbackToLogsOnError would put there).
+        "terminationMessagePolicy": "File",
     }
     for field in ("env", "envFrom", "workingDir", "resources", "volumeMounts"):
         if spec.get(field) is not None:
@@ -204,13 +227,24 @@ def _place(pod_spec: dict[str, Any], spec: dict[str, Any], config: Config) -> No
         pod_spec.pop("nodeSelector", None)
 
 
-def _job_spec(spec: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+# Without a policy of its own, a run's pod taken away by a node drain, an eviction or a
+# preemption (the pod's DisruptionTarget condition) is not held against its retries.
+DISRUPTIONS_DO_NOT_COUNT = {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]}
+
+
+def _job_spec(spec: dict[str, Any], template: dict[str, Any], config: Config) -> dict[str, Any]:
+    policy = spec.get("podFailurePolicy")
+    if policy is not None and not isinstance(policy, dict):
+        raise InvalidSpec("spec.podFailurePolicy must be an object")
     job_spec: dict[str, Any] = {
         "backoffLimit": _int(spec, "retries", RETRIES_MIN) or 0,
         "suspend": bool(spec.get("suspend", False)),
+        "podFailurePolicy": copy.deepcopy(policy if policy is not None else DISRUPTIONS_DO_NOT_COUNT),
         "template": template,
     }
     timeout = _int(spec, "timeoutSeconds", TIMEOUT_MIN)
+    if timeout is None:
+        timeout = config.default_timeout_seconds
     if timeout is not None:
         job_spec["activeDeadlineSeconds"] = timeout
     ttl = _int(spec, "ttlSecondsAfterFinished", TTL_MIN)

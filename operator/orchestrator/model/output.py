@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ ANNOTATION_STORED = f"{GROUP}/stored-bytes"
 ANNOTATION_TRUNCATED = f"{GROUP}/truncated"
 ANNOTATION_ENCODING = f"{GROUP}/encoding"
 ANNOTATION_ERROR = f"{GROUP}/error"
+ANNOTATION_SHA256 = f"{GROUP}/sha256"  # of the bytes stored: a receipt scripts can check
 MARKER_DIGITS = 20  # room for any byte count in the marker, so its length is known up front
 
 
@@ -113,14 +115,18 @@ class StoredOutput:
     truncated: bool
     error: str = ""
     kind: str = "ConfigMap"
+    sha256: str = ""
 
     def status(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "secret" if self.kind == "Secret" else "configMap": self.name,
             "bytes": self.bytes,
             "storedBytes": self.stored_bytes,
             "truncated": self.truncated,
         }
+        if self.sha256:
+            out["sha256"] = self.sha256
+        return out
 
 
 def stored_output_from(stored: Mapping[str, Any]) -> StoredOutput | None:
@@ -139,6 +145,7 @@ def stored_output_from(stored: Mapping[str, Any]) -> StoredOutput | None:
             truncated=ann.get(ANNOTATION_TRUNCATED) == "true",
             error=ann.get(ANNOTATION_ERROR, ""),
             kind="Secret" if stored.get("kind") == "Secret" else "ConfigMap",
+            sha256=ann.get(ANNOTATION_SHA256, ""),
         )
     except (KeyError, ValueError):
         return None
@@ -169,6 +176,7 @@ def configmap_for(
         ANNOTATION_STORED: str(len(data)),
         ANNOTATION_TRUNCATED: "true" if truncated else "false",
         ANNOTATION_ENCODING: "utf-8" if text is not None else "binary",
+        ANNOTATION_SHA256: hashlib.sha256(data).hexdigest(),
     }
     if error:
         annotations[ANNOTATION_ERROR] = error

@@ -51,7 +51,18 @@ HISTORY_LIMIT_MAX = 100
 # The one container of a run's pod.
 CONTAINER = "command"
 # Fields of spec that do not change what runs: toggling them keeps the current run.
-RUN_NEUTRAL_FIELDS = ("suspend", "ttlSecondsAfterFinished", "logs", "historyLimit", "approval")
+# A label value (Kubernetes' own rule): spec.queueName and spec.concurrencyKey become labels.
+LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+LABEL_VALUE_MAX_LENGTH = 63
+RUN_NEUTRAL_FIELDS = (
+    "suspend",
+    "ttlSecondsAfterFinished",
+    "logs",
+    "historyLimit",
+    "approval",
+    "cancel",
+    "concurrencyKey",
+)
 
 PHASES = ("Pending", "Running", "Succeeded", "Failed", "Suspended")
 FINISHED_PHASES = ("Succeeded", "Failed")
@@ -59,6 +70,14 @@ FINISHED_PHASES = ("Succeeded", "Failed")
 
 def is_finished_phase(status: dict[str, Any] | None) -> bool:
     return (status or {}).get("phase") in FINISHED_PHASES
+
+
+def current_run_finished(adhoc: dict[str, Any]) -> bool:
+    """The run of the AdhocCommand's current spec has ended (its status says so)."""
+    status = adhoc.get("status") or {}
+    return is_finished_phase(status) and status.get("observedGeneration") == (adhoc.get("metadata") or {}).get(
+        "generation"
+    )
 
 
 def max_bytes(spec: dict[str, Any]) -> int:

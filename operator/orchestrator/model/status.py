@@ -11,13 +11,15 @@ import re
 from typing import Any
 
 from orchestrator.model.approval import gate_of, run_people
+from orchestrator.model.jobs import LABEL_KUEUE_QUEUE
 from orchestrator.model.objects import Obj, parse_time
 from orchestrator.model.output import StoredOutput
-from orchestrator.model.runs import is_finished
+from orchestrator.model.runs import is_cancelled, is_finished, job_generation
 from orchestrator.model.spec import CONTAINER
 
 MIRRORED_CONDITIONS = ("Complete", "Failed", "Suspended", "FailureTarget", "SuccessCriteriaMet")
 MESSAGE_LIMIT = 1024
+RESULT_LIMIT = 4096  # the kubelet's own limit on a termination message
 POD_ENDED_PHASES = ("Succeeded", "Failed")  # a Pod's phases, not a run's
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 
@@ -126,11 +128,16 @@ def status_from(
     term = terminated_state(latest) if latest is not None else None
     if latest is not None:
         status["podName"] = latest["metadata"]["name"]
+        image_id = container_status(latest).get("imageID")
+        if image_id:
+            status["imageID"] = image_id  # the digest that ran, not the tag asked for
         status["attempt"] = len(ordered)
         if term is not None and term.get("exitCode") is not None:
             status["exitCode"] = int(term["exitCode"])
+        if term is not None and term.get("message"):
+            status["result"] = term["message"][:RESULT_LIMIT]  # what it wrote to /dev/termination-log
 
-    run = _run_state(job, job_conditions, latest, term, status["active"], now, refusal, waiting)
+    run = _run_state(job, job_conditions, latest, term, status["active"], now, refusal, waiting, _kueue(adhoc, job))
     status["phase"] = run.phase
     if run.reason:
         status["reason"] = _reason(run.reason, "Error")
@@ -138,7 +145,7 @@ def status_from(
         status["message"] = _message(run.message)
     if run.finished and status.get("startTime"):
         status["duration"] = format_duration((parse_time(run.ended) - parse_time(status["startTime"])).total_seconds())
-    if stored is not None and latest is not None and stored.pod_uid in {p["metadata"]["uid"] for p in ordered}:
+    if stored is not None and _is_this_runs(stored, job, ordered):
         status["logs"] = stored.status()
         if stored.attempt:
             status["attempt"] = max(status.get("attempt", 0), stored.attempt)
@@ -163,6 +170,22 @@ def _with_people(status: Obj, adhoc: Obj, job: Obj | None, now: str) -> Obj:
         generation = status["observedGeneration"]
         status["conditions"].append(_condition("Approved", bool(approver), reason, message, now, generation))
     return status
+
+
+def _is_this_runs(stored: StoredOutput, job: Obj, pods: list[Obj]) -> bool:
+    """The stored output is the current run's: one of its pods' or, once its pods are gone (a
+    cancelled run's, deleted by the Job controller), its generation's."""
+    if pods:
+        return stored.pod_uid in {p["metadata"]["uid"] for p in pods}
+    return bool(job) and stored.generation == job_generation(job) and stored.pod_uid != ""
+
+
+def _kueue(adhoc: Obj, job: Obj) -> tuple[str, str] | None:
+    """Why a Job Kueue holds (suspended, and not by the user) waits: in its LocalQueue."""
+    queue = (job.get("metadata") or {}).get("labels", {}).get(LABEL_KUEUE_QUEUE)
+    if queue and (job.get("spec") or {}).get("suspend") and not (adhoc.get("spec") or {}).get("suspend"):
+        return "Queued", f"waiting for Kueue to admit it (LocalQueue {queue})"
+    return None
 
 
 def _not_started(error: tuple[str, str], now: str, generation: int) -> Obj:
@@ -223,6 +246,7 @@ def _run_state(
     now: str,
     refusal: str | None = None,
     why_waiting: tuple[str, str] | None = None,
+    queued: tuple[str, str] | None = None,
 ) -> _Run:
     """Phase, reason and message of the run, from the Job's conditions and its latest pod."""
 
@@ -235,9 +259,13 @@ def _run_state(
     finished = complete or failed
     started = job_meta.get("creationTimestamp") or now
     ended = (finished or {}).get("lastTransitionTime") or (job.get("status") or {}).get("completionTime") or now
+    if is_cancelled(job) and not complete:
+        return _cancelled(job, failed, started, ended, now)
     if finished:
         reason, message = _ending(failed, term)
         return _Run("Succeeded" if complete else "Failed", reason, message, finished, bool(failed), started, ended)
+    if queued is not None:
+        return _Run("Pending", *queued, None, False, started, ended)
     if (job.get("spec") or {}).get("suspend"):
         message = (true("Suspended") or {}).get("message") or "the run's Job is suspended"
         return _Run("Suspended", "Suspended", message, None, False, started, ended)
@@ -245,6 +273,11 @@ def _run_state(
     if ending:  # the Job's end is decided; it waits for its pods to be gone (a lost node's, too)
         reason, message = _ending_soon(ending, latest)
         return _Run("Running", reason, message, None, False, started, ended)
+    disrupted = _disruption(latest)
+    if disrupted is not None and not is_terminated(latest or {}):
+        reason, why = disrupted
+        message = f"{why}; a new pod takes over once it is gone (a disruption does not count against retries)"
+        return _Run("Running", reason, message.lstrip("; "), None, False, started, ended)
     waiting = _waiting(latest) if latest is not None else None
     pod_phase = ((latest or {}).get("status") or {}).get("phase")
     if pod_phase == "Running" and active > 0 and waiting is None:
@@ -259,15 +292,38 @@ def _run_state(
     return _Run("Pending", "", "", None, False, started, ended)
 
 
-def _ending_soon(target: Obj, latest: Obj | None) -> tuple[str, str]:
-    """Why a Job that will end has not yet: its pod is being removed. The pod's DisruptionTarget
-    says why (DeletionByTaintManager: its node was lost, an eviction, a preemption)."""
-    the_end = f"the Job ends ({target.get('reason') or target.get('type')}) once its pod is gone"
-    pod_conditions = ((latest or {}).get("status") or {}).get("conditions") or []
+CANCELLED = "cancelled (spec.cancel): what it printed until then is kept"
+
+
+def _cancelled(job: Obj, failed: Obj | None, started: str, ended: str, now: str) -> _Run:
+    """A cancelled run: Failed (Cancelled) once its Job failed on the deadline the cancel set, or
+    at once when it never started; until then stopping (Running, Cancelling)."""
+    if failed:
+        return _Run("Failed", "Cancelled", CANCELLED, failed, True, started, ended)
+    if (job.get("spec") or {}).get("suspend"):
+        never = "cancelled before it started"
+        return _Run("Failed", "Cancelled", never, {"lastTransitionTime": now}, True, started, now)
+    return _Run("Running", "Cancelling", "stopping its pod (spec.cancel)", None, False, started, ended)
+
+
+def _disruption(pod: Obj | None) -> tuple[str, str] | None:
+    """(reason, message) of the pod's DisruptionTarget condition, when it is being taken away
+    (DeletionByTaintManager: its node was lost, an eviction, a preemption)."""
+    pod_conditions = ((pod or {}).get("status") or {}).get("conditions") or []
     disruption = next((c for c in pod_conditions if c.get("type") == "DisruptionTarget"), None)
-    if disruption and disruption.get("status") == "True":
-        why = _message(disruption.get("message"))
-        return _reason(disruption.get("reason"), "DisruptionTarget"), (f"{why}; {the_end}" if why else the_end)
+    if not disruption or disruption.get("status") != "True":
+        return None
+    return _reason(disruption.get("reason"), "DisruptionTarget"), _message(disruption.get("message"))
+
+
+def _ending_soon(target: Obj, latest: Obj | None) -> tuple[str, str]:
+    """Why a Job that will end has not yet: its pod is being removed, its DisruptionTarget
+    saying why."""
+    the_end = f"the Job ends ({target.get('reason') or target.get('type')}) once its pod is gone"
+    disrupted = _disruption(latest)
+    if disrupted is not None:
+        reason, why = disrupted
+        return reason, (f"{why}; {the_end}" if why else the_end)
     return _reason(target.get("reason"), "Terminating"), the_end
 
 

@@ -13,9 +13,10 @@ import zlib
 from typing import Any
 
 from orchestrator.model import approval
-from orchestrator.model.jobs import ANNOTATION_SPEC_HASH
+from orchestrator.model.jobs import ANNOTATION_SPEC_HASH, LABEL_KUEUE_QUEUE
 from orchestrator.model.names import LABEL_GENERATION
 from orchestrator.model.objects import Obj
+from orchestrator.model.runs import ANNOTATION_CANCELLED
 from orchestrator.model.spec import CONTAINER
 
 
@@ -45,8 +46,10 @@ def job_view(body: Any) -> Obj:
     return {
         "metadata": {
             **_pick(meta, "name", "namespace", "uid", "creationTimestamp", "deletionTimestamp"),
-            "labels": _pick(meta.get("labels"), LABEL_GENERATION),
-            "annotations": _pick(meta.get("annotations"), ANNOTATION_SPEC_HASH, *approval.JOB_ANNOTATIONS),
+            "labels": _pick(meta.get("labels"), LABEL_GENERATION, LABEL_KUEUE_QUEUE),
+            "annotations": _pick(
+                meta.get("annotations"), ANNOTATION_SPEC_HASH, ANNOTATION_CANCELLED, *approval.JOB_ANNOTATIONS
+            ),
             "ownerReferences": [_pick(o, "uid", "controller") for o in meta.get("ownerReferences") or []],
         },
         "spec": {**_pick(body.get("spec"), "suspend", "ttlSecondsAfterFinished"), **_image_of(body)},
@@ -78,7 +81,7 @@ def pod_view(body: Any) -> Obj:
                 c for c in status.get("conditions") or [] if c.get("type") in ("PodScheduled", "DisruptionTarget")
             ],
             "containerStatuses": [
-                _pick(cs, "name", "state", "lastState")
+                _pick(cs, "name", "state", "lastState", "imageID")
                 for cs in status.get("containerStatuses") or []
                 if cs.get("name") == CONTAINER
             ],

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.model.concurrency import Peer, key_of
 from orchestrator.model.names import LABEL_UID, controller_of
 from orchestrator.model.objects import Obj
 from orchestrator.model.output import StoredOutput, stored_output_from
@@ -42,6 +43,9 @@ class Cache:
         self.phases: Counter[str] = Counter()  # how many AdhocCommands are in each status.phase
         # namespace/Job uid -> (event uid, message): the Job controller could not create its pod (rare).
         self._refusals: dict[str, tuple[str, str]] = {}
+        # namespace/concurrencyKey -> the uids of the AdhocCommands that name it.
+        self._keys: dict[str, set[str]] = {}
+        self._key_of: dict[str, str] = {}  # uid -> namespace/concurrencyKey
 
     def observe(self, kind: str, body: Mapping[str, Any], deleted: bool = False) -> str | None:
         """Takes in one object (or its deletion); returns the uid of the AdhocCommand it concerns
@@ -75,11 +79,13 @@ class Cache:
         if deleted:
             self._forget(uid)
             return uid
-        packed = pack(adhoc_view(body))
+        view = adhoc_view(body)
+        packed = pack(view)
         old = self._adhocs.get(uid)
         if old == packed:
             return None
         self._adhocs[uid] = packed
+        self._file_key(uid, view)
         self._count(old, -1)
         self._count(packed, 1)
         return uid
@@ -191,12 +197,40 @@ class Cache:
             pods=[unpack(v) for v in self._children["pod"].get(key, {}).values()],
             stored=self._outputs.get(key),
             refusals={job: refusal[1] for job in jobs if (refusal := self._refusals.get(_key(namespace, job)))},
+            peers=self._peers(uid),
         )
 
     def uids(self) -> list[str]:
         return list(self._adhocs)
 
+    def _file_key(self, uid: str, view: Obj | None) -> None:
+        """Keeps the concurrencyKey index: which AdhocCommands share a key in a namespace."""
+        old = self._key_of.pop(uid, None)
+        if old is not None:
+            self._keys[old].discard(uid)
+            if not self._keys[old]:
+                del self._keys[old]
+        key = key_of((view or {}).get("spec") or {}) if isinstance((view or {}).get("spec"), dict) else None
+        if view is not None and key is not None:
+            filed = _key(view["metadata"].get("namespace", ""), key)
+            self._key_of[uid] = filed
+            self._keys.setdefault(filed, set()).add(uid)
+
+    def peers_of(self, uid: str) -> list[str]:
+        """The other AdhocCommands of its concurrencyKey and namespace."""
+        filed = self._key_of.get(uid)
+        return [u for u in self._keys.get(filed, ()) if u != uid] if filed else []
+
+    def _peers(self, uid: str) -> list[Peer]:
+        peers = []
+        for other in self.peers_of(uid):
+            adhoc = unpack(self._adhocs[other])
+            jobs = self._children["job"].get(_key(adhoc["metadata"].get("namespace", ""), other), {})
+            peers.append(Peer(adhoc, [unpack(v) for v in jobs.values()]))
+        return peers
+
     def _forget(self, uid: str) -> None:
+        self._file_key(uid, None)
         self._count(self._adhocs.pop(uid, None), -1)
         # Its Jobs, Pods and ConfigMap go with it (owner references); their deletions come too.
 

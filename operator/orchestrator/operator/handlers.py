@@ -174,6 +174,9 @@ class Runtime:
             self.queue.submit(uid)
         elif event_type is not None:  # a child's first listing: its AdhocCommand's covers it
             self.queue.submit(uid, self.settle)
+        if kind in ("adhoc", "job"):  # a run of its concurrencyKey may start now (or not)
+            for peer in self.cache.peers_of(uid):
+                self.queue.submit(peer, self.settle)
 
     def _listed(self, kind: str, namespace: str | None, keys: set[str]) -> None:
         for uid in self.cache.retain(kind, keys, namespace):

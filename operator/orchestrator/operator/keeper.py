@@ -49,7 +49,20 @@ class OutputKeeper:
             return stored
         if stored is not None and (stored.pod_uid == target["metadata"]["uid"] or stored.attempt > attempt):
             return stored
-        kept = await self._read(adhoc, target, attempt, job_generation(job))
+        return await self._store(adhoc, await self._read(adhoc, target, attempt, job_generation(job)), stored)
+
+    async def capture_so_far(
+        self, adhoc: Obj, job: Obj, pods: list[Obj], stored: StoredOutput | None
+    ) -> StoredOutput | None:
+        """Stores what the latest pod printed until now (a run about to be cancelled: its pod
+        and its log go with it)."""
+        ordered = sorted_pods(pods)
+        if not ordered:
+            return stored
+        read = await self._read(adhoc, ordered[-1], len(ordered), job_generation(job))
+        return await self._store(adhoc, read, stored)
+
+    async def _store(self, adhoc: Obj, kept: Obj, stored: StoredOutput | None) -> StoredOutput | None:
         uid = adhoc["metadata"]["uid"]
         try:
             if kept["kind"] == "Secret":

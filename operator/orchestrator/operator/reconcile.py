@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from orchestrator.model import pacing
+from orchestrator.model.concurrency import Peer, waits_for
 from orchestrator.model.config import Config
 from orchestrator.model.notify import AWAITING_APPROVAL, FINISHED
 from orchestrator.model.objects import Obj, timestamp
@@ -56,7 +58,10 @@ class Reconciler:
 
         old_status = self.recent.status(uid, adhoc.get("status") or {})
         adhoc = {**adhoc, "status": old_status}
-        plan = plan_for(adhoc, self.recent.jobs(uid, world.jobs), self.config)
+        # The other runs of its concurrencyKey, with the Jobs this process made for them lately.
+        peers = [Peer(p.adhoc, self.recent.jobs(p.adhoc["metadata"]["uid"], list(p.jobs))) for p in world.peers]
+        behind = waits_for(adhoc, peers, datetime.now(UTC))
+        plan = plan_for(adhoc, self.recent.jobs(uid, world.jobs), self.config, queued=behind)
         error, current = plan.error, plan.current
 
         if plan.delete_adhoc:
@@ -67,7 +72,8 @@ class Reconciler:
 
         await self._stop(adhoc, plan.delete, generation)
         if plan.held:
-            return await self._hold(world, adhoc, plan.waiting, plan.error, queued)
+            wait = await self._hold(world, adhoc, plan.waiting, plan.error, queued)
+            return min((w for w in (wait, plan.recheck) if w is not None), default=None)
 
         if plan.create is not None:
             started = await self.starter.start(adhoc, plan.create)
@@ -77,7 +83,7 @@ class Reconciler:
                 return None  # the new Job's own watch event brings the first status, one write later
             adhoc, current, error = started.adhoc, started.job, started.error
         if plan.job_patch is not None and current is not None:
-            current = await self._patch_job(adhoc, current, plan.job_patch)
+            current = await self._patch_job(world, adhoc, current, plan.job_patch)
         if plan.job_gone:
             if is_finished_phase(old_status):
                 return None  # the finished run's status stays as it was
@@ -163,10 +169,16 @@ class Reconciler:
             status["history"] = adhoc["status"]["history"]  # the one part of a status carried over
         return status
 
-    async def _patch_job(self, adhoc: Obj, job: Obj, patch: Obj) -> Obj:
-        """Suspends, resumes or re-times the current run's Job."""
+    async def _patch_job(self, world: World, adhoc: Obj, job: Obj, patch: Obj) -> Obj:
+        """Suspends, resumes, cancels or re-times the current run's Job."""
+        if "metadata" in patch:  # cancelled: what its pod printed so far is kept before it goes
+            pods = [p for p in world.pods if owned_by(p, job["metadata"]["uid"])]
+            stored = self.recent.output(adhoc["metadata"]["uid"], world.stored)
+            await self.keeper.capture_so_far(adhoc, job, pods, stored)
         patched = await self.kube.patch_job(adhoc["metadata"]["namespace"], job["metadata"]["name"], patch)
-        if "suspend" in patch["spec"]:
+        if "metadata" in patch:
+            self.event(adhoc, "Normal", "Cancelled", f"Job {patched['metadata']['name']} stopped: spec.cancel")
+        elif "suspend" in patch["spec"]:
             verb = "suspended" if patch["spec"]["suspend"] else "resumed"
             self.event(adhoc, "Normal", verb.capitalize(), f"Job {patched['metadata']['name']} {verb}")
         return patched

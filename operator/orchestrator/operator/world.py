@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from orchestrator.model.concurrency import Peer
 from orchestrator.model.objects import Obj
 from orchestrator.model.output import StoredOutput
 
@@ -18,3 +19,5 @@ class World:
     stored: StoredOutput | None
     # Why the Job controller could not create a Job's pod (its FailedCreate event), by Job uid.
     refusals: dict[str, str] = dataclasses.field(default_factory=dict)
+    # The other AdhocCommands of its spec.concurrencyKey in its namespace, with their Jobs.
+    peers: list[Peer] = dataclasses.field(default_factory=list)

@@ -28,7 +28,7 @@ from orchestrator.model.names import LABEL_MANAGED_BY
 from orchestrator.model.objects import parse_time, timestamp
 from orchestrator.model.output import output_of
 from orchestrator.model.paths import is_object_name
-from orchestrator.model.spec import FINISHED_PHASES, TIMEOUT_MAX
+from orchestrator.model.spec import TIMEOUT_MAX, current_run_finished
 from orchestrator.model.status import format_duration
 from orchestrator.model.workloads import KINDS, pod_template_of, source_error
 
@@ -146,7 +146,7 @@ class Session:
         async for chunk in followed_output(self.api, "", self.namespace, first, again):
             sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
-        return await self.wait_for(name, finished)
+        return await self.wait_for(name, current_run_finished)
 
     def run(self, work: Callable[[], Awaitable[int]]) -> int:
         async def guarded() -> int:
@@ -158,13 +158,6 @@ class Session:
                 await self.api.close()
 
         return asyncio.run(guarded())
-
-
-def finished(adhoc: dict[str, Any]) -> bool:
-    """The run of the current spec has ended."""
-    status = adhoc.get("status") or {}
-    generation = (adhoc.get("metadata") or {}).get("generation")
-    return status.get("phase") in FINISHED_PHASES and status.get("observedGeneration") == generation
 
 
 def exit_code_of(adhoc: dict[str, Any]) -> int:
@@ -326,6 +319,27 @@ async def decide(session: Session, name: str, approve: bool, reason: str = "") -
 @main.command()
 @click.argument("name")
 @cluster_options
+def cancel(name: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+    """Stop the run of AdhocCommand NAME for good (spec.cancel): its pod is stopped, what it
+    printed so far is kept, the run ends Failed (Cancelled). `kubectl adhoc logs NAME` shows the
+    output, `kubectl adhoc rerun NAME` runs it again."""
+    checked_name(name)
+    session = Session(kubeconfig, context, namespace)
+
+    async def work() -> int:
+        adhoc = await session.get(name)
+        if current_run_finished(adhoc):
+            fail(f"adhoccommand/{name} has finished already ({(adhoc.get('status') or {}).get('phase')})")
+        await session.api.patch("", session.namespace, name, {"spec": {"cancel": True}})
+        click.echo(f"adhoccommand/{name} cancelled")
+        return 0
+
+    sys.exit(session.run(work))
+
+
+@main.command()
+@click.argument("name")
+@cluster_options
 def approve(name: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """Approve the run AdhocCommand NAME waits with (spec.approval.required): its current
     generation, as you. Needs the verb approve (namespace admins have it) and that you are not
@@ -370,7 +384,9 @@ def history(name: str, kubeconfig: str | None, context: str | None, namespace: s
         adhoc = await session.get(name)
         status = adhoc.get("status") or {}
         current = {"generation": status.get("observedGeneration"), **status}
-        rows = [("GENERATION", "PHASE", "EXIT", "DURATION", "STARTED", "REQUESTED BY", "APPROVED BY", "OUTPUT")]
+        rows = [
+            ("GENERATION", "PHASE", "REASON", "EXIT", "DURATION", "STARTED", "REQUESTED BY", "APPROVED BY", "OUTPUT")
+        ]
         for run in [current, *(status.get("history") or [])]:
             logs = run.get("logs") or {}
             output = (logs.get("configMap") or logs.get("secret")) if run is current else run.get("logsConfigMap")
@@ -378,6 +394,7 @@ def history(name: str, kubeconfig: str | None, context: str | None, namespace: s
                 (
                     str(run.get("generation") or ""),
                     str(run.get("phase") or ""),
+                    str(run.get("reason") or ""),
                     str(run.get("exitCode", "")),
                     duration_of(run),
                     str(run.get("startTime") or ""),

@@ -30,6 +30,7 @@ from orchestrator.kube.errors import ApiError
 from orchestrator.kube.follow import current_output, followed_output
 from orchestrator.model import approval
 from orchestrator.model.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
+from orchestrator.model.spec import current_run_finished
 from orchestrator.rest.limits import Limits
 from orchestrator.rest.models import Decision, Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 
@@ -231,6 +232,21 @@ async def decide(who: Caller, run_id: str, approve: bool, reason: str = "") -> R
         if err.status == 409:
             raise ApiError(409, f"job {run_id} changed since it was read: look at it again") from err
         raise  # 403: the approval policy's word (not an approver, the requester, ...)
+
+
+@routes.post(
+    "/jobs/{run_id}/cancel",
+    response_model=dict[str, Any],
+    responses=ERRORS | NOT_FOUND | {409: {"model": Error, "description": "It has finished already"}},
+    summary="Cancel a run, keeping what it printed",
+)
+async def cancel_run(run_id: RunId, who: As) -> Response:
+    """Stops the run for good (spec.cancel): its pod is stopped, the output so far is kept, the
+    run ends Failed (Cancelled). Nothing is deleted: the run and its output stay to be read."""
+    adhoc = await fetch(who, run_id)
+    if current_run_finished(adhoc):
+        raise ApiError(409, f"job {run_id} has finished already ({adhoc['status']['phase']})")
+    return json_body(with_id(await who.api.patch(who.token, who.namespace, run_id, {"spec": {"cancel": True}})))
 
 
 @routes.post(

@@ -121,6 +121,9 @@ function render(runs) {
       button(actions, "Approve", () => decide(run.job, "approve"));
       button(actions, "Reject", () => decide(run.job, "reject"));
     }
+    if (run.phase !== "Succeeded" && run.phase !== "Failed") {
+      button(actions, "Cancel", () => cancelRun(run.job));
+    }
     button(actions, "Rerun", () => start(run.cmd, run.image));
     button(actions, "Delete", () => remove(run.job));
     row.addEventListener("click", () => showOutput(run.job));
@@ -159,6 +162,15 @@ async function decide(run, verdict) {
   }
   try {
     await api("POST", `/jobs/${encodeURIComponent(run)}/${verdict}`, { body });
+    await refresh();
+  } catch (err) {
+    $("error").textContent = err.message;
+  }
+}
+
+async function cancelRun(run) {
+  try {
+    await api("POST", `/jobs/${encodeURIComponent(run)}/cancel`);
     await refresh();
   } catch (err) {
     $("error").textContent = err.message;
