@@ -24,6 +24,7 @@ from hack.harness import (
     runner_image,
     wait_until,
 )
+from tests.cluster.helpers import OPERATOR_DEFAULT_TIMEOUT
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -150,7 +151,11 @@ def operator(
     (logs / "operator-test.log").unlink(missing_ok=True)
     # In the local cluster the default image is the real node's runner image (python3 inside).
     image = os.environ.get("ORCH_TEST_IMAGE") or (runner_image() if installed.local else "python:3.13-slim")
-    env = {"ORCHESTRATOR_DEFAULT_IMAGE": image, "ORCHESTRATOR_NOTIFY_URL": notifications.url}
+    env = {
+        "ORCHESTRATOR_DEFAULT_IMAGE": image,
+        "ORCHESTRATOR_NOTIFY_URL": notifications.url,
+        "ORCHESTRATOR_DEFAULT_TIMEOUT_SECONDS": str(OPERATOR_DEFAULT_TIMEOUT),  # longer than any test's run
+    }
     op = Operator(installed, operator_credential.kubeconfig, logs / "operator-test.log", env)
     op.start()
     yield op

@@ -11,6 +11,7 @@ from orchestrator.model.output import output_of
 from orchestrator.model.spec import FINISHED_PHASES
 
 FINAL = FINISHED_PHASES
+OPERATOR_DEFAULT_TIMEOUT = 3600  # the tests' operator's defaultTimeoutSeconds: longer than any test's run
 # The local cluster's real node is tainted: commands that must really run ask for it.
 ON_REAL_NODE: dict[str, Any] = {
     "nodeSelector": {"orchestrator.dev/node": "real"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 import subprocess
@@ -13,9 +14,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hack.harness import Cluster, RestApi, token_for
+from hack.harness import Cluster, RestApi, token_for, wait_until
 from orchestrator.rest.app import create_app
-from tests.cluster.helpers import ON_REAL_NODE, adhoc, wait_phase
+from tests.cluster.helpers import ON_REAL_NODE, OPERATOR_DEFAULT_TIMEOUT, adhoc, wait_phase
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -74,6 +75,17 @@ def test_original_flow(rest_api: RestApi, simulated: Cluster, namespace: str, us
 
     assert api.delete(f"/jobs/{job_id}", params={"namespace": namespace}).status_code == 200
     assert api.get(f"/jobs/{job_id}", params={"namespace": namespace}).status_code == 404
+
+
+def test_a_rest_run_gets_the_operators_defaults(rest_api: RestApi, simulated: Cluster, namespace: str, user):
+    """As the proof of concept's Jobs had a deadline: a run that names none gets the operator's
+    defaultTimeoutSeconds (the tests' operator sets it), one that names its own keeps it."""
+    api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30, params={"namespace": namespace})
+    plain = api.post("/jobs", json={"cmd": "true"}).json()["id"]
+    own = api.post("/jobs", json={"cmd": "true", "timeoutSeconds": 60}).json()["id"]
+    for run, deadline in ((plain, OPERATOR_DEFAULT_TIMEOUT), (own, 60)):
+        job = wait_until(functools.partial(simulated.get, "job", f"{run}-1", namespace), 60, f"the Job of {run}")
+        assert job["spec"]["activeDeadlineSeconds"] == deadline
 
 
 def test_logs_while_running_come_from_the_pod(rest_api: RestApi, simulated: Cluster, namespace: str, user, sim_output):

@@ -16,6 +16,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from hack.harness import REPO, Cluster, RestApi, token_for
+from tests.cluster.helpers import adhoc, sim
 
 pytestmark = pytest.mark.usefixtures("operator")
 # What the page looked like (docs/web-ui.png in the README is one of these, copied by hand).
@@ -157,3 +158,17 @@ def test_a_run_awaiting_approval_is_shown_and_approved_by_someone_who_may(
     wait(browser, lambda d: (r := run_row(d, run)) and "Succeeded" in r.text, what="the approved run to finish")
     status = installed.must_get("adhoc", run, namespace)["status"]
     assert status["approvedBy"] == f"system:serviceaccount:{namespace}:approver"
+
+
+def test_a_run_under_way_is_cancelled_from_the_page(
+    browser: WebDriver, rest_api: RestApi, installed: Cluster, namespace: str, sim_output
+):
+    sim_output(namespace, b"working\n")
+    installed.apply(adhoc("long-job", command="./long", podMetadata=sim(duration="600s")), namespace)
+    log_in(browser, rest_api, namespace, token_for(installed, namespace, "canceller", "edit"))
+    wait(browser, lambda d: (r := run_row(d, "long-job")) and "Running" in r.text, what="the run under way")
+    wait(browser, lambda d: click_in_row(d, "long-job", "Cancel"), what="the Cancel button")
+    row = wait(browser, lambda d: (r := run_row(d, "long-job")) and "Failed" in r.text and r, what="the run to end")
+    assert not row.find_elements(By.XPATH, ".//button[text()='Cancel']")  # nothing left to cancel
+    status = installed.must_get("adhoc", "long-job", namespace)["status"]
+    assert status["reason"] == "Cancelled", status
