@@ -5,13 +5,20 @@ ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
-COPY requirements.txt pyproject.toml ./
+# README and LICENSE: the distribution's metadata names them (the license lands in its dist-info).
+COPY requirements.txt pyproject.toml README.md LICENSE ./
 COPY operator ./operator
 RUN pip install --no-cache-dir --prefix=/install -r requirements.txt \
  && pip install --no-cache-dir --prefix=/install --no-deps .
 
 FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="orchestrator" \
+      org.opencontainers.image.description="Runs ad hoc commands as Kubernetes Jobs and keeps their output" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.source="https://github.com/orchestrator-dev/orchestrator"
 COPY --from=build /install /usr/local
+COPY LICENSE /usr/share/doc/orchestrator/LICENSE
 # PYTHONDONTWRITEBYTECODE: the root filesystem is read-only in the Deployment. USER: the uid
 # below (or any a cluster picks, as OpenShift does) has no passwd entry, and kopf asks for a
 # user name.

@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import tarfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hack.harness import REPO, Cluster, wait_until
-from tests.cluster.helpers import stored_output, wait_phase
+from hack.harness import REPO, Cluster, versions, wait_until
+from tests.cluster.helpers import adhoc, stored_output, wait_phase
 
 pytestmark = pytest.mark.in_cluster
 ZEN = "Beautiful is better than ugly."
@@ -71,6 +73,11 @@ def test_a_sample_runs_on_the_real_node_under_the_in_cluster_operator(deployed: 
     assert ZEN in stored_output(deployed, namespace, "zen").decode()
     [pod] = deployed.list("pods", namespace, "orchestrator.dev/adhoccommand=zen")
     assert pod["spec"]["nodeName"] == "real-node-0"  # placed by the operator's defaults alone
+    assert deployed.must_get("job", "zen-1", namespace)["spec"]["activeDeadlineSeconds"] == 120  # its own
+    # The ConfigMap's defaultTimeoutSeconds (hack/deploy/config.yaml) reaches the operator.
+    deployed.apply(adhoc("no-deadline", command="true"), namespace)
+    job = wait_until(lambda: deployed.get("job", "no-deadline-1", namespace), 60, "its Job")
+    assert job["spec"]["activeDeadlineSeconds"] == 3600
     logs = deployed.kubectl(
         "-n", "orchestrator", "logs", "-l", "app.kubernetes.io/name=orchestrator", "--tail=-1"
     ).stdout
@@ -160,3 +167,21 @@ def test_the_original_curl_flow_through_port_forward(deployed: Cluster, namespac
     assert code == 200 and ZEN in output.decode(), output[:500]
     code, body = call(f"{port_forward}/jobs?namespace={namespace}", token)
     assert code == 200 and job_id in body.decode()
+
+
+def test_the_image_says_its_license_and_source_and_carries_the_license(deployed: Cluster):
+    """The image make deploy built (its archive, as loaded into the node): OCI labels a registry
+    shows, and the license text inside."""
+    with tarfile.open(Path(versions("IMAGE_DIR")) / "orchestrator.tar") as archive:
+        [manifest] = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+        labels = json.load(archive.extractfile(manifest["Config"]))["config"]["Labels"]  # type: ignore[arg-type]
+        license_text = None
+        for layer in manifest["Layers"]:
+            with tarfile.open(fileobj=archive.extractfile(layer)) as files:
+                names = files.getnames()
+                if "usr/share/doc/orchestrator/LICENSE" in names:
+                    license_text = files.extractfile("usr/share/doc/orchestrator/LICENSE").read().decode()  # type: ignore[union-attr]
+    assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
+    assert labels["org.opencontainers.image.version"] == versions("OPERATOR_IMAGE").rpartition(":")[2]
+    assert labels["org.opencontainers.image.source"].startswith("https://")
+    assert license_text == (REPO / "LICENSE").read_text()
