@@ -28,8 +28,11 @@ orchestrator is running in the local cluster (namespace orchestrator, on real-no
   kubectl apply -f kubernetes/samples/zen.yaml && kubectl wait --for=condition=Finished adhoc/zen
   kubectl get adhoc
 
-The REST API (Service orchestrator-svc):
-  kubectl -n orchestrator port-forward svc/orchestrator-svc 8080:80 &
-  TOKEN=\$(kubectl create token default)
-  curl -s -H "Authorization: Bearer \$TOKEN" -X POST localhost:8080/jobs -d '{"cmd": "python3 -c \\"import this\\""}'
+The REST API (Service orchestrator-svc), acting with a token of a ServiceAccount that may run commands:
+  kubectl create serviceaccount adhoc-user
+  kubectl create rolebinding adhoc-user --clusterrole=edit --serviceaccount=default:adhoc-user
+  TOKEN=\$(kubectl create token adhoc-user)
+  kubectl -n orchestrator port-forward svc/orchestrator-svc 8080:80 >/dev/null &
+  curl -s --retry 10 --retry-connrefused -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+    -X POST localhost:8080/jobs -d '{"cmd": "python3 -c \\"import this\\""}'
 TEXT

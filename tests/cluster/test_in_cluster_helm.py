@@ -6,6 +6,8 @@ cluster; `helm uninstall` keeps the CRD and the runs. Runs before the host-run o
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import uuid
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hack.harness import REPO, Cluster, helm_path, wait_until
+from hack.harness import REPO, Cluster, bin_dir, helm_path, wait_until
 from tests.cluster.helpers import status_of, stored_output, wait_phase
 
 pytestmark = pytest.mark.in_cluster
@@ -74,6 +76,21 @@ def test_helm_install_runs_a_sample_on_the_real_node(released: tuple[Cluster, st
     assert ZEN in stored_output(cluster, served, "zen").decode()
     lease = cluster.get("lease", FULLNAME, RELEASE)
     assert lease and any(lease["spec"]["holderIdentity"].startswith(p["metadata"]["name"]) for p in pods)
+
+
+def test_the_notes_run_as_written(released: tuple[Cluster, str], tmp_path: Path):
+    """What `helm install` prints is what a Helm user pastes first: its commands (the indented
+    lines) run here as they are, in bash, and do what they say."""
+    cluster, served = released
+    notes = helm(cluster, "get", "notes", RELEASE, "-n", RELEASE)
+    commands = [line[2:] for line in notes.splitlines() if line.startswith("  ")]
+    script = "\n".join(["set -e", *commands, 'kill "$!"']) + "\n"  # $!: the port-forward
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "PATH": f"{bin_dir()}{os.pathsep}{os.environ['PATH']}"}
+    ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=420, env=env, cwd=tmp_path)
+    assert ran.returncode == 0, (script, ran.stdout, ran.stderr)
+    assert ZEN in ran.stdout  # the first run's output, read from its ConfigMap
+    created = json.loads(ran.stdout[ran.stdout.index('{"id"') :])  # the REST API's answer, last
+    assert created["spec"]["command"] == 'python3 -c "import this"' and created["metadata"]["namespace"] == served
 
 
 def test_namespaced_rbac_serves_its_namespaces_only(released: tuple[Cluster, str]):
