@@ -17,7 +17,11 @@ import yaml
 
 CONFIG = Path(__file__).resolve().parent / "deploy" / "config.yaml"
 # ConfigMap key -> the operator's variable (as kubernetes/deployment.yaml maps them).
-VARIABLES = {"defaultImage": "ORCHESTRATOR_DEFAULT_IMAGE", "podDefaults": "ORCHESTRATOR_POD_DEFAULTS"}
+VARIABLES = {
+    "defaultImage": "ORCHESTRATOR_DEFAULT_IMAGE",
+    "podDefaults": "ORCHESTRATOR_POD_DEFAULTS",
+    "defaultTimeoutSeconds": "ORCHESTRATOR_DEFAULT_TIMEOUT_SECONDS",
+}
 
 
 def _data() -> dict[str, str]:
@@ -34,7 +38,12 @@ def helm_values() -> dict[str, Any]:
     # The real node is tainted: the commands' placement is the operator's and the API's too.
     placement = {k: pod_defaults[k] for k in ("nodeSelector", "tolerations") if k in pod_defaults}
     return {
-        "operator": {"defaultImage": data["defaultImage"], "podDefaults": pod_defaults, **copy.deepcopy(placement)},
+        "operator": {
+            "defaultImage": data["defaultImage"],
+            "podDefaults": pod_defaults,
+            "defaultTimeoutSeconds": int(data["defaultTimeoutSeconds"]),
+            **copy.deepcopy(placement),
+        },
         "api": copy.deepcopy(placement),
     }
 

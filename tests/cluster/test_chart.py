@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hack.harness import REPO, Cluster, helm_path
+from hack.harness import REPO, Cluster, helm_path, versions
 
 CHART = REPO / "charts" / "orchestrator"
 # Labels and annotations only Helm adds (its bookkeeping, checksum/config rolls the pods).
@@ -172,6 +172,11 @@ def test_namespaced_rbac_grants_nothing_cluster_wide():
         (["--set", "rbac.watchNamespaces={Team_A}"], "/rbac/watchNamespaces/0"),
         (["--set", "operator.podDefaults.nodeSelectr.pool=batch"], "nodeSelectr"),
         (["--set", "operator.replicas=0"], "/operator/replicas"),
+        # A typo anywhere is refused, not silently ignored.
+        (["--set", "operater.replicas=3"], "'operater' not allowed"),
+        (["--set", "api.tls.secretname=x"], "'secretname' not allowed"),
+        (["--set", "metrics.serviceMonitor.enable=true"], "'enable' not allowed"),
+        (["--set", "operator.defaultTimeoutSeconds=0"], "/operator/defaultTimeoutSeconds"),
     ],
 )
 def test_bad_values_are_refused_naming_the_value(values: list[str], says: str):
@@ -185,3 +190,34 @@ def test_helm_lint_and_kube_score(cluster: Cluster):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
     assert "no CRITICAL or WARNING beyond the documented exceptions" in result.stdout
+
+
+def test_the_charts_artifact_hub_metadata_says_what_is_true(installed: Cluster):
+    """What Artifact Hub shows of the chart: its license is the repository's, its image the one
+    make image builds, and its AdhocCommand example is one the API server accepts."""
+    annotations = yaml.safe_load((CHART / "Chart.yaml").read_text())["annotations"]
+    assert annotations["artifacthub.io/license"] == "Apache-2.0"
+    assert "Apache License" in (REPO / "LICENSE").read_text().split("\n", 3)[1]
+    [image] = yaml.safe_load(annotations["artifacthub.io/images"])
+    assert image["image"] == versions("OPERATOR_IMAGE")
+    [crd] = yaml.safe_load(annotations["artifacthub.io/crds"])
+    assert (
+        crd["name"]
+        == yaml.safe_load((REPO / "crds/adhoccommands.orchestrator.dev.yaml").read_text())["metadata"]["name"]
+    )
+    for example in yaml.safe_load(annotations["artifacthub.io/crdsExamples"]):
+        installed.kubectl("apply", "--dry-run=server", "-n", "default", "-f", "-", input=yaml.safe_dump(example))
+
+
+def test_the_uids_may_be_left_to_the_platform_as_openshift_wants():
+    """OpenShift's restricted-v2 SCC refuses a pod that pins a uid outside the namespace's range:
+    with podSecurity.runAsUser and operator.commandRunAsUser null, nothing pins one."""
+    chart = rendered("--set", "podSecurity.runAsUser=null", "--set", "operator.commandRunAsUser=null")
+    for name in ("orchestrator", "orchestrator-api"):
+        pod = chart["Deployment", name, "orchestrator"]["spec"]["template"]["spec"]
+        assert "runAsUser" not in pod["securityContext"] and pod["securityContext"]["runAsNonRoot"] is True
+        assert not [c for c in pod["containers"] if "runAsUser" in c.get("securityContext", {})]
+    [operator] = chart["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]["containers"]
+    assert {"name": "ORCHESTRATOR_RUN_AS_USER", "value": "platform"} in operator["env"]
+    default = rendered()["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]
+    assert default["securityContext"]["runAsUser"] == 10001

@@ -163,3 +163,9 @@ def test_a_default_timeout_from_the_configmap(data, expected):
             from_settings(data)
     else:
         assert from_settings(data).default_timeout_seconds == expected
+
+
+def test_the_uid_of_command_pods_may_be_left_to_the_platform():
+    assert from_env({}).run_as_user == 65532
+    assert from_env({"ORCHESTRATOR_RUN_AS_USER": "1000"}).run_as_user == 1000
+    assert from_env({"ORCHESTRATOR_RUN_AS_USER": "platform"}).run_as_user is None  # OpenShift's SCC assigns it

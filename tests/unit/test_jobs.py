@@ -237,3 +237,8 @@ def test_disruptions_do_not_count_against_retries_unless_the_spec_has_a_policy_o
     assert built["spec"]["podFailurePolicy"] == own and built["spec"]["backoffLimit"] == 3
     with pytest.raises(InvalidSpec, match=r"spec\.podFailurePolicy"):
         job_for(adhoc({"command": "x", "podFailurePolicy": ["FailJob"]}), Config())
+
+
+def test_a_command_pod_without_a_configured_uid_names_none_and_stays_non_root():
+    [container] = job_for(adhoc(), Config(run_as_user=None))["spec"]["template"]["spec"]["containers"]
+    assert "runAsUser" not in container["securityContext"] and container["securityContext"]["runAsNonRoot"] is True

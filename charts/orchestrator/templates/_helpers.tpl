@@ -41,8 +41,10 @@ affinity:
 {{- define "orchestrator.podSecurity" -}}
 securityContext:
   runAsNonRoot: true
-  runAsUser: 10001
-  runAsGroup: 10001
+  {{- with .Values.podSecurity.runAsUser }}
+  runAsUser: {{ . }}
+  runAsGroup: {{ . }}
+  {{- end }}
   seccompProfile:
     type: RuntimeDefault
 {{- end -}}

@@ -40,7 +40,7 @@ class Config:
     image: str = DEFAULT_IMAGE
     image_pull_policy: str = "IfNotPresent"
     # Images that run as root by default still start under the restricted standard.
-    run_as_user: int = DEFAULT_RUN_AS_USER
+    run_as_user: int | None = DEFAULT_RUN_AS_USER  # None: the platform's (ORCHESTRATOR_RUN_AS_USER=platform)
     # Seconds a Job or Pod change waits for the changes that follow it, so that they make one
     # status write; changes of the AdhocCommand itself (a new run) are handled at once.
     settle_seconds: float = 0.2
@@ -79,7 +79,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
     return Config(
         image=env.get("ORCHESTRATOR_DEFAULT_IMAGE") or base.image,
         image_pull_policy=env.get("ORCHESTRATOR_IMAGE_PULL_POLICY") or base.image_pull_policy,
-        run_as_user=_number(env, "ORCHESTRATOR_RUN_AS_USER", int, base.run_as_user),
+        run_as_user=None
+        if env.get("ORCHESTRATOR_RUN_AS_USER") == "platform"
+        else _number(env, "ORCHESTRATOR_RUN_AS_USER", int, base.run_as_user),
         settle_seconds=_number(env, "ORCHESTRATOR_SETTLE_SECONDS", float, base.settle_seconds),
         api_retries=_number(env, "ORCHESTRATOR_API_RETRIES", int, base.api_retries),
         status_interval_seconds=_number(

@@ -91,15 +91,18 @@ def logs_storage(spec: dict[str, Any]) -> str:
     return value if value in LOGS_STORAGE else LOGS_STORAGE_DEFAULT
 
 
-def restricted_security_context(run_as_user: int) -> dict[str, Any]:
-    """A container security context that meets the restricted Pod Security Standard."""
-    return {
+def restricted_security_context(run_as_user: int | None) -> dict[str, Any]:
+    """A container security context that meets the restricted Pod Security Standard; without
+    a uid, the platform's (OpenShift assigns one from the namespace's range)."""
+    context: dict[str, Any] = {
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
         "runAsNonRoot": True,
-        "runAsUser": run_as_user,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+    if run_as_user is not None:
+        context["runAsUser"] = run_as_user
+    return context
 
 
 # The pod-level half of the same standard.
