@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 from hack.harness import Cluster, Operator, wait_until
 from orchestrator.model.objects import parse_time, timestamp
 from tests.cluster.helpers import ON_REAL_NODE, adhoc, status_of, stored_output, wait_phase, wait_reason
-from tests.cluster.test_kubectl_adhoc import adhoc_cli
+from tests.cluster.test_kubectl_adhoc import adhoc_cli, plugin_env
 
 COUNTING = "for i in $(seq 100); do echo $i; sleep 1; done"
 
@@ -25,7 +26,9 @@ def test_a_cancelled_command_ends_cancelled_with_its_first_lines_kept_and_no_pod
         90,
         "three lines of output",
     )
-    cancelled = adhoc_cli(real_node, namespace, "cancel", "runaway")
+    # kubectl's own flags before the command, as kubectl users type them.
+    global_flags = [real_node.kubectl_path, "adhoc", "--kubeconfig", str(real_node.kubeconfig), "-n", namespace]
+    cancelled = subprocess.run([*global_flags, "cancel", "runaway"], capture_output=True, text=True, env=plugin_env())
     assert cancelled.returncode == 0 and cancelled.stdout == "adhoccommand/runaway cancelled\n", cancelled.stderr
     status = wait_phase(real_node, namespace, "runaway", timeout=90)
     assert (status["phase"], status["reason"]) == ("Failed", "Cancelled"), status

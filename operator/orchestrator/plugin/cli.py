@@ -7,6 +7,7 @@ once it is on PATH. Logs in as kubectl does (credentials.py: --kubeconfig, --con
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import sys
@@ -173,17 +174,35 @@ def exit_code_of(adhoc: dict[str, Any]) -> int:
     return 0
 
 
-# kubectl's own options, on every command.
-def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
+CLUSTER_OPTIONS = ("kubeconfig", "context", "namespace")
+
+
+def _with_cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("-n", "--namespace", help="The namespace (default: the context's)")(f)
     f = click.option("--context", help="The kubeconfig context to use")(f)
     f = click.option("--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")(f)
     return f
 
 
+# kubectl's own options, on every command, and before it as kubectl users type them
+# (`kubectl adhoc -n team-a logs NAME`): the command's own win.
+def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(f)
+    def merged(*args: Any, **kwargs: Any) -> Any:
+        outer = click.get_current_context().find_root().obj or {}
+        for name in CLUSTER_OPTIONS:
+            kwargs[name] = kwargs.get(name) or outer.get(name)
+        return f(*args, **kwargs)
+
+    return _with_cluster_options(merged)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@_with_cluster_options
+@click.pass_context
+def main(ctx: click.Context, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """Run ad hoc commands as AdhocCommands: their output kept, their exit code returned."""
+    ctx.obj = {"kubeconfig": kubeconfig, "context": context, "namespace": namespace}
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
