@@ -57,6 +57,9 @@ WHAT = {
         "# feature gate MutatingAdmissionPolicy and --runtime-config admissionregistration.k8s.io/v1beta1=true"
     ),
 }
+# The Prometheus Operator's objects (off in the chart's defaults), for kubectl users: kind -> file.
+MONITORING = {"ServiceMonitor": "monitoring/servicemonitor.yaml", "PrometheusRule": "monitoring/alerts.yaml"}
+MONITORING_ON = ("--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true")
 SOURCE = re.compile(r"^# Source: orchestrator/templates/(\S+)\n", re.M)
 NO_CRD = ("--set", "crds.install=false")  # crds/ holds it (make crd)
 HEADER = "# Rendered from charts/orchestrator by make manifests (hack/gen_manifests.py): edit the chart.\n"
@@ -105,6 +108,10 @@ def render(helm: str) -> dict[str, str]:
         docs = [body for source, body in documents(helm, "--api-versions", api) if source == template]
         rendered[f"{where}/{template}"] = HEADER + "---\n".join(docs)
         rendered[f"{where}/kustomization.yaml"] = COMPONENT.format(what=WHAT[where], where=where, file=template)
+    for body in (body for _, body in documents(helm, *MONITORING_ON)):
+        kind = re.search(r"^kind: (\S+)$", body, re.M)
+        if kind is not None and kind.group(1) in MONITORING:
+            rendered[MONITORING[kind.group(1)]] = HEADER + body
     return rendered
 
 

@@ -221,3 +221,12 @@ def test_the_uids_may_be_left_to_the_platform_as_openshift_wants():
     assert {"name": "ORCHESTRATOR_RUN_AS_USER", "value": "platform"} in operator["env"]
     default = rendered()["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]
     assert default["securityContext"]["runAsUser"] == 10001
+
+
+def test_json_logs_are_a_value_away():
+    chart = rendered("--set", "operator.logFormat=json")
+    [operator] = chart["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]["containers"]
+    assert "--log-format=json" in operator["args"]
+    [plain] = rendered()["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]["containers"]
+    assert not [a for a in plain["args"] if a.startswith("--log-format")]
+    assert "PrometheusRule" not in {kind for kind, _, _ in rendered()}  # off unless asked for

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from hack.harness import METRICS_PORT, Cluster, Operator
+from hack.harness import METRICS_PORT, REPO, Cluster, Operator
 from tests.cluster.helpers import adhoc, sim, wait_phase
 
 
@@ -27,8 +30,9 @@ def test_metrics_count_runs_by_outcome(operator: Operator, simulated: Cluster, n
     before = scrape()
     simulated.apply(adhoc("passes", command="true"), namespace)
     simulated.apply(adhoc("fails", command="exit 2", podMetadata=sim(exit_code="2")), namespace)
-    wait_phase(simulated, namespace, "passes")
-    wait_phase(simulated, namespace, "fails")
+    simulated.apply(adhoc("cut", command="true", logs={"maxBytes": 4}), namespace)  # 9 bytes printed
+    for name in ("passes", "fails", "cut"):
+        wait_phase(simulated, namespace, name)
     after = scrape()
 
     def grew(name: str, **labels: str) -> float:
@@ -42,5 +46,21 @@ def test_metrics_count_runs_by_outcome(operator: Operator, simulated: Cluster, n
     assert value(after, "orchestrator_runs", phase="Failed") >= 1
     assert grew("orchestrator_kube_requests_total", verb="create", code="201") >= 4  # 2 Jobs, 2 ConfigMaps
     assert value(after, "orchestrator_kube_requests_total", verb="watch", code="200") >= 1
+    # What alerts are written on (kubernetes/monitoring/alerts.yaml).
+    assert grew("orchestrator_reconcile_total", result="done") >= 3
+    assert grew("orchestrator_reconcile_duration_seconds_count") >= 3
+    assert grew("orchestrator_output_truncated_total") >= 1
+    assert value(after, "orchestrator_leader") == 1  # the tests' one operator holds the Lease
+    assert ("orchestrator_workqueue_depth", ()) in after
     # No label names a run: the series do not grow with the number of AdhocCommands.
     assert not any("passes" in str(labels) or namespace in str(labels) for _, labels in after)
+
+
+def test_the_alerts_ask_for_metrics_the_operator_serves(operator: Operator):
+    """kubernetes/monitoring/alerts.yaml (the chart's metrics.prometheusRule): every series an
+    alert reads is one the operator exposes, so no alert waits on a name that never comes."""
+    rule = yaml.safe_load((REPO / "kubernetes/monitoring/alerts.yaml").read_text())
+    exprs = [r["expr"] for group in rule["spec"]["groups"] for r in group["rules"]]
+    wanted = {name for expr in exprs for name in re.findall(r"\borchestrator_[a-z_]+", expr)}
+    served = {name for name, _ in scrape()}
+    assert wanted and wanted <= served, wanted - served

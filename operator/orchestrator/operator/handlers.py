@@ -15,6 +15,7 @@ import gc
 import logging
 import socketserver
 import threading
+import time
 import wsgiref.simple_server
 from typing import Any
 
@@ -184,7 +185,15 @@ class Runtime:
                 self.queue.submit(uid, self.settle)
 
     async def _reconcile(self, uid: str) -> float | None:
-        return await self.reconciler.reconcile(self.cache.world(uid), len(self.queue))
+        started = time.perf_counter()
+        result = "error"
+        try:
+            wait = await self.reconciler.reconcile(self.cache.world(uid), len(self.queue))
+            result = "done" if wait is None else "requeue"
+            return wait
+        finally:
+            metrics.RECONCILES.labels(result).inc()
+            metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
 
     def _give_up(self, uid: str, err: Exception) -> None:
         if isinstance(err, ApiError) and err.namespace_ending:
@@ -262,6 +271,7 @@ def serve_metrics(cfg: config.Config, runtime: Runtime) -> None:
     if not cfg.metrics_port:
         return
     REGISTRY.register(metrics.RunsByPhase(lambda: runtime.cache.phases))
+    REGISTRY.register(metrics.Gauges(lambda: len(runtime.queue), lambda: runtime.leading))
     try:
         server = wsgiref.simple_server.make_server(
             cfg.metrics_address,

@@ -14,6 +14,7 @@ from orchestrator.model.output import BoundedOutput, StoredOutput, configmap_for
 from orchestrator.model.runs import is_finished, job_generation
 from orchestrator.model.spec import CONTAINER, logs_storage, max_bytes
 from orchestrator.model.status import is_terminated, sorted_pods
+from orchestrator.operator import metrics
 from orchestrator.operator.ports import EventSink, KubeApi
 from orchestrator.operator.recent import Recent
 
@@ -78,6 +79,8 @@ class OutputKeeper:
         result = stored_output_from(kept)
         if result is not None:
             self.recent.stored[uid] = result
+            if result.truncated:
+                metrics.OUTPUT_TRUNCATED.inc()
         return result
 
     async def _read(self, adhoc: Obj, pod: Obj, attempt: int, generation: int) -> Obj:

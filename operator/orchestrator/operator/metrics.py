@@ -29,6 +29,19 @@ NOTIFICATIONS = Counter(
     "Events for the notification webhook: sent, retried (an attempt failed), failed (given up), dropped (queue full)",
     ["result"],
 )
+RECONCILES = Counter(
+    "orchestrator_reconcile",
+    "Reconciliations of one AdhocCommand: done, requeue (it comes back later), error",
+    ["result"],
+)
+RECONCILE_SECONDS = Histogram(
+    "orchestrator_reconcile_duration_seconds",
+    "Seconds one reconciliation took, its API calls included",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+OUTPUT_TRUNCATED = Counter(
+    "orchestrator_output_truncated", "Outputs stored cut to spec.logs.maxBytes (their head and tail kept)"
+)
 VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -50,6 +63,24 @@ def run_finished(status: Mapping[str, Any]) -> None:
 # Pre-declared so that a dashboard shows 0 rather than nothing before the first run ends.
 for _phase in ("Succeeded", "Failed"):
     RUNS_FINISHED.labels(_phase)
+for _result in ("done", "requeue", "error"):
+    RECONCILES.labels(_result)
+
+
+class Gauges(Collector):
+    """orchestrator_workqueue_depth (AdhocCommands waiting for or under reconciliation) and
+    orchestrator_leader (1 on the replica that acts), read when scraped."""
+
+    def __init__(self, depth: Callable[[], int], leading: Callable[[], bool]) -> None:
+        self.depth, self.leading = depth, leading
+
+    def collect(self) -> Iterator[Any]:
+        yield GaugeMetricFamily(
+            "orchestrator_workqueue_depth", "AdhocCommands waiting for or under reconciliation", value=self.depth()
+        )
+        yield GaugeMetricFamily(
+            "orchestrator_leader", "1 on the replica that holds the Lease and acts", value=int(self.leading())
+        )
 
 
 class RunsByPhase(Collector):
