@@ -92,8 +92,9 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/unit/test_layers.py
+	$(PY) hack/audit.py  # pip-audit of requirements.txt; offline, it says it skipped
 
-image:
+image: venv
 	@hack/image.sh
 
 deploy: cluster-up

@@ -33,6 +33,10 @@ rm -f "$archive"
 # Named as the kubelet resolves the Deployment's "orchestrator:0.1.0".
 buildah push --quiet "$OPERATOR_IMAGE" "docker-archive:$archive:docker.io/library/$OPERATOR_IMAGE"
 echo "built $OPERATOR_IMAGE in $((SECONDS - start))s: $archive"
+# Its SBOM (CycloneDX JSON): the Python packages the image installs, from the same pins.
+sbom=$IMAGE_DIR/orchestrator.cdx.json
+"$repo/.venv/bin/cyclonedx-py" requirements "$repo/requirements.txt" --output-format JSON -o "$sbom"
+echo "SBOM: $sbom"
 
 sock=$STATE/containerd/containerd.sock
 if [ -S "$sock" ] && ctr --address "$sock" version >/dev/null 2>&1; then

@@ -185,3 +185,8 @@ def test_the_image_says_its_license_and_source_and_carries_the_license(deployed:
     assert labels["org.opencontainers.image.version"] == versions("OPERATOR_IMAGE").rpartition(":")[2]
     assert labels["org.opencontainers.image.source"].startswith("https://")
     assert license_text == (REPO / "LICENSE").read_text()
+    # make image's SBOM (CycloneDX) names every pinned package at its pinned version.
+    sbom = json.loads((Path(versions("IMAGE_DIR")) / "orchestrator.cdx.json").read_text())
+    listed = {(c["name"].lower(), c["version"]) for c in sbom["components"]}
+    pins = [line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines() if "==" in line]
+    assert sbom["bomFormat"] == "CycloneDX" and {(n.lower(), v.strip()) for n, v in pins} <= listed
