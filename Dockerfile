@@ -6,9 +6,10 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 # README and LICENSE: the distribution's metadata names them (the license lands in its dist-info).
-COPY requirements.txt pyproject.toml README.md LICENSE ./
+COPY requirements.lock pyproject.toml README.md LICENSE ./
 COPY operator ./operator
-RUN pip install --no-cache-dir --prefix=/install -r requirements.txt \
+# --require-hashes: every file installed is one whose hash requirements.lock names (make lock).
+RUN pip install --no-cache-dir --prefix=/install --require-hashes -r requirements.lock \
  && pip install --no-cache-dir --prefix=/install --no-deps .
 
 FROM ${PYTHON_IMAGE}

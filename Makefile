@@ -8,7 +8,7 @@ HELM := $(shell source hack/versions.sh && echo $$TOOLS_DIR)/helm
 LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 
-.PHONY: help deps venv build cluster-up cluster-down cluster-status install run api demo bench test unit lint crd \
+.PHONY: help deps venv build cluster-up cluster-down cluster-status install run api demo bench test unit lint lock crd \
   image deploy undeploy manifests score helm-install bench-scale bench-rest
 BENCH_ARGS ?= --burst 1000 --populations 1000,10000
 
@@ -96,6 +96,12 @@ lint: venv
 
 image: venv
 	@hack/image.sh
+
+# requirements.lock: requirements.txt's pins with the hashes of every file PyPI has for them (all
+# platforms), which the image's pip install requires. Run after changing requirements.txt.
+lock: venv
+	$(VENV)/bin/pip-compile --generate-hashes --no-header --no-emit-find-links --quiet --strip-extras \
+	  -o requirements.lock requirements.txt
 
 deploy: cluster-up
 	@hack/deploy.sh
