@@ -236,11 +236,14 @@ printf '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredentia
 
 
 class ExecCredential:
-    """A kubeconfig whose user is an exec credential plugin handing out tokens of the operator's
-    ServiceAccount, each bound to a Secret of its own: deleting that Secret revokes the token."""
+    """A kubeconfig whose user is an exec credential plugin handing out tokens of a ServiceAccount
+    (the operator's unless told), each bound to a Secret of its own: deleting that Secret revokes
+    the token."""
 
-    def __init__(self, cluster: Cluster, directory: Path) -> None:
-        self.cluster, self.directory = cluster, directory
+    def __init__(
+        self, cluster: Cluster, directory: Path, namespace: str = "orchestrator", account: str = "orchestrator"
+    ) -> None:
+        self.cluster, self.directory, self.namespace, self.account = cluster, directory, namespace, account
         self.secrets: list[str] = []
         plugin = directory / "plugin.sh"
         plugin.write_text(PLUGIN)
@@ -269,14 +272,14 @@ class ExecCredential:
 
     def mint(self) -> str:
         """A new token, which the plugin hands out from now on."""
-        secret = f"operator-credential-{uuid.uuid4().hex[:8]}"
-        self.cluster.kubectl("-n", "orchestrator", "create", "secret", "generic", secret)
+        secret = f"{self.account}-credential-{uuid.uuid4().hex[:8]}"
+        self.cluster.kubectl("-n", self.namespace, "create", "secret", "generic", secret)
         token = self.cluster.kubectl(
             "-n",
-            "orchestrator",
+            self.namespace,
             "create",
             "token",
-            "orchestrator",
+            self.account,
             "--duration=24h",
             "--bound-object-kind=Secret",
             f"--bound-object-name={secret}",
@@ -296,7 +299,7 @@ class ExecCredential:
 
     def revoke(self, token: str, secret: str) -> None:
         """Revokes `token` (deletes the Secret it is bound to) and waits until the API server refuses it."""
-        self.cluster.kubectl("-n", "orchestrator", "delete", "secret", secret)
+        self.cluster.kubectl("-n", self.namespace, "delete", "secret", secret)
         wait_until(lambda: not self.accepted(token), 60, "the API server to refuse the revoked token")
 
 

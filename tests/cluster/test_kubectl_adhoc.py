@@ -3,8 +3,11 @@ live, its exit code is the plugin's; mistakes get one clear line. Commands run o
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import pty
+import signal
 import subprocess
 import sys
 import time
@@ -13,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hack.harness import Cluster, runner_image, wait_until
-from tests.cluster.helpers import ON_REAL_NODE, adhoc, status_of
+from hack.harness import Cluster, ExecCredential, runner_image, wait_until
+from tests.cluster.helpers import ON_REAL_NODE, adhoc, sim, status_of
 from tests.cluster.test_from_workload import app
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -225,3 +228,68 @@ def test_plan_of_a_bad_file_is_one_clear_line(simulated: Cluster, namespace: str
     result = adhoc_cli(simulated, namespace, "plan", "-f", str(file))
     assert result.returncode == 1 and result.stderr.strip().count("\n") == 0, result.stderr
     assert "not an AdhocCommand" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_outlives_its_credential_and_kubectls_usual_flags_work(
+    real_node: Cluster, namespace: str, tmp_path: Path
+):
+    """A cloud token expires during a long `run` (about 15 minutes on EKS): here the token the
+    exec plugin handed out is revoked mid-run, and the plugin logs in again and goes on. Also
+    kubectl's --as (impersonation) and its durations."""
+    real_node.kubectl("-n", namespace, "create", "serviceaccount", "runner")
+    real_node.kubectl(
+        "-n", namespace, "create", "rolebinding", "runner", "--clusterrole=edit", f"--serviceaccount={namespace}:runner"
+    )
+    credential = ExecCredential(real_node, tmp_path, namespace, "runner")
+    command = adhoc_command(
+        real_node, namespace, "run", "long", "--timeout", "1.5m", *ON_REAL, "--", "sleep 10; echo made it",
+        kubeconfig=credential.kubeconfig,
+    )  # fmt: skip
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=plugin_env())
+    wait_until(lambda: status_of(real_node, namespace, "long").get("phase") == "Running", 60, "the run")
+    old_token, old_secret = credential.token, credential.secrets[-1]
+    credential.mint()
+    calls = credential.calls
+    credential.revoke(old_token, old_secret)
+    out, err = running.communicate(timeout=120)
+    assert (running.returncode, out) == (0, "made it\n"), err
+    assert credential.calls > calls  # it ran the exec plugin again
+    assert real_node.must_get("adhoc", "long", namespace)["spec"]["timeoutSeconds"] == 90  # 1.5m, as Go parses it
+
+    nobody = f"system:serviceaccount:{namespace}:nobody"
+    as_nobody = [real_node.kubectl_path, "adhoc", "--as", nobody, "--kubeconfig", str(real_node.kubeconfig)]
+    refused = subprocess.run(
+        [*as_nobody, "-n", namespace, "history", "long"], capture_output=True, text=True, env=plugin_env()
+    )
+    assert refused.returncode == 1 and "forbidden" in refused.stderr and nobody in refused.stderr, refused.stderr
+
+
+def running_now(cluster: Cluster, namespace: str, name: str) -> bool:
+    return status_of(cluster, namespace, name).get("phase") == "Running"
+
+
+def gone(cluster: Cluster, namespace: str, name: str) -> bool:
+    return cluster.get("adhoc", name, namespace) is None
+
+
+def test_ctrl_c_asks_whether_to_cancel_and_honours_rm(simulated: Cluster, namespace: str, sim_output):
+    sim_output(namespace, b"working\n")
+    overrides = json.dumps({"spec": {"podMetadata": sim(duration="600s")}})
+    for answer, name in (("n", "kept"), ("y", "stopped")):
+        controller, terminal = pty.openpty()  # a terminal: the plugin asks
+        command = adhoc_command(simulated, namespace, "run", name, "--rm", "--overrides", overrides, "--", "./long")
+        running = subprocess.Popen(
+            command, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plugin_env()
+        )
+        wait_until(functools.partial(running_now, simulated, namespace, name), 60, "the run")
+        running.send_signal(signal.SIGINT)
+        os.write(controller, f"{answer}\n".encode())
+        _, err = running.communicate(timeout=60)
+        os.close(controller)
+        os.close(terminal)
+        assert running.returncode == 130, err
+        if answer == "n":
+            assert b"goes on" in err and status_of(simulated, namespace, name)["phase"] == "Running"
+        else:
+            assert b"cancelled and deleted" in err
+            wait_until(functools.partial(gone, simulated, namespace, name), 60, "the run removed (--rm)")

@@ -3,7 +3,7 @@ with a kubeconfig's credentials (kubectl-adhoc: `Upstream.logged_in`, and token 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -50,11 +50,19 @@ class Upstream:
     The sessions are made on first use, inside the event loop that uses them."""
 
     def __init__(
-        self, target: credentials.Target, headers: dict[str, str] | None = None, max_streams: int = MAX_STREAMS
+        self,
+        target: credentials.Target,
+        headers: dict[str, str] | None = None,
+        max_streams: int = MAX_STREAMS,
+        relogin: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         self.server = target.server.rstrip("/")
         self.ssl = target.ssl_context
         self.headers = dict(headers or {})
+        # A kubeconfig's credential (the plugin), sent with each call; fetched again on a 401, as
+        # a cloud token (about 15 minutes on EKS) expires during a long `kubectl adhoc run`.
+        self.relogin = relogin
+        self.auth = relogin() if relogin is not None else {}
         self.max_streams = max_streams
         self.streams_open = 0
         self._calls: aiohttp.ClientSession | None = None
@@ -84,10 +92,15 @@ class Upstream:
         return StreamSlot(self)
 
     @classmethod
-    def logged_in(cls, source: credentials.Source) -> Upstream:
-        """A client acting with the credentials the kubeconfig (or the pod) holds."""
+    def logged_in(cls, source: credentials.Source, headers: dict[str, str] | None = None) -> Upstream:
+        """A client acting with the credentials the kubeconfig (or the pod) holds, logging in
+        again when they are refused; `headers`: more of them (impersonation)."""
         info = credentials.login(source)
-        return cls(credentials.Target(info.server, info.as_ssl_context()), info.as_http_headers())
+        return cls(
+            credentials.Target(info.server, info.as_ssl_context()),
+            headers,
+            relogin=lambda: credentials.login(source).as_http_headers(),
+        )
 
     async def close(self) -> None:
         for session in (self._calls, self._streams):
@@ -106,8 +119,18 @@ class Upstream:
         return None
 
     async def _request(self, token: str, method: str, url: str, **kwargs: Any) -> bytes:
-        """One call; the answer's body, or ApiError with the API server's status and message."""
-        headers = {**_bearer(token), **kwargs.pop("headers", {})}
+        """One call; the answer's body, or ApiError with the API server's status and message. A
+        kubeconfig's credential refused (401) is fetched again and the call made once more."""
+        try:
+            return await self._once(token, method, url, dict(kwargs))
+        except ApiError as err:
+            if err.status != 401 or self.relogin is None:
+                raise
+            self.auth = self.relogin()
+            return await self._once(token, method, url, kwargs)
+
+    async def _once(self, token: str, method: str, url: str, kwargs: dict[str, Any]) -> bytes:
+        headers = {**self.auth, **_bearer(token), **kwargs.pop("headers", {})}
         body = kwargs.pop("json", None)
         if body is not None:
             headers.setdefault("Content-Type", "application/json")
@@ -186,15 +209,21 @@ class Upstream:
         """The command's output as it is written, until its container ends."""
         url = self.server + path(*PODS, namespace, pod, "log")
         params = {"container": CONTAINER, "follow": "true"}
-        try:
-            async with self._session(streams=True).get(url, params=params, headers=_bearer(token)) as response:
-                if response.status >= 400:
-                    content = await response.read()
-                    raise error_of(response.status, content, response.reason or "")
-                async for chunk in response.content.iter_any():
-                    yield chunk
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise unreachable(exc) from exc
+        for attempt in (1, 2):
+            try:
+                headers = {**self.auth, **_bearer(token)}
+                async with self._session(streams=True).get(url, params=params, headers=headers) as response:
+                    if response.status == 401 and self.relogin is not None and attempt == 1:
+                        self.auth = self.relogin()  # refused before any output: log in, ask again
+                        continue
+                    if response.status >= 400:
+                        content = await response.read()
+                        raise error_of(response.status, content, response.reason or "")
+                    async for chunk in response.content.iter_any():
+                        yield chunk
+                    return
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise unreachable(exc) from exc
 
     async def pod_log(self, token: str, namespace: str, pod: str, limit_bytes: int) -> bytes:
         params = {"container": CONTAINER, "limitBytes": str(limit_bytes)}

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 import click
+import durationpy
 import yaml
 
 from orchestrator import API_VERSION, KIND
@@ -34,7 +34,6 @@ from orchestrator.model.status import format_duration
 from orchestrator.model.workloads import KINDS, pod_template_of, source_error
 
 RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
-DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 POLL_SECONDS = 0.5
 ERROR_EXIT = 1
 KIND_NAMES = {alias: kind for kind in KINDS for alias in (kind.lower(), kind.lower() + "s")} | {
@@ -54,15 +53,14 @@ def fail(message: str) -> NoReturn:
 
 
 def seconds(text: str) -> int:
-    """A duration as kubectl writes them: 90s, 5m, 1h30m (or plain seconds)."""
+    """A duration as kubectl writes them (Go's: 90s, 5m, 1h30m, 1.5h), or plain seconds."""
     if text.isdigit():
         value = int(text)
     else:
-        match = DURATION.match(text)
-        if not match or not any(match.groups()):
+        try:
+            value = int(durationpy.from_str(text).total_seconds())
+        except durationpy.DurationError:
             fail(f"--timeout: {text!r} is not a duration such as 90s, 5m or 1h30m")
-        h, m, s = (int(g or 0) for g in match.groups())
-        value = h * 3600 + m * 60 + s
     if not 0 < value <= TIMEOUT_MAX:
         fail(f"--timeout: {text!r} must be more than 0s and at most {TIMEOUT_MAX}s")
     return value
@@ -111,8 +109,9 @@ class Session:
 
     def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
         source = credentials.Source(kubeconfig, context)
+        as_user = click.get_current_context().meta.get(AS)
         try:
-            self.api = Upstream.logged_in(source)
+            self.api = Upstream.logged_in(source, {"Impersonate-User": as_user} if as_user else None)
             self.namespace = namespace or credentials.namespace(source)
         except credentials.CredentialsError as err:
             fail(str(err))
@@ -175,9 +174,11 @@ def exit_code_of(adhoc: dict[str, Any]) -> int:
 
 
 CLUSTER_OPTIONS = ("kubeconfig", "context", "namespace")
+AS = "orchestrator.as"  # where --as waits for the Session (click's context meta)
 
 
 def _with_cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--as", "as_user", help="Act as this user (Kubernetes impersonation, as kubectl's --as)")(f)
     f = click.option("-n", "--namespace", help="The namespace (default: the context's)")(f)
     f = click.option("--context", help="The kubeconfig context to use")(f)
     f = click.option("--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")(f)
@@ -189,9 +190,11 @@ def _with_cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(f)
     def merged(*args: Any, **kwargs: Any) -> Any:
-        outer = click.get_current_context().find_root().obj or {}
+        context = click.get_current_context()
+        outer = context.find_root().obj or {}
         for name in CLUSTER_OPTIONS:
             kwargs[name] = kwargs.get(name) or outer.get(name)
+        context.meta[AS] = kwargs.pop("as_user", None) or outer.get("as_user")
         return f(*args, **kwargs)
 
     return _with_cluster_options(merged)
@@ -200,9 +203,11 @@ def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @_with_cluster_options
 @click.pass_context
-def main(ctx: click.Context, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+def main(
+    ctx: click.Context, kubeconfig: str | None, context: str | None, namespace: str | None, as_user: str | None
+) -> None:
     """Run ad hoc commands as AdhocCommands: their output kept, their exit code returned."""
-    ctx.obj = {"kubeconfig": kubeconfig, "context": context, "namespace": namespace}
+    ctx.obj = {"kubeconfig": kubeconfig, "context": context, "namespace": namespace, "as_user": as_user}
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
@@ -257,7 +262,34 @@ def run(
             await session.api.delete("", session.namespace, name)
         return exit_code_of(ended)
 
-    sys.exit(session.run(work))
+    try:
+        sys.exit(session.run(work))
+    except KeyboardInterrupt:
+        sys.exit(interrupted(session, name, remove))
+
+
+INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
+
+
+def interrupted(session: Session, name: str, remove: bool) -> int:
+    """Ctrl-C during `run`: the run goes on in the cluster unless the user says to cancel it
+    (asked only on a terminal); with --rm a cancelled run is removed too."""
+    answer = sys.stdin.isatty() and click.confirm(f"\n{name} goes on in the cluster. Cancel it?", default=False)
+    if not answer:
+        click.echo(
+            f"{name} goes on: `kubectl adhoc logs {name} -f` follows it, `kubectl adhoc cancel {name}` stops it",
+            err=True,
+        )
+        return INTERRUPTED
+
+    async def stop() -> int:
+        await session.api.patch("", session.namespace, name, {"spec": {"cancel": True}})
+        if remove:
+            await session.api.delete("", session.namespace, name)
+        click.echo(f"adhoccommand/{name} {'cancelled and deleted' if remove else 'cancelled'}", err=True)
+        return INTERRUPTED
+
+    return session.run(stop)
 
 
 @main.command()
