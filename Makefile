@@ -133,3 +133,4 @@ crd: deps
 	$(PY) hack/gen_crd.py "$$(cd hack/k8s && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/api/openapi-spec/v3/api__v1_openapi.json" \
 	  > crds/adhoccommands.orchestrator.dev.yaml
 	cp crds/adhoccommands.orchestrator.dev.yaml charts/orchestrator/files/  # the chart's copy (a test compares)
+	$(PY) hack/crd_schema.py crds/adhoccommands.orchestrator.dev.yaml > operator/orchestrator/rest/adhoccommand.schema.json

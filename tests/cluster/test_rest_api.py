@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import httpx
+import jsonschema
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -107,6 +108,61 @@ def test_logs_while_running_come_from_the_pod(rest_api: RestApi, simulated: Clus
     assert api.get(f"/jobs/{job_id}/logs", params={"namespace": namespace}).text == "still going\n"
 
 
+def test_rerun_runs_the_same_command_again_with_all_it_says(
+    rest_api: RestApi, simulated: Cluster, namespace: str, user
+):
+    """POST /jobs/{id}/rerun: the web page's Rerun. The new run takes the same `from`, env,
+    volumes and exec-form args (not a shell command rebuilt from the cmd column); asking again
+    before it ended is 409, since a spec change then would replace the run under way."""
+    simulated.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {
+                        "containers": [{"name": "web", "image": "app:1", "env": [{"name": "MODE", "value": "prod"}]}]
+                    },
+                },
+            },
+        },
+        namespace,
+    )
+    spec = {
+        "args": ["migrate", "--to", "head; rm -rf /"],
+        "env": [{"name": "LEVEL", "value": "debug"}],
+        "volumes": [{"name": "scratch", "emptyDir": {}}],
+        "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}],
+        "from": {"kind": "Deployment", "name": "web"},
+    }
+    simulated.apply(adhoc("migrate", **spec), namespace)
+    wait_phase(simulated, namespace, "migrate")
+    first = simulated.must_get("job", "migrate-1", namespace)["spec"]["template"]["spec"]  # deleted by run 2
+    api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30, params={"namespace": namespace})
+
+    again = api.post("/jobs/migrate/rerun")
+    assert again.status_code == 200, again.text
+    assert again.json()["metadata"]["generation"] == 2 and again.json()["spec"]["args"] == spec["args"]
+    refused = api.post("/jobs/migrate/rerun")  # its status still tells of run 1
+    assert refused.status_code == 409 and "has not finished" in refused.json()["error"], refused.text
+    assert api.post("/jobs/nothing-here/rerun").status_code == 404
+
+    status = wait_phase(simulated, namespace, "migrate", generation=2)
+    assert status["phase"] == "Succeeded" and [h["generation"] for h in status["history"]] == [1]
+    second = simulated.must_get("job", "migrate-2", namespace)["spec"]["template"]["spec"]
+    [container] = second["containers"]
+    assert (
+        container["image"] == "app:1" and container["command"] == spec["args"] and "args" not in container
+    )  # exec form, no shell
+    assert {e["name"]: e["value"] for e in container["env"]} == {"MODE": "prod", "LEVEL": "debug"}
+    assert [v["name"] for v in second["volumes"]] == ["scratch"]
+    assert second["containers"] == first["containers"] and second["volumes"] == first["volumes"]
+
+
 def test_pages_follow_the_link_header(rest_api: RestApi, namespace: str, user):
     api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30)
     # POST takes the namespace from ?namespace= as well as from the body.
@@ -194,9 +250,19 @@ def test_unknown_id_is_404(rest_api: RestApi, namespace: str, user):
         assert response.status_code == 404 and "no-such-job" in response.json()["error"]
 
 
-def test_openapi_is_served(rest_api: RestApi):
+def test_openapi_is_served_and_describes_the_answers(rest_api: RestApi, namespace: str, user):
+    """A client generated from /openapi.json gets typed AdhocCommands: a real answer of the
+    cluster validates against the schema the description gives for it."""
     spec = httpx.get(f"{rest_api.url}/openapi.json").json()
     assert {"/", "/jobs", "/jobs/{run_id}", "/jobs/{run_id}/status", "/jobs/{run_id}/logs"} <= set(spec["paths"])
+    created = httpx.post(f"{rest_api.url}/jobs", headers=user, json={"cmd": "true", "namespace": namespace}, timeout=30)
+    assert created.status_code == 201, created.text
+    jsonschema.validate(created.json(), spec["components"]["schemas"]["AdhocCommand"])
+    with pytest.raises(jsonschema.ValidationError):  # the schema says something: a wrong type fails it
+        jsonschema.validate(
+            {**created.json(), "spec": {"command": ["not", "a", "string"]}},
+            spec["components"]["schemas"]["AdhocCommand"],
+        )
 
 
 SCHEMA = schemathesis.openapi.from_dict(create_app().openapi())

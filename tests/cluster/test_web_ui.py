@@ -122,8 +122,10 @@ def test_a_token_in_the_fragment_asks_whose_it_is_before_logging_in(
 
 
 def log_in(browser: WebDriver, rest_api: RestApi, namespace: str, token: str) -> None:
-    browser.execute_script("window.sessionStorage.clear()")
+    # On the page first: a browser that has shown nothing yet has no sessionStorage (data: URL).
     browser.get(f"{rest_api.url}/ui/?namespace={namespace}")
+    browser.execute_script("window.sessionStorage.clear()")
+    browser.refresh()
     wait(browser, lambda d: d.find_element(By.ID, "login").is_displayed(), what="the login box")
     browser.find_element(By.ID, "token").send_keys(token)
     browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
@@ -172,3 +174,28 @@ def test_a_run_under_way_is_cancelled_from_the_page(
     assert not row.find_elements(By.XPATH, ".//button[text()='Cancel']")  # nothing left to cancel
     status = installed.must_get("adhoc", "long-job", namespace)["status"]
     assert status["reason"] == "Cancelled", status
+
+
+def test_rerun_from_the_page_runs_the_same_adhoccommand_again(
+    browser: WebDriver, rest_api: RestApi, installed: Cluster, namespace: str, sim_output
+):
+    """Rerun starts a new run of the AdhocCommand itself (its exec-form args and env kept), not
+    a new shell command built from what the table shows; a run under way offers no Rerun."""
+    sim_output(namespace, b"done\n")
+    spec = {"args": ["backup", "--to", "s3://b/$(date)"], "env": [{"name": "LEVEL", "value": "debug"}]}
+    installed.apply(adhoc("backup", **spec), namespace)
+    log_in(browser, rest_api, namespace, token_for(installed, namespace, "rerunner", "edit"))
+    wait(browser, lambda d: (r := run_row(d, "backup")) and "Succeeded" in r.text, what="the first run")
+    wait(browser, lambda d: click_in_row(d, "backup", "Rerun"), what="the Rerun button")
+    wait(browser, lambda d: d.find_element(By.ID, "output-run").text == "backup", what="its output pane")
+
+    def second_run_done() -> bool:
+        obj = installed.must_get("adhoc", "backup", namespace)
+        status = obj.get("status") or {}
+        return obj["metadata"]["generation"] == 2 == status.get("observedGeneration") and status["phase"] == "Succeeded"
+
+    wait(browser, lambda d: second_run_done(), what="the second run to finish")
+    assert [r["metadata"]["name"] for r in installed.list("adhoc", namespace)] == ["backup"]  # no new AdhocCommand
+    [container] = installed.must_get("job", "backup-2", namespace)["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == spec["args"] and "args" not in container  # exec form, no shell
+    assert {"name": "LEVEL", "value": "debug"} in container["env"]

@@ -49,3 +49,10 @@ def test_crd_takes_its_limits_from_the_rules(crd_spec):
     assert crd_spec["logs"]["properties"]["maxBytes"]["default"] == rules.LOGS_MAX_BYTES_DEFAULT
     assert crd_spec["timeoutSeconds"]["maximum"] == rules.TIMEOUT_MAX
     assert crd_spec["args"]["maxItems"] == rules.ARGS_MAX_ITEMS
+
+
+def test_a_rerun_is_a_pod_annotation_of_the_time_and_nothing_else():
+    """Setting the time (not a counter) makes each rerun a change, as `kubectl rollout restart`."""
+    first, second = rules.rerun_patch("2026-11-29T10:00:00Z"), rules.rerun_patch("2026-11-29T10:00:01Z")
+    assert first == {"spec": {"podMetadata": {"annotations": {"orchestrator.dev/rerun-at": "2026-11-29T10:00:00Z"}}}}
+    assert first != second

@@ -80,6 +80,16 @@ def current_run_finished(adhoc: dict[str, Any]) -> bool:
     )
 
 
+# A rerun without editing the command: a pod-template annotation set to the time, as
+# `kubectl rollout restart` does. It changes the spec, so it is a new generation and a new run.
+ANNOTATION_RERUN_AT = "orchestrator.dev/rerun-at"
+
+
+def rerun_patch(now: str) -> dict[str, Any]:
+    """The merge patch that runs an AdhocCommand again, as it is (`now`: an RFC 3339 time)."""
+    return {"spec": {"podMetadata": {"annotations": {ANNOTATION_RERUN_AT: now}}}}
+
+
 def max_bytes(spec: dict[str, Any]) -> int:
     """How many bytes of output a run stores (spec.logs.maxBytes, or its default)."""
     return int(((spec or {}).get("logs") or {}).get("maxBytes") or LOGS_MAX_BYTES_DEFAULT)

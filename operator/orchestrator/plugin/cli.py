@@ -29,11 +29,10 @@ from orchestrator.model.names import LABEL_MANAGED_BY
 from orchestrator.model.objects import parse_time, timestamp
 from orchestrator.model.output import output_of
 from orchestrator.model.paths import is_object_name
-from orchestrator.model.spec import TIMEOUT_MAX, current_run_finished
+from orchestrator.model.spec import TIMEOUT_MAX, current_run_finished, rerun_patch
 from orchestrator.model.status import format_duration
 from orchestrator.model.workloads import KINDS, pod_template_of, source_error
 
-RERUN_ANNOTATION = "orchestrator.dev/rerun-at"
 POLL_SECONDS = 0.5
 ERROR_EXIT = 1
 KIND_NAMES = {alias: kind for kind in KINDS for alias in (kind.lower(), kind.lower() + "s")} | {
@@ -333,9 +332,7 @@ def rerun(name: str, wait: bool, kubeconfig: str | None, context: str | None, na
     session = Session(kubeconfig, context, namespace)
 
     async def work() -> int:
-        now = timestamp()
-        patch = {"spec": {"podMetadata": {"annotations": {RERUN_ANNOTATION: now}}}}
-        patched = await session.api.patch("", session.namespace, name, patch)
+        patched = await session.api.patch("", session.namespace, name, rerun_patch(timestamp()))
         generation = patched["metadata"]["generation"]
         if not wait:
             click.echo(f"adhoccommand/{name} rerun (generation {generation})")

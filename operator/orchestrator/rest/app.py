@@ -9,9 +9,10 @@ Run: uvicorn --factory orchestrator.rest.app:create_app --host 127.0.0.1 --port 
 import dataclasses
 import functools
 import gc
+import json
 import os
 import pathlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -29,8 +30,9 @@ from orchestrator.kube.caller import MAX_STREAMS, StreamSlot, Upstream
 from orchestrator.kube.errors import ApiError
 from orchestrator.kube.follow import current_output, followed_output
 from orchestrator.model import approval
+from orchestrator.model.objects import timestamp
 from orchestrator.model.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
-from orchestrator.model.spec import current_run_finished
+from orchestrator.model.spec import current_run_finished, rerun_patch
 from orchestrator.rest.limits import Limits
 from orchestrator.rest.models import Decision, Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 
@@ -41,6 +43,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": Error, "description": "The request is invalid; `fields` names what is wrong"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "No such job"}}
+# The AdhocCommand as the cluster stores it, its schema taken from the CRD (make crd writes the
+# file): the answers are the API server's own objects, passed on without a model of our own.
+ADHOC_SCHEMA = "#/components/schemas/AdhocCommand"
+STATUS_SCHEMA = "#/components/schemas/AdhocCommandStatus"
+
+
+def adhoc_answer(code: int = 200, schema: str = ADHOC_SCHEMA) -> dict[int | str, dict[str, Any]]:
+    what = "The run's status" if schema == STATUS_SCHEMA else "The AdhocCommand, and its name as `id`"
+    return {code: {"description": what, "content": {"application/json": {"schema": {"$ref": schema}}}}}
+
 
 RunId = Annotated[str, Path(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN, description="The job's id")]
 
@@ -120,7 +132,7 @@ def json_body(value: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(value), status_code=status_code, media_type="application/json")
 
 
-@routes.post("/jobs", status_code=201, response_model=dict[str, Any], responses=ERRORS, summary="Run a command")
+@routes.post("/jobs", status_code=201, responses=ERRORS | adhoc_answer(201), summary="Run a command")
 async def create_run(run: NewRun, who: As) -> Response:
     # The namespace: the body's, else ?namespace=, else the service's default.
     return json_body(with_id(await who.api.create(who.token, adhoc_from(run, run.namespace or who.namespace))), 201)
@@ -154,15 +166,15 @@ async def list_runs(
     return answer
 
 
-@routes.get(
-    "/jobs/{run_id}", response_model=dict[str, Any], responses=ERRORS | NOT_FOUND, summary="A run's AdhocCommand"
-)
+@routes.get("/jobs/{run_id}", responses=ERRORS | NOT_FOUND | adhoc_answer(), summary="A run's AdhocCommand")
 async def get_run(run_id: RunId, who: As) -> Response:
     return json_body(with_id(await fetch(who, run_id)))
 
 
 @routes.get(
-    "/jobs/{run_id}/status", response_model=dict[str, Any], responses=ERRORS | NOT_FOUND, summary="A run's status"
+    "/jobs/{run_id}/status",
+    responses=ERRORS | NOT_FOUND | adhoc_answer(schema=STATUS_SCHEMA),
+    summary="A run's status",
 )
 async def get_status(run_id: RunId, who: As) -> Response:
     return json_body((await fetch(who, run_id)).get("status") or {})
@@ -236,8 +248,7 @@ async def decide(who: Caller, run_id: str, approve: bool, reason: str = "") -> R
 
 @routes.post(
     "/jobs/{run_id}/cancel",
-    response_model=dict[str, Any],
-    responses=ERRORS | NOT_FOUND | {409: {"model": Error, "description": "It has finished already"}},
+    responses=adhoc_answer() | ERRORS | NOT_FOUND | {409: {"model": Error, "description": "It has finished already"}},
     summary="Cancel a run, keeping what it printed",
 )
 async def cancel_run(run_id: RunId, who: As) -> Response:
@@ -250,9 +261,35 @@ async def cancel_run(run_id: RunId, who: As) -> Response:
 
 
 @routes.post(
+    "/jobs/{run_id}/rerun",
+    responses=adhoc_answer()
+    | ERRORS
+    | NOT_FOUND
+    | {409: {"model": Error, "description": "Its current run has not finished"}},
+    summary="Run a finished run again, as it is",
+)
+async def rerun_run(run_id: RunId, who: As) -> Response:
+    """Starts a new run of the same AdhocCommand, with all it says (`from`, env, volumes, its
+    ServiceAccount, exec-form args): the `orchestrator.dev/rerun-at` pod annotation, as
+    `kubectl adhoc rerun` sets it. Refused while the current run is under way (a spec change
+    then would replace it): cancel it, or wait for it to end. Where runs need approval, the
+    new run needs a new one."""
+    adhoc = await fetch(who, run_id)
+    if not current_run_finished(adhoc):
+        phase = (adhoc.get("status") or {}).get("phase") or "Pending"
+        raise ApiError(409, f"job {run_id} has not finished ({phase}): cancel it or wait for it to end")
+    try:
+        patched = await who.api.patch(who.token, who.namespace, run_id, rerun_patch(timestamp()))
+    except ApiError as err:
+        if err.status == 404:
+            raise ApiError(404, f"job {run_id} not found in namespace {who.namespace}") from err
+        raise
+    return json_body(with_id(patched))
+
+
+@routes.post(
     "/jobs/{run_id}/approve",
-    response_model=dict[str, Any],
-    responses=ERRORS | NOT_FOUND | DECIDED,
+    responses=adhoc_answer() | ERRORS | NOT_FOUND | DECIDED,
     summary="Approve a run that waits for approval",
 )
 async def approve_run(run_id: RunId, who: As) -> Response:
@@ -263,8 +300,7 @@ async def approve_run(run_id: RunId, who: As) -> Response:
 
 @routes.post(
     "/jobs/{run_id}/reject",
-    response_model=dict[str, Any],
-    responses=ERRORS | NOT_FOUND | DECIDED,
+    responses=adhoc_answer() | ERRORS | NOT_FOUND | DECIDED,
     summary="Reject a run that waits for approval",
 )
 async def reject_run(run_id: RunId, who: As, decision: Decision | None = None) -> Response:
@@ -350,11 +386,27 @@ def create_app(default_namespace: str | None = None) -> FastAPI:
     app.include_router(routes)
     app.add_middleware(Limits)
     app.mount("/ui", UI(directory=UI_DIR, html=True), name="ui")
+    app.openapi = functools.partial(described, app, app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def described(app: FastAPI, generate: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """FastAPI's OpenAPI description, plus the AdhocCommand's schema from the CRD (read once)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    spec = generate()
+    adhoc = json.loads(SCHEMA_FILE.read_text())
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["AdhocCommandStatus"] = adhoc["properties"]["status"]
+    answer = {**adhoc, "properties": {"id": {"type": "string", "description": "Its name"}, **adhoc["properties"]}}
+    schemas["AdhocCommand"] = answer
+    app.openapi_schema = spec
+    return spec
 
 
 GC_THRESHOLD = 20_000
 UI_DIR = pathlib.Path(__file__).parent / "ui"
+SCHEMA_FILE = pathlib.Path(__file__).parent / "adhoccommand.schema.json"
 # The page runs only its own script and talks only to this server; no framing (clickjacking).
 UI_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",

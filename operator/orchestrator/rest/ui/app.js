@@ -123,8 +123,11 @@ function render(runs) {
     }
     if (run.phase !== "Succeeded" && run.phase !== "Failed") {
       button(actions, "Cancel", () => cancelRun(run.job));
+    } else {
+      // The same AdhocCommand again, with all it says (from, env, volumes, args): not a new
+      // shell command built from the cmd column.
+      button(actions, "Rerun", () => rerun(run.job));
     }
-    button(actions, "Rerun", () => start(run.cmd, run.image));
     button(actions, "Delete", () => remove(run.job));
     row.addEventListener("click", () => showOutput(run.job));
   }
@@ -148,6 +151,16 @@ async function start(cmd, image) {
     const created = await (await api("POST", "/jobs", { body })).json();
     await refresh();
     showOutput(created.id);
+  } catch (err) {
+    $("error").textContent = err.message;
+  }
+}
+
+async function rerun(run) {
+  try {
+    await api("POST", `/jobs/${encodeURIComponent(run)}/rerun`);
+    await refresh();
+    showOutput(run);
   } catch (err) {
     $("error").textContent = err.message;
   }
