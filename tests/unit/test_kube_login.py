@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import kopf
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from orchestrator.kube.client import Kube
+from orchestrator.kube.credentials import Login
 from orchestrator.kube.errors import ApiError
 
 
@@ -20,10 +20,10 @@ class Tokens:
     def __init__(self, server: str, *tokens: str) -> None:
         self.server, self.tokens, self.calls = server, list(tokens), 0
 
-    def __call__(self) -> kopf.ConnectionInfo:
+    def __call__(self) -> Login:
         token = self.tokens[min(self.calls, len(self.tokens) - 1)]
         self.calls += 1
-        return kopf.ConnectionInfo(server=self.server, scheme="Bearer", token=token)
+        return Login(server=self.server, scheme="Bearer", token=token)
 
 
 @pytest.fixture

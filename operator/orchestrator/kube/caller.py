@@ -3,11 +3,11 @@ with a kubeconfig's credentials (kubectl-adhoc: `Upstream.logged_in`, and token 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
-import orjson
 
 from orchestrator import GROUP, PLURAL
 from orchestrator.kube import credentials
@@ -25,6 +25,20 @@ from orchestrator.model.paths import (
     path,
 )
 from orchestrator.model.spec import CONTAINER
+
+try:  # the REST API's answers are parsed and written by orjson: a third of its CPU a list
+    import orjson
+except ImportError:  # kubectl-adhoc's zipapp is pure Python, for any python3: the standard json
+    orjson = None  # type: ignore[assignment]
+
+
+def to_json(value: Any) -> bytes:
+    return orjson.dumps(value) if orjson is not None else json.dumps(value, separators=(",", ":")).encode()
+
+
+def from_json(data: bytes) -> Any:
+    return orjson.loads(data) if orjson is not None else json.loads(data)
+
 
 # A followed log may stay quiet for long (a command that sleeps): no read time-out.
 CALL_TIMEOUT = aiohttp.ClientTimeout(total=30.0)
@@ -134,7 +148,7 @@ class Upstream:
         body = kwargs.pop("json", None)
         if body is not None:
             headers.setdefault("Content-Type", "application/json")
-            kwargs["data"] = orjson.dumps(body)
+            kwargs["data"] = to_json(body)
         try:
             async with self._session().request(method, self.server + url, headers=headers, **kwargs) as response:
                 content = await response.read()
@@ -145,7 +159,7 @@ class Upstream:
             raise unreachable(exc) from exc
 
     async def _json(self, token: str, method: str, url: str, **kwargs: Any) -> Json:
-        return orjson.loads(await self._request(token, method, url, **kwargs))
+        return from_json(await self._request(token, method, url, **kwargs))
 
     @staticmethod
     def _adhoc_path(namespace: str, name: str = "") -> str:

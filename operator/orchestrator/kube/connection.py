@@ -15,8 +15,8 @@ from types import MappingProxyType
 from typing import Any, Protocol, Self
 
 import aiohttp
-import kopf
 
+from orchestrator.kube.credentials import Login as LoginInfo
 from orchestrator.kube.errors import ApiError, error_of, unreachable
 from orchestrator.model.objects import Obj
 
@@ -31,7 +31,7 @@ CONNECTIONS = 32
 CALL_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=REQUEST_TIMEOUT)
 
 NO_SELECTOR: Mapping[str, str] = MappingProxyType({})
-Login = Callable[[], kopf.ConnectionInfo]
+Login = Callable[[], LoginInfo]
 log = logging.getLogger(__name__)
 
 
@@ -93,16 +93,7 @@ class Connection:
         info = await asyncio.to_thread(self._login)
         self._server = info.server.rstrip("/")
         self._headers = {**info.as_http_headers(), "User-Agent": COMPONENT}
-        tls = (
-            info.server,
-            info.ca_path,
-            info.ca_data,
-            info.insecure,
-            info.certificate_path,
-            info.certificate_data,
-            info.private_key_path,
-            info.private_key_data,
-        )
+        tls = (info.server, info.ca_path, info.insecure, info.certificate_path, info.private_key_path)
         if self._session is None or tls != self._tls:
             old, self._tls = self._session, tls
             self._session = aiohttp.ClientSession(

@@ -12,12 +12,12 @@ what a caller does when the API server rejects the one it has.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import ssl
 from pathlib import Path
 
-import kopf
 from kubernetes import client, config
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
@@ -56,7 +56,41 @@ class Target:
     ssl_context: ssl.SSLContext | bool
 
 
-def login(source: Source = Source()) -> kopf.ConnectionInfo:
+@dataclasses.dataclass(frozen=True)
+class Login:
+    """A server and a credential for it. Not kopf's ConnectionInfo (the operator converts it):
+    kubectl-adhoc never imports kopf, which would double its start-up time and tie its zipapp
+    to kopf's dependencies. Files only: the `kubernetes` package writes inline data to files."""
+
+    server: str
+    ca_path: str | None = None
+    insecure: bool = False
+    username: str | None = None
+    password: str | None = None
+    scheme: str | None = None
+    token: str | None = None
+    certificate_path: str | None = None
+    private_key_path: str | None = None
+
+    def as_http_headers(self) -> dict[str, str]:
+        if self.username and self.password:
+            basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+            return {"Authorization": f"Basic {basic}"}
+        if self.token:
+            return {"Authorization": f"{self.scheme or 'Bearer'} {self.token}"}
+        return {}
+
+    def as_ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.ca_path)
+        if self.insecure:  # the kubeconfig's insecure-skip-tls-verify
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if self.certificate_path:
+            ctx.load_cert_chain(self.certificate_path, self.private_key_path)
+        return ctx
+
+
+def login(source: Source = Source()) -> Login:
     """The server and a fresh credential for it (runs an exec plugin, reads a token file)."""
     cfg = client.Configuration()
     try:
@@ -75,7 +109,7 @@ def login(source: Source = Source()) -> kopf.ConnectionInfo:
     scheme, _, token = (header or "").partition(" ")
     if not token:  # a header without a scheme
         scheme, token = "Bearer", scheme
-    return kopf.ConnectionInfo(
+    return Login(
         server=cfg.host,
         ca_path=cfg.ssl_ca_cert,
         insecure=not cfg.verify_ssl,

@@ -10,6 +10,7 @@ Run: kopf run --all-namespaces -m orchestrator.operator.handlers
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import gc
 import logging
@@ -299,9 +300,10 @@ def login(**_: Any) -> kopf.ConnectionInfo:
     """kopf's own watch and calls log in as the operator's do: in a pod its ServiceAccount,
     elsewhere $KUBECONFIG with exec plugins and the rest (kopf calls this again after a 401)."""
     try:
-        return credentials.login()
+        found = credentials.login()
     except credentials.CredentialsError as err:
         raise kopf.LoginError(str(err)) from None
+    return kopf.ConnectionInfo(**dataclasses.asdict(found))
 
 
 # Every change of an AdhocCommand.
