@@ -9,7 +9,7 @@ LOCAL_KUBECONFIG := $(CURDIR)/.cluster/kubeconfig
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 
 .PHONY: help deps venv build cluster-up cluster-down cluster-status install run api demo bench test unit lint lock crd \
-  image deploy undeploy manifests score helm-install bench-scale bench-rest
+  image deploy undeploy manifests score helm-install bench-scale bench-rest plugin
 BENCH_ARGS ?= --burst 1000 --populations 1000,10000
 
 help:
@@ -96,6 +96,10 @@ lint: venv
 
 image: venv
 	@hack/image.sh
+
+# kubectl adhoc for krew: an archive per platform in dist/, and dist/adhoc.yaml (the manifest).
+plugin: venv
+	$(PY) hack/plugin.py
 
 # requirements.lock: requirements.txt's pins with the hashes of every file PyPI has for them (all
 # platforms), which the image's pip install requires. Run after changing requirements.txt.

@@ -69,6 +69,16 @@ for tool in "helm helm.sh/helm/v4/cmd/helm@$HELM_VERSION helm.sh/helm/v4/interna
     go install -trimpath -ldflags "-s -w -X $version_var=${module#*@}" "$module"
   mv "$TOOLS_DIR/$name.d/$name" "$TOOLS_DIR/$name" && rmdir "$TOOLS_DIR/$name.d"
 done
+# krew (as kubectl-krew, the name kubectl finds it by) and krew-index's manifest check.
+mkdir -p "$KREW_DIR"
+for name in kubectl-krew validate-krew-manifest; do
+  [ -x "$KREW_DIR/$name" ] && continue
+  cmd=${name#kubectl-}
+  cd /
+  with_progress "$cmd $KREW_VERSION" env GOFLAGS= GOBIN="$KREW_DIR/$name.d" go install -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION" "sigs.k8s.io/krew/cmd/$cmd@$KREW_VERSION"
+  mv "$KREW_DIR/$name.d/$cmd" "$KREW_DIR/$name" && rmdir "$KREW_DIR/$name.d"
+done
 crds=$(dirname "$BIN_DIR")/kwok-crds
 if [ ! -f "$crds/kwok.x-k8s.io_clusterlogs.yaml" ]; then
   # The CRDs of kwok's Logs and ClusterLogs, from the module source go just downloaded.
