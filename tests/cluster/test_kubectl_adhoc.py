@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -293,3 +294,40 @@ def test_ctrl_c_asks_whether_to_cancel_and_honours_rm(simulated: Cluster, namesp
         else:
             assert b"cancelled and deleted" in err
             wait_until(functools.partial(gone, simulated, namespace, name), 60, "the run removed (--rm)")
+
+
+def test_output_formats_and_the_request_timeout_as_kubectls(simulated: Cluster, namespace: str, tmp_path: Path):
+    """-o name|json|yaml print the object a command made or changed, for scripts; history and plan
+    print theirs as JSON or YAML; --request-timeout limits each call and says so in one line."""
+    created = adhoc_cli(simulated, namespace, "run", "fmt", "--detach", "-o", "name", "--", "echo hi")
+    assert (created.returncode, created.stdout) == (0, "adhoccommand.orchestrator.dev/fmt\n"), created.stderr
+    wait_until(lambda: status_of(simulated, namespace, "fmt").get("phase") == "Succeeded", 60, "fmt to succeed")
+
+    [run] = json.loads(adhoc_cli(simulated, namespace, "history", "fmt", "-o", "json").stdout)
+    assert (run["generation"], run["phase"], run["exitCode"], run["output"]) == (1, "Succeeded", 0, "fmt-logs")
+    rerun = adhoc_cli(simulated, namespace, "rerun", "fmt", "-o", "yaml")
+    assert yaml.safe_load(rerun.stdout)["metadata"]["generation"] == 2, rerun.stderr
+    job = json.loads(adhoc_cli(simulated, namespace, "plan", "fmt", "-o", "json").stdout)
+    assert job["kind"] == "Job" and job["metadata"]["name"] == "fmt-2"
+    assert adhoc_cli(simulated, namespace, "plan", "fmt", "-o", "name").stdout == "job.batch/fmt-2\n"
+
+    # An API server that accepts the connection and never answers: one line that says what
+    # happened, with the option before the command (as kubectl users put it) or after it.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        config = yaml.safe_load(simulated.kubeconfig.read_text())
+        for cluster in config["clusters"]:
+            cluster["cluster"]["server"] = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        hung = tmp_path / "hung.kubeconfig"
+        hung.write_text(yaml.safe_dump(config))
+        for args in (("--request-timeout", "1s", "history", "fmt"), ("history", "fmt", "--request-timeout", "1s")):
+            slow = subprocess.run(
+                [simulated.kubectl_path, "adhoc", "--kubeconfig", str(hung), "-n", namespace, *args],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=plugin_env(),
+            )
+            assert slow.returncode == 1 and slow.stdout == "", slow.stdout
+            assert slow.stderr.splitlines() == [
+                "error: the Kubernetes API did not answer in time (the request's time limit)"
+            ]

@@ -35,10 +35,22 @@ def test_which_are_worth_retrying(status, transient):
     assert ApiError(status, "m").transient is transient
 
 
-def test_no_answer_is_status_zero_and_says_why():
-    err = unreachable(TimeoutError("read timed out"))
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [
+        (TimeoutError("read timed out"), "the Kubernetes API could not be reached: TimeoutError: read timed out"),
+        # aiohttp's own time limit says nothing: the message must (kubectl adhoc --request-timeout).
+        (TimeoutError(), "the Kubernetes API did not answer in time (the request's time limit)"),
+        (
+            ConnectionRefusedError(111, "Connection refused"),
+            "the Kubernetes API could not be reached: ConnectionRefusedError: [Errno 111] Connection refused",
+        ),
+    ],
+)
+def test_no_answer_is_status_zero_and_says_why(exc, message):
+    err = unreachable(exc)
     assert err.status == 0 and err.transient
-    assert err.message == "the Kubernetes API could not be reached: TimeoutError: read timed out"
+    assert err.message == message
 
 
 def test_a_namespace_being_deleted_is_told_apart():

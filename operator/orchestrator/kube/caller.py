@@ -40,9 +40,7 @@ def from_json(data: bytes) -> Any:
     return orjson.loads(data) if orjson is not None else json.loads(data)
 
 
-# A followed log may stay quiet for long (a command that sleeps): no read time-out.
-CALL_TIMEOUT = aiohttp.ClientTimeout(total=30.0)
-FOLLOW_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30.0)
+CALL_SECONDS = 30.0  # each call's limit (kubectl adhoc --request-timeout)
 # Calls that end at once share one pool; followed logs, which hold a connection for a run's
 # life, have their own, bounded: a hundred open streams must not make every other call wait.
 CONNECTIONS = 200
@@ -69,6 +67,7 @@ class Upstream:
         headers: dict[str, str] | None = None,
         max_streams: int = MAX_STREAMS,
         relogin: Callable[[], dict[str, str]] | None = None,
+        call_seconds: float | None = CALL_SECONDS,
     ) -> None:
         self.server = target.server.rstrip("/")
         self.ssl = target.ssl_context
@@ -78,6 +77,9 @@ class Upstream:
         self.relogin = relogin
         self.auth = relogin() if relogin is not None else {}
         self.max_streams = max_streams
+        self.call_timeout = aiohttp.ClientTimeout(total=call_seconds)
+        # A followed log may stay quiet for long (a command that sleeps): no read time-out.
+        self.follow_timeout = aiohttp.ClientTimeout(total=None, sock_connect=call_seconds)
         self.streams_open = 0
         self._calls: aiohttp.ClientSession | None = None
         self._streams: aiohttp.ClientSession | None = None
@@ -85,10 +87,10 @@ class Upstream:
     def _session(self, streams: bool = False) -> aiohttp.ClientSession:
         if streams:
             if self._streams is None:
-                self._streams = self._new_session(self.max_streams, FOLLOW_TIMEOUT)
+                self._streams = self._new_session(self.max_streams, self.follow_timeout)
             return self._streams
         if self._calls is None:
-            self._calls = self._new_session(CONNECTIONS, CALL_TIMEOUT)
+            self._calls = self._new_session(CONNECTIONS, self.call_timeout)
         return self._calls
 
     def _new_session(self, limit: int, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
@@ -106,14 +108,21 @@ class Upstream:
         return StreamSlot(self)
 
     @classmethod
-    def logged_in(cls, source: credentials.Source, headers: dict[str, str] | None = None) -> Upstream:
+    def logged_in(
+        cls,
+        source: credentials.Source,
+        headers: dict[str, str] | None = None,
+        call_seconds: float | None = CALL_SECONDS,
+    ) -> Upstream:
         """A client acting with the credentials the kubeconfig (or the pod) holds, logging in
-        again when they are refused; `headers`: more of them (impersonation)."""
+        again when they are refused; `headers`: more of them (impersonation); `call_seconds`:
+        each call's limit (None: none)."""
         info = credentials.login(source)
         return cls(
             credentials.Target(info.server, info.as_ssl_context()),
             headers,
             relogin=lambda: credentials.login(source).as_http_headers(),
+            call_seconds=call_seconds,
         )
 
     async def close(self) -> None:

@@ -39,4 +39,6 @@ def error_of(status: int, body: bytes | str, reason: str = "") -> ApiError:
 
 def unreachable(exc: BaseException) -> ApiError:
     """No answer: a connection error or a time-out (transient)."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return ApiError(0, "the Kubernetes API did not answer in time (the request's time limit)")
     return ApiError(0, f"the Kubernetes API could not be reached: {type(exc).__name__}: {exc}")

@@ -19,7 +19,7 @@ import yaml
 
 from orchestrator import API_VERSION, KIND
 from orchestrator.kube import credentials
-from orchestrator.kube.caller import Upstream
+from orchestrator.kube.caller import CALL_SECONDS, Upstream
 from orchestrator.kube.errors import ApiError
 from orchestrator.kube.follow import current_output, followed_output
 from orchestrator.model import approval
@@ -65,6 +65,20 @@ def seconds(text: str) -> int:
     return value
 
 
+def request_seconds(text: str | None) -> float | None:
+    """--request-timeout as kubectl reads it: a Go duration or plain seconds; 0 means no limit."""
+    if text is None:
+        return CALL_SECONDS
+    try:
+        value = float(text) if text.replace(".", "", 1).isdigit() else durationpy.from_str(text).total_seconds()
+    except durationpy.DurationError:
+        fail(f"--request-timeout: {text!r} is not a duration such as 30s or 2m (0: no limit)")
+    # durationpy keeps microseconds: 1ns would read as 0, which means no limit at all.
+    if value < 0 or (value < 0.001 and any(digit in text for digit in "123456789")):
+        fail(f"--request-timeout: {text!r} must be 0 (no limit) or at least 1ms")
+    return value or None
+
+
 def checked_name(name: str) -> str:
     if not is_object_name(name):
         fail(f"{name!r} is not a valid name: lower case letters, digits, '-' and '.', at most 253 characters")
@@ -108,9 +122,12 @@ class Session:
 
     def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
         source = credentials.Source(kubeconfig, context)
-        as_user = click.get_current_context().meta.get(AS)
+        meta = click.get_current_context().meta
+        as_user = meta.get(AS)
         try:
-            self.api = Upstream.logged_in(source, {"Impersonate-User": as_user} if as_user else None)
+            self.api = Upstream.logged_in(
+                source, {"Impersonate-User": as_user} if as_user else None, meta.get(REQUEST_TIMEOUT, CALL_SECONDS)
+            )
             self.namespace = namespace or credentials.namespace(source)
         except credentials.CredentialsError as err:
             fail(str(err))
@@ -172,11 +189,39 @@ def exit_code_of(adhoc: dict[str, Any]) -> int:
     return 0
 
 
-CLUSTER_OPTIONS = ("kubeconfig", "context", "namespace")
-AS = "orchestrator.as"  # where --as waits for the Session (click's context meta)
+FULL_NAME = "adhoccommand.orchestrator.dev"  # as `kubectl get adhoc -o name` prints it
+
+
+def output_option(*formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """kubectl's -o: the object as JSON or YAML, or `kind.group/name`, instead of the message."""
+    return click.option(
+        "-o", "--output", "output", type=click.Choice(formats), help="Print the object: " + ", ".join(formats)
+    )
+
+
+def show(obj: Any, output: str | None, message: str, name: str = "") -> None:
+    """The message (nothing given), or the object as -o asks (4-space JSON and YAML as kubectl)."""
+    if output is None:
+        click.echo(message)
+    elif output == "name":
+        click.echo(name or f"{FULL_NAME}/{obj['metadata']['name']}")
+    elif output == "json":
+        click.echo(json.dumps(obj, indent=4))
+    else:
+        click.echo(yaml.safe_dump(obj, sort_keys=False), nl=False)
+
+
+CLUSTER_OPTIONS = ("kubeconfig", "context", "namespace", "request_timeout")
+AS = "orchestrator.as"  # where --as and --request-timeout wait for the Session (click's context meta)
+REQUEST_TIMEOUT = "orchestrator.request-timeout"
 
 
 def _with_cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--request-timeout",
+        "request_timeout",
+        help="How long to wait for each call to the API server (1s, 2m; 0: no limit; default 30s)",
+    )(f)
     f = click.option("--as", "as_user", help="Act as this user (Kubernetes impersonation, as kubectl's --as)")(f)
     f = click.option("-n", "--namespace", help="The namespace (default: the context's)")(f)
     f = click.option("--context", help="The kubeconfig context to use")(f)
@@ -194,6 +239,7 @@ def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
         for name in CLUSTER_OPTIONS:
             kwargs[name] = kwargs.get(name) or outer.get(name)
         context.meta[AS] = kwargs.pop("as_user", None) or outer.get("as_user")
+        context.meta[REQUEST_TIMEOUT] = request_seconds(kwargs.pop("request_timeout"))
         return f(*args, **kwargs)
 
     return _with_cluster_options(merged)
@@ -203,10 +249,21 @@ def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @_with_cluster_options
 @click.pass_context
 def main(
-    ctx: click.Context, kubeconfig: str | None, context: str | None, namespace: str | None, as_user: str | None
+    ctx: click.Context,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    as_user: str | None,
+    request_timeout: str | None,
 ) -> None:
     """Run ad hoc commands as AdhocCommands: their output kept, their exit code returned."""
-    ctx.obj = {"kubeconfig": kubeconfig, "context": context, "namespace": namespace, "as_user": as_user}
+    ctx.obj = {
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "namespace": namespace,
+        "as_user": as_user,
+        "request_timeout": request_timeout,
+    }
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
@@ -218,6 +275,7 @@ def main(
 @click.option("--rm", "remove", is_flag=True, help="Delete the AdhocCommand (and its output) once it ended")
 @click.option("--detach", is_flag=True, help="Start it and return at once (prints its name)")
 @click.option("--overrides", help='JSON merged into the AdhocCommand, e.g. \'{"spec": {"nodeSelector": {...}}}\'')
+@output_option("json", "yaml", "name")
 @cluster_options
 def run(
     name: str,
@@ -228,6 +286,7 @@ def run(
     remove: bool,
     detach: bool,
     overrides: str | None,
+    output: str | None,
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
@@ -236,6 +295,8 @@ def run(
     in a shell (/bin/sh -c), several run as they are. Prints the output live; exits with the
     command's exit code."""
     checked_name(name)
+    if output and not detach:
+        fail("run: -o prints the AdhocCommand created, with --detach (else the output is the command's)")
     extra = parse_overrides(overrides)
     if source:
         extra = {**extra, "spec": {**(extra.get("spec") or {}), "from": workload(source)}}
@@ -254,7 +315,7 @@ def run(
                 )
             raise
         if detach:
-            click.echo(f"adhoccommand/{name} created")
+            show(created, output, f"adhoccommand/{name} created")
             return 0
         ended = await session.stream_output(name, created)
         if remove:
@@ -325,17 +386,22 @@ def logs(
 @main.command()
 @click.argument("name")
 @click.option("--wait", is_flag=True, help="Wait for the new run, print its output, exit with its exit code")
+@output_option("json", "yaml", "name")
 @cluster_options
-def rerun(name: str, wait: bool, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+def rerun(
+    name: str, wait: bool, output: str | None, kubeconfig: str | None, context: str | None, namespace: str | None
+) -> None:
     """Run AdhocCommand NAME again, as it is (sets the orchestrator.dev/rerun-at annotation)."""
     checked_name(name)
+    if output and wait:
+        fail("rerun: -o prints the AdhocCommand changed, without --wait (with it the output is the command's)")
     session = Session(kubeconfig, context, namespace)
 
     async def work() -> int:
         patched = await session.api.patch("", session.namespace, name, rerun_patch(timestamp()))
         generation = patched["metadata"]["generation"]
         if not wait:
-            click.echo(f"adhoccommand/{name} rerun (generation {generation})")
+            show(patched, output, f"adhoccommand/{name} rerun (generation {generation})")
             return 0
         started = await session.wait_for(
             name, lambda a: (a.get("status") or {}).get("observedGeneration") == generation
@@ -345,7 +411,7 @@ def rerun(name: str, wait: bool, kubeconfig: str | None, context: str | None, na
     sys.exit(session.run(work))
 
 
-async def decide(session: Session, name: str, approve: bool, reason: str = "") -> str:
+async def decide(session: Session, name: str, approve: bool, reason: str = "") -> tuple[str, dict[str, Any]]:
     """Approves or rejects the run of NAME's current generation as the caller, whom the API
     server names (the orchestrator-approval policy refuses anything else)."""
     adhoc = await session.get(name)
@@ -355,19 +421,20 @@ async def decide(session: Session, name: str, approve: bool, reason: str = "") -
     except approval.NotDecidable as err:
         fail(f"adhoccommand/{err}")
     try:
-        await session.api.patch("", session.namespace, name, patch)
+        patched = await session.api.patch("", session.namespace, name, patch)
     except ApiError as err:
         if err.status == 409:
             fail(f"adhoccommand/{name} changed since it was read: look at it again (kubectl adhoc plan {name})")
         raise
     generation = adhoc["metadata"].get("generation") or 1
-    return f"adhoccommand/{name} generation {generation} {'approved' if approve else 'rejected'} by {me}"
+    return f"adhoccommand/{name} generation {generation} {'approved' if approve else 'rejected'} by {me}", patched
 
 
 @main.command()
 @click.argument("name")
+@output_option("json", "yaml", "name")
 @cluster_options
-def cancel(name: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+def cancel(name: str, output: str | None, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """Stop the run of AdhocCommand NAME for good (spec.cancel): its pod is stopped, what it
     printed so far is kept, the run ends Failed (Cancelled). `kubectl adhoc logs NAME` shows the
     output, `kubectl adhoc rerun NAME` runs it again."""
@@ -378,8 +445,8 @@ def cancel(name: str, kubeconfig: str | None, context: str | None, namespace: st
         adhoc = await session.get(name)
         if current_run_finished(adhoc):
             fail(f"adhoccommand/{name} has finished already ({(adhoc.get('status') or {}).get('phase')})")
-        await session.api.patch("", session.namespace, name, {"spec": {"cancel": True}})
-        click.echo(f"adhoccommand/{name} cancelled")
+        patched = await session.api.patch("", session.namespace, name, {"spec": {"cancel": True}})
+        show(patched, output, f"adhoccommand/{name} cancelled")
         return 0
 
     sys.exit(session.run(work))
@@ -387,8 +454,9 @@ def cancel(name: str, kubeconfig: str | None, context: str | None, namespace: st
 
 @main.command()
 @click.argument("name")
+@output_option("json", "yaml", "name")
 @cluster_options
-def approve(name: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+def approve(name: str, output: str | None, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """Approve the run AdhocCommand NAME waits with (spec.approval.required): its current
     generation, as you. Needs the verb approve (namespace admins have it) and that you are not
     the one who asked for the run; `kubectl adhoc plan NAME` shows what it runs."""
@@ -396,7 +464,8 @@ def approve(name: str, kubeconfig: str | None, context: str | None, namespace: s
     session = Session(kubeconfig, context, namespace)
 
     async def work() -> int:
-        click.echo(await decide(session, name, approve=True))
+        message, patched = await decide(session, name, approve=True)
+        show(patched, output, message)
         return 0
 
     sys.exit(session.run(work))
@@ -405,15 +474,19 @@ def approve(name: str, kubeconfig: str | None, context: str | None, namespace: s
 @main.command()
 @click.argument("name")
 @click.option("--reason", default="", help="Why, for the requester (shown in the run's status)")
+@output_option("json", "yaml", "name")
 @cluster_options
-def reject(name: str, reason: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+def reject(
+    name: str, reason: str, output: str | None, kubeconfig: str | None, context: str | None, namespace: str | None
+) -> None:
     """Reject the run AdhocCommand NAME waits with: it ends Failed (Rejected) and runs nothing.
     The same rights as approve."""
     checked_name(name)
     session = Session(kubeconfig, context, namespace)
 
     async def work() -> int:
-        click.echo(await decide(session, name, approve=False, reason=reason))
+        message, patched = await decide(session, name, approve=False, reason=reason)
+        show(patched, output, message)
         return 0
 
     sys.exit(session.run(work))
@@ -421,10 +494,11 @@ def reject(name: str, reason: str, kubeconfig: str | None, context: str | None, 
 
 @main.command()
 @click.argument("name")
+@output_option("json", "yaml")
 @cluster_options
-def history(name: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+def history(name: str, output: str | None, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """List the runs of AdhocCommand NAME, newest first: generation, phase, exit code, duration,
-    who asked for each and who approved it."""
+    who asked for each and who approved it (-o json|yaml: a list, one object a run)."""
     checked_name(name)
     session = Session(kubeconfig, context, namespace)
 
@@ -432,25 +506,13 @@ def history(name: str, kubeconfig: str | None, context: str | None, namespace: s
         adhoc = await session.get(name)
         status = adhoc.get("status") or {}
         current = {"generation": status.get("observedGeneration"), **status}
-        rows = [
-            ("GENERATION", "PHASE", "REASON", "EXIT", "DURATION", "STARTED", "REQUESTED BY", "APPROVED BY", "OUTPUT")
+        runs = [run_record(run, run is current) for run in [current, *(status.get("history") or [])]]
+        if output:
+            show(runs, output, "")
+            return 0
+        rows = [tuple(HISTORY_COLUMNS)] + [
+            tuple("" if run[key] is None else str(run[key]) for key in HISTORY_COLUMNS.values()) for run in runs
         ]
-        for run in [current, *(status.get("history") or [])]:
-            logs = run.get("logs") or {}
-            output = (logs.get("configMap") or logs.get("secret")) if run is current else run.get("logsConfigMap")
-            rows.append(
-                (
-                    str(run.get("generation") or ""),
-                    str(run.get("phase") or ""),
-                    str(run.get("reason") or ""),
-                    str(run.get("exitCode", "")),
-                    duration_of(run),
-                    str(run.get("startTime") or ""),
-                    str(run.get("requestedBy") or ""),
-                    str(run.get("approvedBy") or ""),
-                    str(output or ""),
-                )
-            )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             click.echo("   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -465,11 +527,13 @@ def history(name: str, kubeconfig: str | None, context: str | None, namespace: s
 @click.option(
     "--operator-namespace", default="orchestrator", show_default=True, help="Where the operator's settings are"
 )
+@output_option("yaml", "json", "name")
 @cluster_options
 def plan(
     name: str | None,
     filename: Any,
     operator_namespace: str,
+    output: str | None,
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
@@ -499,7 +563,7 @@ def plan(
             job = job_for(adhoc, config, template)
         except InvalidSpec as err:
             fail(f"{adhoc['metadata']['name']}: {err}")
-        click.echo(yaml.safe_dump(job, sort_keys=False), nl=False)
+        show(job, output or "yaml", "", name=f"job.batch/{job['metadata']['name']}")
         return 0
 
     sys.exit(session.run(work))
@@ -539,6 +603,27 @@ async def operator_settings(session: Session, operator_namespace: str) -> Config
         return from_settings(configmap.get("data") or {})
     except ConfigError as err:
         fail(f"the operator's settings: {err}")
+
+
+HISTORY_COLUMNS = {
+    "GENERATION": "generation",
+    "PHASE": "phase",
+    "REASON": "reason",
+    "EXIT": "exitCode",
+    "DURATION": "duration",
+    "STARTED": "startTime",
+    "REQUESTED BY": "requestedBy",
+    "APPROVED BY": "approvedBy",
+    "OUTPUT": "output",
+}
+
+
+def run_record(run: dict[str, Any], current: bool) -> dict[str, Any]:
+    """One run as history shows it: the current one from the status, earlier ones from its history."""
+    logs = run.get("logs") or {}
+    output = (logs.get("configMap") or logs.get("secret")) if current else run.get("logsConfigMap")
+    record = {key: run.get(key) for key in HISTORY_COLUMNS.values()}
+    return record | {"duration": duration_of(run) or None, "output": output}
 
 
 def duration_of(run: dict[str, Any]) -> str:
