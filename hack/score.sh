@@ -11,11 +11,14 @@ repo=$(dirname "$here")
 source "$here/versions.sh"
 "$here/build.sh" >/dev/null
 EXCEPTIONS=(--ignore-test container-image-pull-policy)
+# kube-score's status kept apart from grep's (under pipefail, `|| true` used to reset both).
 score() {
   echo "kube-score: $1"
-  "$TOOLS_DIR/kube-score" score --kubernetes-version "${KUBE_VERSION%.*}" --exit-one-on-warning \
-    "${EXCEPTIONS[@]}" --output-format ci - | grep -vE '^\[(OK|SKIPPED)\]' || true
-  test "${PIPESTATUS[0]}" -eq 0
+  local out status=0
+  out=$("$TOOLS_DIR/kube-score" score --kubernetes-version "${KUBE_VERSION%.*}" --exit-one-on-warning \
+    "${EXCEPTIONS[@]}" --output-format ci -) || status=$?
+  grep -vE '^\[(OK|SKIPPED)\]' <<<"$out" || true
+  return "$status"
 }
 "$BIN_DIR/kubectl" kustomize "$repo/kubernetes" | score "kubectl kustomize kubernetes/"
 helm() { "$TOOLS_DIR/helm" "$@"; }
