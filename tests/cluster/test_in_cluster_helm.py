@@ -78,6 +78,16 @@ def test_helm_install_runs_a_sample_on_the_real_node(released: tuple[Cluster, st
     assert lease and any(lease["spec"]["holderIdentity"].startswith(p["metadata"]["name"]) for p in pods)
 
 
+def test_helm_test_runs_a_command_and_reads_its_output(released: tuple[Cluster, str]):
+    """`helm test`: a pod of the operator's image runs `kubectl adhoc run --rm` as a ServiceAccount
+    with only run's rights, in the namespace served, and checks the output came back."""
+    cluster, served = released
+    out = helm(cluster, "test", RELEASE, "-n", RELEASE, "--logs", "--timeout", "300s")
+    assert "Phase:          Succeeded" in out and "orchestrator 0.1.0 runs commands" in out, out
+    assert cluster.get("adhoc", f"{FULLNAME}-test-1", served) is None  # --rm: no run left behind
+    assert cluster.get("pod", f"{FULLNAME}-test", RELEASE) is None  # hook-succeeded: deleted
+
+
 def test_the_notes_run_as_written(released: tuple[Cluster, str], tmp_path: Path):
     """What `helm install` prints is what a Helm user pastes first: its commands (the indented
     lines) run here as they are, in bash, and do what they say."""
