@@ -108,10 +108,12 @@ def render(helm: str) -> dict[str, str]:
         docs = [body for source, body in documents(helm, "--api-versions", api) if source == template]
         rendered[f"{where}/{template}"] = HEADER + "---\n".join(docs)
         rendered[f"{where}/kustomization.yaml"] = COMPONENT.format(what=WHAT[where], where=where, file=template)
+    monitoring: dict[str, list[str]] = {name: [] for name in MONITORING.values()}
     for body in (body for _, body in documents(helm, *MONITORING_ON)):
         kind = re.search(r"^kind: (\S+)$", body, re.M)
         if kind is not None and kind.group(1) in MONITORING:
-            rendered[MONITORING[kind.group(1)]] = HEADER + body
+            monitoring[MONITORING[kind.group(1)]].append(body)
+    rendered |= {name: HEADER + "---\n".join(docs) for name, docs in monitoring.items()}
     return rendered
 
 

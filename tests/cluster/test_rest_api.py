@@ -14,6 +14,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
 from hack.harness import Cluster, RestApi, token_for, wait_until
 from orchestrator.rest.app import create_app
@@ -161,6 +162,32 @@ def test_rerun_runs_the_same_command_again_with_all_it_says(
     assert {e["name"]: e["value"] for e in container["env"]} == {"MODE": "prod", "LEVEL": "debug"}
     assert [v["name"] for v in second["volumes"]] == ["scratch"]
     assert second["containers"] == first["containers"] and second["volumes"] == first["volumes"]
+
+
+def test_request_metrics_count_each_route_by_its_template(rest_api: RestApi, namespace: str, user):
+    """What an operator's dashboard graphs: requests by route (its template, never a run's id),
+    method and status, and their durations, on the metrics port; the probes are left out."""
+
+    def counted() -> dict[tuple[str, str, str], float]:
+        text = httpx.get("http://127.0.0.1:18091/metrics").text
+        found = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "orchestrator_api_http_requests_total":
+                    labels = sample.labels
+                    found[labels["handler"], labels["method"], labels["status"]] = sample.value
+        return found
+
+    before = counted()
+    api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30, params={"namespace": namespace})
+    assert api.post("/jobs", json={"cmd": "true"}).status_code == 201
+    assert api.get("/jobs/no-such-run").status_code == 404
+    assert httpx.get(f"{rest_api.url}/readyz").status_code == 200
+    after = counted()
+    grew = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    assert grew == {("/jobs", "POST", "201"): 1, ("/jobs/{run_id}", "GET", "404"): 1}
+    durations = httpx.get("http://127.0.0.1:18091/metrics").text
+    assert 'orchestrator_api_http_request_duration_seconds_count{handler="/jobs",method="POST"}' in durations
 
 
 def test_pages_follow_the_link_header(rest_api: RestApi, namespace: str, user):

@@ -17,11 +17,14 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
+import prometheus_client
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -357,9 +360,39 @@ def tune_gc() -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.upstream = Upstream(credentials.target(), max_streams=max_streams())
+    server = serve_metrics(app.state.metrics)
     tune_gc()
     yield
     await app.state.upstream.close()
+    if server is not None:
+        server.shutdown()
+
+
+def serve_metrics(registry: CollectorRegistry) -> Any:
+    """The request metrics on their own port (ORCHESTRATOR_API_METRICS_PORT; unset: none), not
+    on the API's: where the API is exposed to users, its metrics need not be."""
+    raw = os.environ.get("ORCHESTRATOR_API_METRICS_PORT", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SystemExit(f"ORCHESTRATOR_API_METRICS_PORT must be a port number, not {raw!r}")
+    server, _ = prometheus_client.start_http_server(int(raw), registry=registry)
+    return server
+
+
+def instrumented(app: FastAPI) -> CollectorRegistry:
+    """Request counts, durations and sizes by route (prometheus-fastapi-instrumentator), named
+    orchestrator_api_*: not the probes, the page's files, or how long a followed log streamed.
+    A registry of the app's own: tests make many apps in one process."""
+    registry = CollectorRegistry()
+    Instrumentator(
+        should_group_status_codes=False,
+        should_ignore_untemplated=True,
+        should_exclude_streaming_duration=True,
+        excluded_handlers=["^/$", "^/readyz$", "^/ui"],
+        registry=registry,
+    ).instrument(app, metric_namespace="orchestrator", metric_subsystem="api")
+    return registry
 
 
 def create_app(default_namespace: str | None = None) -> FastAPI:
@@ -385,6 +418,7 @@ def create_app(default_namespace: str | None = None) -> FastAPI:
     app.add_exception_handler(UnsafeName, unsafe_name)
     app.include_router(routes)
     app.add_middleware(Limits)
+    app.state.metrics = instrumented(app)  # outermost: what Limits refuses is counted too
     app.mount("/ui", UI(directory=UI_DIR, html=True), name="ui")
     app.openapi = functools.partial(described, app, app.openapi)  # type: ignore[method-assign]
     return app
