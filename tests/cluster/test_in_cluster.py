@@ -171,7 +171,7 @@ def test_the_original_curl_flow_through_port_forward(deployed: Cluster, namespac
 
 def test_the_image_says_its_license_and_source_and_carries_the_license(deployed: Cluster):
     """The image make deploy built (its archive, as loaded into the node): OCI labels a registry
-    shows, and the license text inside."""
+    shows, the license text inside, its SBOM, and no pip."""
     with tarfile.open(Path(versions("IMAGE_DIR")) / "orchestrator.tar") as archive:
         [manifest] = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
         labels = json.load(archive.extractfile(manifest["Config"]))["config"]["Labels"]  # type: ignore[arg-type]
@@ -190,3 +190,8 @@ def test_the_image_says_its_license_and_source_and_carries_the_license(deployed:
     listed = {(c["name"].lower(), c["version"]) for c in sbom["components"]}
     pins = [line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines() if "==" in line]
     assert sbom["bomFormat"] == "CycloneDX" and {(n.lower(), v.strip()) for n, v in pins} <= listed
+    # No installer in the running image: what a scanner reports is what runs.
+    modules = "('pip', 'setuptools', 'kopf', 'orchestrator')"
+    probe = f"import importlib.util as u; print([m for m in {modules} if u.find_spec(m)])"
+    found = deployed.kubectl("-n", "orchestrator", "exec", "deploy/orchestrator", "--", "python3", "-c", probe).stdout
+    assert found.strip() == "['kopf', 'orchestrator']"
