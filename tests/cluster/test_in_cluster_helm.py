@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -152,3 +153,96 @@ def test_helm_upgrade_changes_the_crd_and_uninstall_keeps_it(released: tuple[Clu
     kept = cluster.get("crd", CRD)
     assert kept is not None and kept["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert ZEN in stored_output(cluster, served, "zen").decode()  # the runs and their output stay
+
+
+UID = 1000680000  # what OpenShift gives a namespace's pods: the start of its uid range
+
+
+def uid_assigner(label: str) -> list[dict[str, Any]]:
+    """A stand-in for OpenShift's restricted-v2 SCC: a MutatingAdmissionPolicy giving every pod
+    that names no uid, in namespaces labelled `label`, one from a range."""
+    name = "test-assign-uid"
+    expression = f"Object{{spec: Object.spec{{securityContext: Object.spec.securityContext{{runAsUser: {UID}}}}}}}"
+    return [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1beta1",
+            "kind": "MutatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "matchConstraints": {
+                    "resourceRules": [
+                        {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}
+                    ]
+                },
+                "matchConditions": [
+                    {
+                        "name": "no-uid",
+                        "expression": "!has(object.spec.securityContext)"
+                        " || !has(object.spec.securityContext.runAsUser)",
+                    }
+                ],
+                "failurePolicy": "Fail",
+                "reinvocationPolicy": "Never",
+                "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {"expression": expression}}],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1beta1",
+            "kind": "MutatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {"policyName": name, "matchResources": {"namespaceSelector": {"matchLabels": {label: "true"}}}},
+        },
+    ]
+
+
+def test_a_platform_that_assigns_uids_runs_the_operator_and_its_commands(released: tuple[Cluster, str]):
+    """OpenShift: with podSecurity.runAsUser and operator.commandRunAsUser null, no pod pins a
+    uid, and the operator and a command run with the one the namespace's admission gives."""
+    cluster, _ = released
+    release, runs, label = "orch-shift", f"t-shift-{uuid.uuid4().hex[:5]}", "orchestrator.test/assign-uid"
+    for namespace in (release, runs):
+        cluster.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {label: "true"}}}
+        )
+    try:
+        for obj in uid_assigner(label):
+            cluster.apply(obj)
+
+        def assigned() -> bool:  # a new policy takes the API server a moment to use
+            probe = ("run", "probe", "--image=x", "--restart=Never", "--dry-run=server", "-o", "json")
+            pod = json.loads(cluster.kubectl("-n", runs, *probe).stdout)
+            return (pod["spec"].get("securityContext") or {}).get("runAsUser") == UID
+
+        wait_until(assigned, 30, "the uid-assigning policy to take effect")
+        # Beside the release above: its own namespaces, no CRD or cluster-wide policy of its own.
+        helm(
+            cluster,
+            "install", release, str(REPO / "charts/orchestrator"), "-n", release, "-f", "-",
+            "--set", "podSecurity.runAsUser=null", "--set", "operator.commandRunAsUser=null",
+            "--set", "rbac.scope=namespaces", "--set", f"rbac.watchNamespaces={{{runs}}}",
+            "--set", "rbac.aggregateToUserRoles=false", "--set", "crds.install=false",
+            "--set", "operator.replicas=1", "--set", "api.enabled=false",
+            "--set", "policy.fromRequester=false", "--set", "policy.requestedBy=false",
+            "--set", "policy.stampRequestedBy=false", "--set", "policy.approval=false",
+            "--wait", "--timeout", "180s",
+            input=local_values(),
+        )  # fmt: skip
+        [pod] = cluster.list("pods", release, "app.kubernetes.io/name=orchestrator")
+        assert pod["spec"]["securityContext"]["runAsUser"] == UID  # given, not asked for
+        cluster.apply(
+            {
+                "apiVersion": "orchestrator.dev/v1alpha1",
+                "kind": "AdhocCommand",
+                "metadata": {"name": "uid"},
+                "spec": {"command": "id -u"},
+            },
+            runs,
+        )
+        status = wait_phase(cluster, runs, "uid", timeout=120)
+        assert status["phase"] == "Succeeded", status
+        assert stored_output(cluster, runs, "uid") == f"{UID}\n".encode()
+    finally:
+        subprocess.run([str(helm_path()), "--kubeconfig", str(cluster.kubeconfig), "uninstall", release, "-n", release])
+        cluster.kubectl("delete", "namespace", release, runs, "--ignore-not-found", "--wait=false")
+        for obj in uid_assigner(label):
+            cluster.kubectl("delete", obj["kind"], obj["metadata"]["name"], "--ignore-not-found")
