@@ -260,8 +260,9 @@ class Bench:
                     on_event(obj)
                 version = listing["metadata"]["resourceVersion"]
 
-    async def batch(self, kind: str, namespace: str, count: int, prefix: str) -> tuple[Runs, float]:
-        """Creates `count` objects at once and times each until done; returns the runs and the wall time."""
+    async def batch(self, kind: str, namespace: str, count: int, prefix: str, rate: float = 0.0) -> tuple[Runs, float]:
+        """Creates `count` objects at once (or `rate` a second, on a fixed schedule: an open loop)
+        and times each until done; returns the runs and the wall time."""
         runs = Runs()
         names = [f"{prefix}-{i:05d}" for i in range(count)]
         main_path = path(*(ADHOCS if kind == "adhoc" else JOBS), namespace)
@@ -291,14 +292,16 @@ class Bench:
         start = time.monotonic()
         gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def create(name: str) -> None:
+        async def create(index: int, name: str) -> None:
+            if rate:  # its slot on the schedule, whatever the earlier creates took
+                await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
             async with gate:
                 if kind == "floor":  # the declarative object beside the Job, which nothing acts on
                     await self.client.call("POST", path(*ADHOCS, namespace), adhoc(name))
                 await self.client.call("POST", main_path, adhoc(name) if kind == "adhoc" else plain_job(name))
                 runs.created[name] = time.monotonic() - start
 
-        await asyncio.gather(*(create(n) for n in names))
+        await asyncio.gather(*(create(i, n) for i, n in enumerate(names)))
         try:
             await asyncio.wait_for(all_done.wait(), timeout=self.args.timeout)
         finally:
@@ -325,6 +328,38 @@ class Bench:
             "repeats": self.args.single,
         }
         self.results["api_single"] = self.api_cost(namespaces, self.args.single, audit_from)
+
+    async def openloop(self) -> None:
+        """What a user feels when runs come steadily, below saturation: `--openloop-count` runs
+        created `--openloop` a second, and as many plain Jobs at the same rate after them. The lag
+        is from a run's Job completing to the run saying Succeeded with its output stored (the
+        operator's own part); a burst's p50 would measure queue order instead."""
+        rate, count = self.args.openloop, self.args.openloop_count
+        ns_ours, ns_plain = self.namespace("open"), self.namespace("openplain")
+        ours, _ = await self.batch("adhoc", ns_ours, count, "open", rate=rate)
+        plain, _ = await self.batch("job", ns_plain, count, "openjob", rate=rate)
+        lag, lat, lat_plain = ours.job_done_latencies(), ours.latencies(), plain.latencies()
+        self.results["openloop"] = {
+            "rate": rate,
+            "count": count,
+            "lag_p50_s": percentile(lag, 50),
+            "lag_p99_s": percentile(lag, 99),
+            "ours_p50_s": percentile(lat, 50),
+            "ours_p99_s": percentile(lat, 99),
+            "plain_p50_s": percentile(lat_plain, 50),
+            "plain_p99_s": percentile(lat_plain, 99),
+        }
+
+    async def openloop_only(self) -> None:
+        await self.open_client()
+        self.install()
+        self.start_operator()
+        try:
+            await self.openloop()
+        finally:
+            if self.operator:
+                self.operator.stop()
+            await self.client.close()
 
     async def burst(self) -> None:
         n = self.args.burst
@@ -561,6 +596,8 @@ class Bench:
         self.start_operator()
         try:
             await self.single()
+            if self.args.openloop_count:
+                await self.openloop()
             await self.burst()
             await self.floor()
             await self.admission()
@@ -635,6 +672,23 @@ def population_targets(population: int) -> tuple[float, float]:
     return (150, 30) if population <= 10_000 else (200, 60)
 
 
+def openloop_rows(o: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if o is None:
+        return []
+    return [
+        (
+            f"open loop, {o['count']} runs at {o['rate']:g}/s: Job complete -> run Succeeded, p50 / p99",
+            f"{o['lag_p50_s']:.2f} s / {o['lag_p99_s']:.2f} s",
+            "",
+        ),
+        (
+            "open loop: created -> done p50 / p99, ours / plain Jobs",
+            f"{o['ours_p50_s']:.2f} / {o['ours_p99_s']:.2f} s, {o['plain_p50_s']:.2f} / {o['plain_p99_s']:.2f} s",
+            "",
+        ),
+    ]
+
+
 def table(results: dict[str, Any]) -> str:
     s, b, api = results["single"], results["burst"], results["api"]
     rows = [
@@ -642,6 +696,9 @@ def table(results: dict[str, Any]) -> str:
         ("one command: AdhocCommand created -> Succeeded, output stored", f"{s['adhoc_to_succeeded_s']:.2f} s", ""),
         ("one command: plain Job created -> Complete", f"{s['job_to_complete_s']:.2f} s", ""),
         ("one command: ratio", f"{s['ratio']:.2f}", ""),
+    ]
+    rows += openloop_rows(results.get("openloop"))
+    rows += [
         (f"burst of {b['count']}: all finished, ours", f"{b['ours_total_s']:.1f} s", ""),
         (f"burst of {b['count']}: all finished, plain Jobs", f"{b['plain_total_s']:.1f} s", ""),
         (
@@ -833,6 +890,9 @@ def main() -> int:
         help="comma-separated counts of finished AdhocCommands to restart the operator with",
     )
     parser.add_argument("--single", type=int, default=5, help="repeats of the one-command measurement")
+    parser.add_argument("--openloop", type=float, default=10.0, help="runs a second in the open-loop measurement")
+    parser.add_argument("--openloop-count", type=int, default=300, help="runs of the open-loop measurement (0: none)")
+    parser.add_argument("--openloop-only", action="store_true", help="only the open-loop measurement (prints it)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one step may take")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results go")
     parser.add_argument(
@@ -862,6 +922,10 @@ def main() -> int:
     if args.admission_only:
         asyncio.run(bench.admission_only())
         print(json.dumps(bench.results["admission"], indent=2))
+        return 0
+    if args.openloop_only:
+        asyncio.run(bench.openloop_only())
+        print(json.dumps(bench.results["openloop"], indent=2))
         return 0
     if args.restart_only:
         asyncio.run(bench.restart_only())

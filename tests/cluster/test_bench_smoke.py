@@ -24,6 +24,10 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
                 "30",
                 "--single",
                 "1",
+                "--openloop",
+                "5",
+                "--openloop-count",
+                "10",
                 "--timeout",
                 "300",
                 "--out",
@@ -45,6 +49,9 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
     assert burst_cpu["machine"] > burst_cpu["kube-apiserver"] > 0 and burst_cpu["operator"] > 0
     assert "CPU of all processes of the machine" in result.stdout
     assert 0 <= results["burst"]["job_done_to_done_p50_s"] < 60  # the output read after the Job ended
+    open_loop = results["openloop"]  # 10 runs created 5 a second: about 2 s of creates
+    assert open_loop["count"] == 10 and 0 <= open_loop["lag_p50_s"] <= open_loop["lag_p99_s"] < 60
+    assert "open loop, 10 runs at 5/s" in result.stdout
     assert results["floor"]["total_s"] > 0 and "floor: plain Jobs, each with an AdhocCommand" in result.stdout
     assert results["restart"][0]["writes_after_restart"] == 0  # a restart changes nothing
     assert (tmp_path / "latency.png").stat().st_size > 1000
