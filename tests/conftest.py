@@ -172,8 +172,8 @@ def operator(
 @pytest.fixture(scope="session")
 def rest_api(installed: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestApi]:
     """The REST API on http://127.0.0.1:18081, as `make api` runs it; its request metrics on
-    18091, as the chart's pods serve them on 9090."""
-    api = RestApi(installed, tmp_path_factory.mktemp("api"), 18081, {"ORCHESTRATOR_API_METRICS_PORT": "18091"})
+    18181 (as the chart's pods serve them on 9090; 18091-18093 are the operator replicas' own)."""
+    api = RestApi(installed, tmp_path_factory.mktemp("api"), 18081, {"ORCHESTRATOR_API_METRICS_PORT": "18181"})
     api.start()
     yield api
     api.stop()

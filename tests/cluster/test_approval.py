@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
-from hack.harness import Cluster, RestApi, WebhookReceiver, kubeconfig_for, token_for
+from hack.harness import Cluster, RestApi, WebhookReceiver, kubeconfig_for, token_for, wait_until
 from tests.cluster.helpers import adhoc, status_of, wait_phase, wait_reason
 from tests.cluster.test_kubectl_adhoc import adhoc_cli, adhoc_command, plugin_env
 
@@ -127,12 +128,24 @@ def test_a_rejected_run_ends_without_a_job_and_says_who_and_why(simulated: Clust
         text=True,
         env=plugin_env(),
     )
+    lines: list[str] = []
+
+    def read() -> None:
+        assert running.stderr is not None
+        for line in running.stderr:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     awaiting(simulated, namespace, "drop-table", 1)
     refused(alice.adhoc("reject", "drop-table"), "may not approve")
+    # Her terminal has said so (the plugin looks about once a second) before bob decides.
+    wait_until(lambda: any("drop-table waits for approval" in line for line in lines), 30, "the plugin to say so")
     assert bob.adhoc("reject", "drop-table", "--reason", "not on a Friday").returncode == 0
-    _, said = running.communicate(timeout=60)
-    assert running.returncode == 1, said
-    assert "drop-table waits for approval" in said and "Rejected: rejected by" in said, said
+    assert running.wait(timeout=60) == 1
+    reader.join(timeout=10)
+    said = "".join(lines)
+    assert "Rejected: rejected by" in said, said
     status = wait_phase(simulated, namespace, "drop-table")
     assert (status["phase"], status["reason"]) == ("Failed", "Rejected"), status
     assert status["message"] == f"rejected by {bob.name}: not on a Friday"

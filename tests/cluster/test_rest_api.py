@@ -168,8 +168,10 @@ def test_request_metrics_count_each_route_by_its_template(rest_api: RestApi, nam
     """What an operator's dashboard graphs: requests by route (its template, never a run's id),
     method and status, and their durations, on the metrics port; the probes are left out."""
 
+    metrics = f"http://127.0.0.1:{rest_api.env['ORCHESTRATOR_API_METRICS_PORT']}/metrics"
+
     def counted() -> dict[tuple[str, str, str], float]:
-        text = httpx.get("http://127.0.0.1:18091/metrics").text
+        text = httpx.get(metrics).text
         found = {}
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
@@ -186,7 +188,7 @@ def test_request_metrics_count_each_route_by_its_template(rest_api: RestApi, nam
     after = counted()
     grew = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
     assert grew == {("/jobs", "POST", "201"): 1, ("/jobs/{run_id}", "GET", "404"): 1}
-    durations = httpx.get("http://127.0.0.1:18091/metrics").text
+    durations = httpx.get(metrics).text
     assert 'orchestrator_api_http_request_duration_seconds_count{handler="/jobs",method="POST"}' in durations
 
 
