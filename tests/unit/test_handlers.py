@@ -70,6 +70,20 @@ def test_a_child_change_settles_before_its_reconciliation(runtime):
     assert submitted[-1] == ("u1", 0.2)
 
 
+def test_a_jobs_end_is_reconciled_at_once(runtime):
+    """The run's final status waits for nothing that follows its Job's end (no settle)."""
+    rt, submitted, _ = runtime
+    rt.observe("adhoc", "ADDED", adhoc())
+    for status, settle in (
+        ({"active": 1}, 0.2),
+        ({"succeeded": 1, "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}]}, 0.2),
+        ({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}, 0.0),
+        ({"failed": 1, "conditions": [{"type": "Failed", "status": "True"}]}, 0.0),
+    ):
+        rt.observe("job", "MODIFIED", {**child("Job", "j1"), "status": status})
+        assert submitted[-1] == ("u1", settle), status
+
+
 def test_the_first_listing_of_children_waits_for_the_adhoccommands(runtime):
     rt, submitted, _ = runtime
     rt.observe("pod", None, child("Pod", "p1"))  # listed before kopf's watch: its AdhocCommand covers it

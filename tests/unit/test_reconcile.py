@@ -242,9 +242,24 @@ async def test_queue_settles_before_working():
     queue = Queue(work, retries=0, on_give_up=lambda *_: pytest.fail("gave up"))
     queue.submit("a", settle=0.05)
     for _ in range(5):
-        queue.submit("a")  # during the settle time: folded into the one run
+        queue.submit("a", settle=0.05)  # more of the burst, during the settle time: folded into the one run
     await queue.drain()
     assert runs == ["a"]
+
+
+async def test_an_end_cuts_the_settle_short():
+    """A Job's end (submitted without settle) is worth no waiting: the settle under way ends."""
+    runs: list[float] = []
+
+    async def work(key: str) -> None:
+        runs.append(asyncio.get_running_loop().time())
+
+    queue = Queue(work, retries=0, on_give_up=lambda *_: pytest.fail("gave up"))
+    started = asyncio.get_running_loop().time()
+    queue.submit("a", settle=5.0)  # the pod ended
+    queue.submit("a")  # its Job completed
+    await asyncio.wait_for(queue.drain(), 2)
+    assert len(runs) == 1 and runs[0] - started < 1
 
 
 async def test_a_change_wakes_a_held_back_reconciliation_at_once():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from orchestrator import GROUP
 from orchestrator.model.approval import gate_of
@@ -67,7 +69,7 @@ def seconds_until(spec: Obj, now: datetime) -> float | None:
     return ahead if ahead > 0 else None
 
 
-def is_finished(job: Obj) -> bool:
+def is_finished(job: Mapping[str, Any]) -> bool:
     return any(
         c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
         for c in (job.get("status") or {}).get("conditions") or []

@@ -31,6 +31,7 @@ from orchestrator.kube.informer import Informer
 from orchestrator.model import config
 from orchestrator.model.names import LABEL_UID
 from orchestrator.model.paths import CONFIGMAPS, EVENTS, JOBS, PODS, path
+from orchestrator.model.runs import is_finished
 from orchestrator.operator import metrics
 from orchestrator.operator.cache import Cache
 from orchestrator.operator.leader import Elector
@@ -175,7 +176,8 @@ class Runtime:
         if kind == "adhoc":
             self.queue.submit(uid)
         elif event_type is not None:  # a child's first listing: its AdhocCommand's covers it
-            self.queue.submit(uid, self.settle)
+            # A Job's end is its run's: the final status waits for nothing that follows it.
+            self.queue.submit(uid, 0.0 if kind == "job" and is_finished(body) else self.settle)
         if kind in ("adhoc", "job"):  # a run of its concurrencyKey may start now (or not)
             for peer in self.cache.peers_of(uid):
                 self.queue.submit(peer, self.settle)

@@ -43,15 +43,21 @@ class Queue:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._held: dict[str, asyncio.Event] = {}  # keys whose reconcile asked to wait: wake them
+        self._settling: dict[str, asyncio.Event] = {}  # keys in their settle time: an end wakes them
         self._closing = asyncio.Event()
 
     def submit(self, key: str, settle: float = 0.0) -> None:
-        """Reconciles `key` soon, after `settle` seconds in which further submits fold into this one."""
+        """Reconciles `key` soon, after `settle` seconds in which further submits fold into this one.
+        A submit without settle ends a settle under way: nothing that follows is worth waiting for."""
         if key in self._tasks:
             self._dirty.add(key)
+            if not settle and key in self._settling:
+                self._settling[key].set()
             if key in self._held:  # a held-back status may now be a final one: look again at once
                 self._held[key].set()
             return
+        if settle:
+            self._settling[key] = asyncio.Event()
         self._tasks[key] = asyncio.create_task(self._run(key, settle), name=f"reconcile {key}")
 
     def __len__(self) -> int:
@@ -99,8 +105,12 @@ class Queue:
 
     async def _run(self, key: str, settle: float) -> None:
         try:
-            if settle and not await self._pause(settle):
-                return
+            if settle:
+                try:
+                    if not await self._pause(settle, self._settling[key]):
+                        return
+                finally:
+                    del self._settling[key]
             while not self._closing.is_set():
                 self._dirty.discard(key)
                 again = await self._attempt(key)
