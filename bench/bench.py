@@ -350,6 +350,32 @@ class Bench:
             "plain_p99_s": percentile(lat_plain, 99),
         }
 
+    async def event_cost(self, count: int = 1000, rounds: int = 3) -> None:
+        """What the run's end event costs the control plane: `count` Events posted as the
+        operator posts them (32 at once), `rounds` times; kube-apiserver and etcd CPU an event."""
+        await self.open_client()
+        ns = self.namespace("events")
+        pids = {k: p for k, p in cluster_pids().items() if k in ("kube-apiserver", "etcd")}
+        involved = {"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand", "name": "cost"}
+        involved |= {"namespace": ns, "uid": str(uuid.uuid4())}
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def post(i: int) -> None:
+            async with gate:
+                await self.client.post_event(involved, "Normal", "Succeeded", f"Succeeded: exit code 0 ({i})")
+
+        per_round = []
+        try:
+            for _ in range(rounds):
+                before = {k: cpu_seconds(p) for k, p in pids.items()}
+                await asyncio.gather(*(post(i) for i in range(count)))
+                await asyncio.sleep(2)  # etcd's compaction and the watch fan-out after the last one
+                per_round.append({k: (cpu_seconds(p) - before[k]) * 1000 / count for k, p in pids.items()})
+        finally:
+            self.cluster.kubectl("delete", "namespace", ns, "--wait=false")
+            await self.client.close()
+        self.results["event"] = {k: statistics.median(r[k] for r in per_round) for k in pids} | {"rounds": per_round}
+
     async def openloop_only(self) -> None:
         await self.open_client()
         self.install()
@@ -893,6 +919,9 @@ def main() -> int:
     parser.add_argument("--openloop", type=float, default=10.0, help="runs a second in the open-loop measurement")
     parser.add_argument("--openloop-count", type=int, default=300, help="runs of the open-loop measurement (0: none)")
     parser.add_argument("--openloop-only", action="store_true", help="only the open-loop measurement (prints it)")
+    parser.add_argument(
+        "--event-cost-only", action="store_true", help="only what one run-end Event costs the control plane (prints it)"
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one step may take")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results go")
     parser.add_argument(
@@ -922,6 +951,10 @@ def main() -> int:
     if args.admission_only:
         asyncio.run(bench.admission_only())
         print(json.dumps(bench.results["admission"], indent=2))
+        return 0
+    if args.event_cost_only:
+        asyncio.run(bench.event_cost())
+        print(json.dumps(bench.results["event"], indent=2))
         return 0
     if args.openloop_only:
         asyncio.run(bench.openloop_only())
