@@ -212,10 +212,10 @@ up() {
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --use-service-account-credentials --cluster-signing-cert-file "$pki/ca.crt" \
     --cluster-signing-key-file "$pki/ca.key" --profiling=false \
-    --kube-api-qps 200 --kube-api-burst 400 --concurrent-job-syncs 20
+    --kube-api-qps 1000 --kube-api-burst 2000 --concurrent-job-syncs 20
   start kube-scheduler --kubeconfig "$STATE/kube-scheduler.kubeconfig" \
     --authentication-kubeconfig "$STATE/kube-scheduler.kubeconfig" \
-    --authorization-kubeconfig "$STATE/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig "$STATE/kube-scheduler.kubeconfig" --kube-api-qps 1000 --kube-api-burst 2000 \
     --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false --profiling=false
 
   kubectl_admin apply -f "$(dirname "$BIN_DIR")/kwok-crds/" >/dev/null
