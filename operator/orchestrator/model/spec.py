@@ -90,6 +90,11 @@ def rerun_patch(now: str) -> dict[str, Any]:
     return {"spec": {"podMetadata": {"annotations": {ANNOTATION_RERUN_AT: now}}}}
 
 
+def cancel_request() -> dict[str, Any]:
+    """The merge patch that stops an AdhocCommand's run for good (spec.cancel)."""
+    return {"spec": {"cancel": True}}
+
+
 def max_bytes(spec: dict[str, Any]) -> int:
     """How many bytes of output a run stores (spec.logs.maxBytes, or its default)."""
     return int(((spec or {}).get("logs") or {}).get("maxBytes") or LOGS_MAX_BYTES_DEFAULT)

@@ -29,7 +29,7 @@ from orchestrator.model.names import LABEL_MANAGED_BY
 from orchestrator.model.objects import parse_time, timestamp
 from orchestrator.model.output import output_of
 from orchestrator.model.paths import is_object_name
-from orchestrator.model.spec import TIMEOUT_MAX, current_run_finished, rerun_patch
+from orchestrator.model.spec import TIMEOUT_MAX, cancel_request, current_run_finished, rerun_patch
 from orchestrator.model.status import format_duration
 from orchestrator.model.workloads import KINDS, pod_template_of, source_error
 
@@ -343,7 +343,7 @@ def interrupted(session: Session, name: str, remove: bool) -> int:
         return INTERRUPTED
 
     async def stop() -> int:
-        await session.api.patch("", session.namespace, name, {"spec": {"cancel": True}})
+        await session.api.patch("", session.namespace, name, cancel_request())
         if remove:
             await session.api.delete("", session.namespace, name)
         click.echo(f"adhoccommand/{name} {'cancelled and deleted' if remove else 'cancelled'}", err=True)
@@ -445,7 +445,7 @@ def cancel(name: str, output: str | None, kubeconfig: str | None, context: str |
         adhoc = await session.get(name)
         if current_run_finished(adhoc):
             fail(f"adhoccommand/{name} has finished already ({(adhoc.get('status') or {}).get('phase')})")
-        patched = await session.api.patch("", session.namespace, name, {"spec": {"cancel": True}})
+        patched = await session.api.patch("", session.namespace, name, cancel_request())
         show(patched, output, f"adhoccommand/{name} cancelled")
         return 0
 

@@ -35,7 +35,7 @@ from orchestrator.kube.follow import current_output, followed_output
 from orchestrator.model import approval
 from orchestrator.model.objects import timestamp
 from orchestrator.model.paths import DNS_LABEL, DNS_SUBDOMAIN, UnsafeName
-from orchestrator.model.spec import current_run_finished, rerun_patch
+from orchestrator.model.spec import cancel_request, current_run_finished, rerun_patch
 from orchestrator.rest.limits import Limits
 from orchestrator.rest.models import Decision, Error, NewRun, RunSummary, adhoc_from, summary_of, with_id
 
@@ -260,7 +260,7 @@ async def cancel_run(run_id: RunId, who: As) -> Response:
     adhoc = await fetch(who, run_id)
     if current_run_finished(adhoc):
         raise ApiError(409, f"job {run_id} has finished already ({adhoc['status']['phase']})")
-    return json_body(with_id(await who.api.patch(who.token, who.namespace, run_id, {"spec": {"cancel": True}})))
+    return json_body(with_id(await who.api.patch(who.token, who.namespace, run_id, cancel_request())))
 
 
 @routes.post(
