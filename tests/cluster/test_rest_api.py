@@ -145,6 +145,11 @@ def test_rerun_runs_the_same_command_again_with_all_it_says(
     first = simulated.must_get("job", "migrate-1", namespace)["spec"]["template"]["spec"]  # deleted by run 2
     api = httpx.Client(base_url=rest_api.url, headers=user, timeout=30, params={"namespace": namespace})
 
+    # The caller's own rights decide: a viewer of the namespace may read the run, not rerun it.
+    viewer = {"Authorization": f"Bearer {token_for(simulated, namespace, 'viewer', 'view')}"}
+    refused = httpx.post(f"{rest_api.url}/jobs/migrate/rerun", headers=viewer, params={"namespace": namespace})
+    assert refused.status_code == 403, refused.text
+
     again = api.post("/jobs/migrate/rerun")
     assert again.status_code == 200, again.text
     assert again.json()["metadata"]["generation"] == 2 and again.json()["spec"]["args"] == spec["args"]
