@@ -52,11 +52,11 @@ async def test_a_rejected_token_is_fetched_again_once_for_all_calls(api):
     url, _state = api
     tokens = Tokens(url, "old", "new")
     kube = await Kube.connect(tokens)
-    session = kube._session
+    session = kube.transport._session()
     jobs = await asyncio.gather(*[kube.get_job("ns", "j") for _ in range(10)])
     assert all(j == {"metadata": {"name": "j"}} for j in jobs)
     assert tokens.calls == 2  # the first login and one more, not one per rejected call
-    assert kube._session is session  # same connections: watches under way go on
+    assert kube.transport._calls is session  # same connections: watches under way go on
     await kube.close()
 
 

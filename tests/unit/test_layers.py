@@ -14,6 +14,7 @@ reach I/O, directly or through other modules; they are tested by tables of cases
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,36 @@ def test_pure_module_imports_no_io(module: str):
         name for name in reached if name in IO or name.split(".")[0] in IO or name.startswith("orchestrator.kube")
     )
     assert not bad, f"orchestrator.{module} (pure) reaches I/O: {bad}"
+
+
+# HTTP clients by module: transport.py is the one to the Kubernetes API; the notifier posts to
+# the receivers users configure (never the Kubernetes API), the benchmark's load generator is
+# a client of the REST API.
+HTTP = {"aiohttp", "httpx", "requests", "urllib.request", "http.client"}
+HTTP_ALLOWED = {"kube/transport.py", "operator/notifier.py"}
+
+
+def test_kubernetes_is_called_through_one_transport():
+    def speaks_http(path: Path) -> bool:
+        names = imports_of(".".join(path.relative_to(PACKAGE).with_suffix("").parts))
+        return any(name == h or name.startswith(f"{h}.") for name in names for h in HTTP)
+
+    speaking = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py") if speaks_http(path))
+    assert set(speaking) <= HTTP_ALLOWED, f"HTTP clients outside kube/transport.py: {speaking}"
+
+
+API_PATH = re.compile(r"""["'/](api/v1|apis/[a-z0-9.-]+/v\d)""")
+
+
+def test_no_kubernetes_path_is_built_outside_the_path_table():
+    """model/paths.py builds every path (checked, escaped); a path written elsewhere would skip it."""
+    roots = [PACKAGE, PACKAGE.parents[1] / "bench", PACKAGE.parents[1] / "hack"]
+    written = sorted(
+        f"{path.relative_to(PACKAGE.parents[1])}:{n}"
+        for root in roots
+        for path in root.rglob("*.py")
+        if path != PACKAGE / "model" / "paths.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if API_PATH.search(line) and "apiVersion" not in line
+    )
+    assert not written, written

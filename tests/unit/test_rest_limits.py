@@ -15,6 +15,7 @@ import uvicorn
 
 from orchestrator.kube.caller import Upstream
 from orchestrator.kube.credentials import Target
+from orchestrator.kube.transport import Transport
 from orchestrator.rest.app import create_app
 from orchestrator.rest.limits import MAX_BODY_BYTES
 
@@ -25,7 +26,7 @@ class Recording(Upstream):
     """Answers as a cluster with one running run would; counts what reaches it."""
 
     def __init__(self, max_streams: int = 100) -> None:
-        super().__init__(Target("https://127.0.0.1:9", True), max_streams=max_streams)
+        super().__init__(Transport(Target("https://127.0.0.1:9", True)), max_streams=max_streams)
         self.calls: list[str] = []
         self.release = asyncio.Event()
         self.following = 0

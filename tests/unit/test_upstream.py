@@ -12,7 +12,7 @@ async def test_an_unreachable_kubernetes_api_is_said():
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    upstream = Upstream(Target(f"https://127.0.0.1:{port}", True))
+    upstream = Upstream.for_callers(Target(f"https://127.0.0.1:{port}", True))
     try:
         problem = await upstream.reachable()
     finally:

@@ -1,17 +1,16 @@
 """The Kubernetes API, called with the caller's own bearer token (the REST API's only I/O), or
-with a kubeconfig's credentials (kubectl-adhoc: `Upstream.logged_in`, and token "")."""
+with a kubeconfig's credentials (kubectl-adhoc: `Upstream.logged_in`, and token ""), over the
+one transport (transport.py)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
-
-import aiohttp
 
 from orchestrator import GROUP, PLURAL
 from orchestrator.kube import credentials
-from orchestrator.kube.errors import ApiError, error_of, unreachable
+from orchestrator.kube.errors import ApiError
+from orchestrator.kube.transport import Limits, Transport
 from orchestrator.model.objects import Obj as Json
 from orchestrator.model.output import output_of
 from orchestrator.model.paths import (
@@ -26,20 +25,6 @@ from orchestrator.model.paths import (
 )
 from orchestrator.model.spec import CONTAINER
 
-try:  # the REST API's answers are parsed and written by orjson: a third of its CPU a list
-    import orjson
-except ImportError:  # kubectl-adhoc's zipapp is pure Python, for any python3: the standard json
-    orjson = None  # type: ignore[assignment]
-
-
-def to_json(value: Any) -> bytes:
-    return orjson.dumps(value) if orjson is not None else json.dumps(value, separators=(",", ":")).encode()
-
-
-def from_json(data: bytes) -> Any:
-    return orjson.loads(data) if orjson is not None else json.loads(data)
-
-
 CALL_SECONDS = 30.0  # each call's limit (kubectl adhoc --request-timeout)
 # Calls that end at once share one pool; followed logs, which hold a connection for a run's
 # life, have their own, bounded: a hundred open streams must not make every other call wait.
@@ -47,59 +32,34 @@ CONNECTIONS = 200
 MAX_STREAMS = 100  # per replica; more answer 429 (ORCHESTRATOR_API_MAX_STREAMS)
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
 class TooManyStreams(ApiError):
     def __init__(self, limit: int) -> None:
         super().__init__(429, f"this server follows {limit} logs at once already: try again shortly")
 
 
-class Upstream:
-    """aiohttp, the operator's own HTTP client: under load httpx's connection pool spent a third
-    of this server's CPU looking over its idle connections on every request (make bench-rest).
-    The sessions are made on first use, inside the event loop that uses them."""
-
-    def __init__(
-        self,
-        target: credentials.Target,
-        headers: dict[str, str] | None = None,
-        max_streams: int = MAX_STREAMS,
-        relogin: Callable[[], dict[str, str]] | None = None,
-        call_seconds: float | None = CALL_SECONDS,
-    ) -> None:
-        self.server = target.server.rstrip("/")
-        self.ssl = target.ssl_context
-        self.headers = dict(headers or {})
-        # A kubeconfig's credential (the plugin), sent with each call; fetched again on a 401, as
-        # a cloud token (about 15 minutes on EKS) expires during a long `kubectl adhoc run`.
-        self.relogin = relogin
-        self.auth = relogin() if relogin is not None else {}
-        self.max_streams = max_streams
-        self.call_timeout = aiohttp.ClientTimeout(total=call_seconds)
+def _pools(max_streams: int, call_seconds: float | None) -> dict[str, Any]:
+    return {
+        "connections": CONNECTIONS,
+        "timeout": Limits(total=call_seconds),
+        "streams": max_streams,
         # A followed log may stay quiet for long (a command that sleeps): no read time-out.
-        self.follow_timeout = aiohttp.ClientTimeout(total=None, sock_connect=call_seconds)
+        "stream_timeout": Limits(total=None, sock_connect=call_seconds),
+    }
+
+
+class Upstream:
+    """The AdhocCommand verbs as a caller: each takes the caller's token ("" for the
+    transport's own credential)."""
+
+    def __init__(self, transport: Transport, max_streams: int = MAX_STREAMS) -> None:
+        self.transport = transport
+        self.max_streams = max_streams
         self.streams_open = 0
-        self._calls: aiohttp.ClientSession | None = None
-        self._streams: aiohttp.ClientSession | None = None
 
-    def _session(self, streams: bool = False) -> aiohttp.ClientSession:
-        if streams:
-            if self._streams is None:
-                self._streams = self._new_session(self.max_streams, self.follow_timeout)
-            return self._streams
-        if self._calls is None:
-            self._calls = self._new_session(CONNECTIONS, self.call_timeout)
-        return self._calls
-
-    def _new_session(self, limit: int, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=limit, ssl=self.ssl)
-        # No cookie jar: one session carries every caller's requests, so a cookie one answer set
-        # must never ride along with the next caller's (and the jar's bookkeeping costs CPU).
-        return aiohttp.ClientSession(
-            connector=connector, timeout=timeout, headers=self.headers, cookie_jar=aiohttp.DummyCookieJar()
-        )
+    @classmethod
+    def for_callers(cls, target: credentials.Target, max_streams: int = MAX_STREAMS) -> Upstream:
+        """A client that holds no credential: every call carries its caller's token (the REST API)."""
+        return cls(Transport(target, **_pools(max_streams, CALL_SECONDS)), max_streams)
 
     def stream_slot(self) -> StreamSlot:
         """A place among the streams this replica follows at once; TooManyStreams when full."""
@@ -118,57 +78,28 @@ class Upstream:
         again when they are refused; `headers`: more of them (impersonation); `call_seconds`:
         each call's limit (None: none)."""
         info = credentials.login(source)
-        return cls(
-            credentials.Target(info.server, info.as_ssl_context()),
-            headers,
-            relogin=lambda: credentials.login(source).as_http_headers(),
-            call_seconds=call_seconds,
-        )
+        options = {"headers": headers, **_pools(MAX_STREAMS, call_seconds)}
+        transport = Transport.logged_in(info, lambda: credentials.login(source), **options)
+        return cls(transport)
 
     async def close(self) -> None:
-        for session in (self._calls, self._streams):
-            if session is not None:
-                await session.close()
-        self._calls = self._streams = None
+        await self.transport.close()
 
     async def reachable(self) -> str | None:
         """None when the API server answers over TLS (any HTTP status: this server holds no
         token of its own), else why not."""
         try:
-            async with self._session().get(self.server + "/readyz", timeout=aiohttp.ClientTimeout(total=5.0)):
-                pass
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return unreachable(exc).message
+            await self.transport.content("GET", "/readyz", check=False, limits=Limits(total=5.0))
+        except ApiError as err:
+            return err.message
         return None
 
     async def _request(self, token: str, method: str, url: str, **kwargs: Any) -> bytes:
-        """One call; the answer's body, or ApiError with the API server's status and message. A
-        kubeconfig's credential refused (401) is fetched again and the call made once more."""
-        try:
-            return await self._once(token, method, url, dict(kwargs))
-        except ApiError as err:
-            if err.status != 401 or self.relogin is None:
-                raise
-            self.auth = self.relogin()
-            return await self._once(token, method, url, kwargs)
-
-    async def _once(self, token: str, method: str, url: str, kwargs: dict[str, Any]) -> bytes:
-        headers = {**self.auth, **_bearer(token), **kwargs.pop("headers", {})}
-        body = kwargs.pop("json", None)
-        if body is not None:
-            headers.setdefault("Content-Type", "application/json")
-            kwargs["data"] = to_json(body)
-        try:
-            async with self._session().request(method, self.server + url, headers=headers, **kwargs) as response:
-                content = await response.read()
-                if response.status >= 400:
-                    raise error_of(response.status, content, response.reason or "")
-                return content
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise unreachable(exc) from exc
+        """One call's answer, or ApiError with the API server's status and message."""
+        return await self.transport.content(method, url, token=token, **kwargs)
 
     async def _json(self, token: str, method: str, url: str, **kwargs: Any) -> Json:
-        return from_json(await self._request(token, method, url, **kwargs))
+        return await self.transport.json(method, url, token=token, **kwargs)
 
     @staticmethod
     def _adhoc_path(namespace: str, name: str = "") -> str:
@@ -177,7 +108,7 @@ class Upstream:
     async def whoami(self, token: str) -> Json:
         """Who the token is, as the API server authenticates it (a SelfSubjectReview)."""
         review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
-        answer = await self._json(token, "POST", path(*SELF_REVIEWS), json=review)
+        answer = await self._json(token, "POST", path(*SELF_REVIEWS), body=review)
         return (answer.get("status") or {}).get("userInfo") or {}
 
     async def may(self, token: str, verb: str, namespace: str) -> bool:
@@ -189,11 +120,11 @@ class Upstream:
             "kind": "SelfSubjectAccessReview",
             "spec": {"resourceAttributes": attributes},
         }
-        answer = await self._json(token, "POST", path(*SELF_ACCESS_REVIEWS), json=review)
+        answer = await self._json(token, "POST", path(*SELF_ACCESS_REVIEWS), body=review)
         return bool((answer.get("status") or {}).get("allowed"))
 
     async def create(self, token: str, body: Json) -> Json:
-        return await self._json(token, "POST", self._adhoc_path(body["metadata"]["namespace"]), json=body)
+        return await self._json(token, "POST", self._adhoc_path(body["metadata"]["namespace"]), body=body)
 
     async def list(self, token: str, namespace: str, limit: int, cont: str | None) -> Json:
         params = {"limit": str(limit), **({"continue": cont} if cont else {})}
@@ -204,12 +135,12 @@ class Upstream:
 
     async def patch(self, token: str, namespace: str, name: str, patch: Json) -> Json:
         """A JSON merge patch of an AdhocCommand."""
-        headers = {"Content-Type": "application/merge-patch+json"}
-        return await self._json(token, "PATCH", self._adhoc_path(namespace, name), json=patch, headers=headers)
+        url = self._adhoc_path(namespace, name)
+        return await self._json(token, "PATCH", url, body=patch, content_type="application/merge-patch+json")
 
     async def delete(self, token: str, namespace: str, name: str) -> None:
         options = {"propagationPolicy": "Background"}
-        await self._request(token, "DELETE", self._adhoc_path(namespace, name), json=options)
+        await self._request(token, "DELETE", self._adhoc_path(namespace, name), body=options)
 
     async def configmap(self, token: str, namespace: str, name: str) -> Json:
         return await self._json(token, "GET", path(*CONFIGMAPS, namespace, name))
@@ -230,27 +161,16 @@ class Upstream:
 
     async def follow_pod_log(self, token: str, namespace: str, pod: str) -> AsyncIterator[bytes]:
         """The command's output as it is written, until its container ends."""
-        url = self.server + path(*PODS, namespace, pod, "log")
         params = {"container": CONTAINER, "follow": "true"}
-        for attempt in (1, 2):
-            try:
-                headers = {**self.auth, **_bearer(token)}
-                async with self._session(streams=True).get(url, params=params, headers=headers) as response:
-                    if response.status == 401 and self.relogin is not None and attempt == 1:
-                        self.auth = self.relogin()  # refused before any output: log in, ask again
-                        continue
-                    if response.status >= 400:
-                        content = await response.read()
-                        raise error_of(response.status, content, response.reason or "")
-                    async for chunk in response.content.iter_any():
-                        yield chunk
-                    return
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise unreachable(exc) from exc
+        url = path(*PODS, namespace, pod, "log")
+        async with self.transport.open("GET", url, token=token, params=params, accept="*/*", stream=True) as response:
+            async for chunk in response.content.iter_any():
+                yield chunk
 
     async def pod_log(self, token: str, namespace: str, pod: str, limit_bytes: int) -> bytes:
         params = {"container": CONTAINER, "limitBytes": str(limit_bytes)}
-        return await self._request(token, "GET", path(*PODS, namespace, pod, "log"), params=params)
+        url = path(*PODS, namespace, pod, "log")
+        return await self._request(token, "GET", url, params=params, accept="*/*")
 
 
 class StreamSlot:

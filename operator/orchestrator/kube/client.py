@@ -1,6 +1,7 @@
 """Every call the operator makes to the Kubernetes API, as itself, by kind and verb: Jobs, the
 AdhocCommand's status, events, logs, workloads, Leases, its ConfigMaps and Secrets (the REST API
-and the plugin act as their caller through caller.py). The connection is connection.py's.
+and the plugin act as their caller through caller.py). The connection is connection.py's, over
+the one transport.py.
 """
 
 from __future__ import annotations
@@ -8,10 +9,9 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 
-import aiohttp
-
-from orchestrator.kube.connection import COMPONENT, REQUEST_TIMEOUT, Connection, error_from
-from orchestrator.kube.errors import ApiError, unreachable
+from orchestrator.kube.connection import COMPONENT, REQUEST_TIMEOUT, Connection
+from orchestrator.kube.errors import ApiError
+from orchestrator.kube.transport import Limits
 from orchestrator.model.names import controller_of
 from orchestrator.model.objects import Obj, timestamp
 from orchestrator.model.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, SECRETS, WORKLOADS, path
@@ -97,22 +97,11 @@ class Kube(Connection):
     async def read_log(self, namespace: str, pod: str, container: str, sink: Callable[[bytes], None]) -> None:
         """Streams a container's whole log, chunk by chunk, into `sink`."""
         url = path(*PODS, namespace, pod, "log")
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=LOG_READ_TIMEOUT)
-        for attempt in range(2):
-            login = self.logins
-            try:
-                async with self._request("GET", url, params={"container": container}, timeout=timeout) as response:
-                    self._count("GET", response.status)
-                    if response.status == 401 and attempt == 0:
-                        await self.relogin(login)
-                        continue
-                    if response.status >= 400:
-                        raise await error_from(response)
-                    async for chunk in response.content.iter_chunked(65536):
-                        sink(chunk)
-                    return
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise unreachable(exc) from exc
+        timeout = Limits(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=LOG_READ_TIMEOUT)
+        params = {"container": container}
+        async with self.transport.open("GET", url, params=params, accept="*/*", limits=timeout) as response:
+            async for chunk in response.content.iter_chunked(65536):
+                sink(chunk)
 
     async def get_workload(self, kind: str, namespace: str, name: str) -> Obj | None:
         """A Deployment, StatefulSet, DaemonSet, Job or CronJob (spec.from); None when missing."""

@@ -359,7 +359,7 @@ def tune_gc() -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.upstream = Upstream(credentials.target(), max_streams=max_streams())
+    app.state.upstream = Upstream.for_callers(credentials.target(), max_streams=max_streams())
     server = serve_metrics(app.state.metrics)
     tune_gc()
     yield
