@@ -118,7 +118,6 @@ manifests: build
 	@{ echo "# orchestrator: CRD, namespace, RBAC, operator and REST API. Rendered from kubernetes/ by"; \
 	   echo "# make manifests (kubectl kustomize kubernetes/), itself rendered from charts/orchestrator: edit the chart."; \
 	   $(KUBECTL) kustomize kubernetes/; } > kubernetes/orchestrator.yml
-	cp kubernetes/policy/restrict-pods.yaml charts/orchestrator/files/  # the chart's copy (a test compares)
 
 score: build
 	$(HELM) lint --strict charts/orchestrator

@@ -2,6 +2,11 @@
 """make manifests: kubernetes/ rendered from the Helm chart, the one hand-written source of the
 install (as cert-manager renders its static manifests from its chart).
 
+Every file there is written here: the objects the chart renders; the kustomizations that list
+them; the tls Component's patches, the difference between the chart's render with and without
+api.tls.secretName; and the Namespace, which the chart leaves to `helm install
+--create-namespace` (Helm cannot own the namespace its release lives in).
+
 `helm template` with the chart's defaults (release orchestrator in namespace orchestrator, the
 CRD left to crds/), each object written to the file kubectl apply -k reads, Helm's own
 bookkeeping (its labels, the config checksum) left out: what kubectl applies never claims Helm
@@ -17,6 +22,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 # chart template -> file under kubernetes/
@@ -117,10 +125,128 @@ def render(helm: str) -> dict[str, str]:
     return rendered
 
 
+NAMESPACE = """apiVersion: v1
+kind: Namespace
+metadata:
+  name: orchestrator
+  labels:
+    # The operator's own pod meets the restricted standard; enforce it.
+    pod-security.kubernetes.io/enforce: restricted
+    pod-security.kubernetes.io/warn: restricted
+"""
+KUSTOMIZATION = """apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+"""
+ROOT = """# kubectl apply -k kubernetes/   installs the CRD, namespace, RBAC, the operator and the REST API.
+# Every file here is rendered from the Helm chart (charts/orchestrator, the one hand-written
+# source) by `make manifests`, which also writes orchestrator.yml beside it, for kubectl apply -f.
+"""
+POLICY = """# Optional: refuse AdhocCommands that ask for a privileged pod, added capabilities or a hostPath
+# volume, in every namespace, whatever its Pod Security labels (a ValidatingAdmissionPolicy, GA
+# since Kubernetes 1.30). Without it, only namespaces labelled
+# pod-security.kubernetes.io/enforce=restricted (or baseline) keep such runs out.
+#   kubectl apply -k kubernetes/policy/      (the chart: --set policy.restrictPods=true)
+# Rendered from charts/orchestrator by make manifests (hack/gen_manifests.py): edit the chart.
+"""
+MONITORING_KUSTOMIZATION = """\
+# For clusters with the Prometheus Operator (its CRDs): the operator's /metrics scraped, and
+# alerts on what matters. kubectl apply -k kubernetes/monitoring/
+# (kept out of kubernetes/kustomization.yaml: without those CRDs it cannot apply). Both files
+# are rendered from the chart (metrics.serviceMonitor, metrics.prometheusRule) by make manifests.
+"""
+TLS = """# A kustomize Component: the REST API serves HTTPS. Use it from your own kustomization:
+#   resources: [<this repository>/kubernetes]
+#   components: [<this repository>/kubernetes/tls]
+# First put a certificate for orchestrator-svc.orchestrator.svc (and any name you expose it
+# under) in a TLS Secret, e.g. from cert-manager, or:
+#   kubectl -n orchestrator create secret tls orchestrator-api-tls --cert=tls.crt --key=tls.key
+# uvicorn reads its settings from UVICORN_* variables: UVICORN_SSL_CERTFILE, UVICORN_SSL_KEYFILE.
+# The patches are what the chart changes with api.tls.secretName=orchestrator-api-tls, rendered
+# by make manifests (hack/gen_manifests.py): edit the chart.
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+"""
+TLS_ON = ("--set", "api.tls.secretName=orchestrator-api-tls")
+
+
+def _pointer(path: tuple[str | int, ...]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def json_patch(old: Any, new: Any, path: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """RFC 6902 operations that turn `old` into `new`: maps key by key, lists element by element
+    when only changed or grown in one place (so a patch adds an env entry, not a whole list),
+    anything else replaced."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        ops: list[dict[str, Any]] = [{"op": "remove", "path": _pointer((*path, k))} for k in old if k not in new]
+        for key, value in new.items():
+            if key not in old:
+                ops.append({"op": "add", "path": _pointer((*path, key)), "value": value})
+            else:
+                ops += json_patch(old[key], value, (*path, key))
+        return ops
+    if isinstance(old, list) and isinstance(new, list) and old != new:
+        if len(old) == len(new):
+            return [op for i, (a, b) in enumerate(zip(old, new, strict=True)) for op in json_patch(a, b, (*path, i))]
+        head = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+        tail = len(old) - head
+        if len(new) > len(old) and old[head:] == new[len(new) - tail :]:
+            grown = new[head : len(new) - tail]
+            at: list[str | int] = ["-"] * len(grown) if tail == 0 else list(range(head, head + len(grown)))
+            return [{"op": "add", "path": _pointer((*path, i)), "value": v} for i, v in zip(at, grown, strict=True)]
+    if old != new:
+        return [{"op": "replace", "path": _pointer(path), "value": new}]
+    return []
+
+
+def tls_component(helm: str) -> str:
+    """The tls Component: a JSON patch for each object the chart renders otherwise with TLS."""
+
+    def by_name(args: tuple[str, ...]) -> dict[tuple[str, str], Any]:
+        found = {}
+        for _, body in documents(helm, *args):
+            obj = yaml.safe_load(body)
+            found[obj["kind"], obj["metadata"]["name"]] = obj
+        return found
+
+    plain, tls = by_name(()), by_name(TLS_ON)
+    assert plain.keys() == tls.keys(), "api.tls adds or removes objects: a patch cannot say that"
+    text = TLS
+    for kind, name in sorted(plain):
+        ops = json_patch(plain[kind, name], tls[kind, name])
+        if ops:
+            patch = yaml.safe_dump(ops, default_flow_style=None, sort_keys=False, width=120)
+            text += f"- target: {{kind: {kind}, name: {name}}}\n  patch: |-\n"
+            text += "".join(f"    {line}\n" for line in patch.rstrip("\n").split("\n"))
+    return text
+
+
+def listing(header: str, files: list[str]) -> str:
+    return header + KUSTOMIZATION + "".join(f"- {name}\n" for name in files)
+
+
+def kustomizations(helm: str) -> dict[str, str]:
+    """The Namespace, the kustomizations listing the rendered files, the optional pod policy and
+    the tls Component."""
+    policy = [body for source, body in documents(helm, "--set", "policy.restrictPods=true") if source == "policy.yaml"]
+    return {
+        "namespace.yaml": NAMESPACE,
+        "kustomization.yaml": listing(ROOT, ["../crds", "namespace.yaml", *FILES.values()]),
+        "policy/restrict-pods.yaml": HEADER + "---\n".join(policy),
+        "policy/kustomization.yaml": listing(POLICY, ["restrict-pods.yaml"]),
+        "monitoring/kustomization.yaml": listing(
+            MONITORING_KUSTOMIZATION, [name.removeprefix("monitoring/") for name in MONITORING.values()]
+        ),
+        "tls/kustomization.yaml": tls_component(helm),
+    }
+
+
 def main() -> int:
     helm = sys.argv[1]
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else REPO / "kubernetes"
-    for name, text in render(helm).items():
+    for name, text in (render(helm) | kustomizations(helm)).items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text)
     return 0
