@@ -24,6 +24,10 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
                 "30",
                 "--single",
                 "1",
+                "--trios",
+                "2",
+                "--warm-up",
+                "5",
                 "--openloop",
                 "5",
                 "--openloop-count",
@@ -53,6 +57,13 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
     assert open_loop["count"] == 10 and 0 <= open_loop["lag_p50_s"] <= open_loop["lag_p99_s"] < 60
     assert "open loop, 10 runs at 5/s" in result.stdout
     assert results["floor"]["total_s"] > 0 and "floor: plain Jobs, each with an AdhocCommand" in result.stdout
+    trios = results["trials"]  # rotated: the second trio starts where the first went second
+    assert [t["order"] for t in trios] == [["ours", "plain", "floor"], ["plain", "floor", "ours"]]
+    assert len({t[v]["namespace"] for t in trios for v in ("ours", "plain", "floor")}) == 6  # fresh each
+    summary = results["cost"]["summary"]
+    assert summary["ours_cpu_ms"]["median"] > 0 and summary["operator_ms"]["median"] > 0
+    assert results["cost"]["above_floor_ms"] == summary["above_floor_ms"]["median"]
+    assert "trios: CPU a run above the floor" in result.stdout
     assert results["restart"][0]["writes_after_restart"] == 0  # a restart changes nothing
     assert (tmp_path / "latency.png").stat().st_size > 1000
     assert "| measure" in (tmp_path / "results.md").read_text()
