@@ -30,4 +30,5 @@ COPY LICENSE /usr/share/doc/orchestrator/LICENSE
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 USER=orchestrator
 USER 10001:10001
 EXPOSE 8080
-ENTRYPOINT ["kopf", "run", "--all-namespaces", "-m", "orchestrator.operator.handlers"]
+# The operator (kopf hosting its handlers; the namespaces from ORCHESTRATOR_NAMESPACES, else all).
+ENTRYPOINT ["python3", "-m", "orchestrator.operator"]

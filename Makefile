@@ -62,7 +62,7 @@ install: build
 # make deploy does): commands run on the real node, in its runner image (python3 inside).
 LOCAL_SETTINGS = if [ "$$KUBECONFIG" = "$(LOCAL_KUBECONFIG)" ]; then eval "$$($(PY) hack/local_settings.py)"; fi
 run: venv
-	@$(LOCAL_SETTINGS); $(VENV)/bin/kopf run --all-namespaces -m orchestrator.operator.handlers
+	@$(LOCAL_SETTINGS); $(PY) -m orchestrator.operator --all-namespaces
 
 api: venv
 	$(VENV)/bin/uvicorn --factory orchestrator.rest.app:create_app --host 127.0.0.1 --port 8080 --timeout-keep-alive 75

@@ -178,11 +178,8 @@ class Operator:
             [
                 sys.executable,
                 "-m",
-                "kopf",
-                "run",
+                "orchestrator.operator",
                 "--all-namespaces",
-                "-m",
-                "orchestrator.operator.handlers",
                 f"--liveness=http://127.0.0.1:{self.health_port}/healthz",
             ],
             env={**os.environ, **METRICS, **self.env, "KUBECONFIG": str(self.kubeconfig)},

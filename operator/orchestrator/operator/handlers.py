@@ -4,7 +4,7 @@ operator's own informers, all feeding the cache and the reconciler.
 kopf keeps a worker and a memory record for every object it watches; the children outnumber
 the AdhocCommands three to one and need neither, so they go straight into the cache.
 
-Run: kopf run --all-namespaces -m orchestrator.operator.handlers
+Run: python -m orchestrator.operator (__main__.py: kopf run with a memory that keeps no record per object)
 """
 
 from __future__ import annotations
