@@ -603,7 +603,7 @@ class Bench:
         assert self.operator.process is not None
         pid = self.operator.process.pid
         idle_after = wait_idle([pid], started, self.args.timeout)
-        peak_mib = peak_rss_mib(pid)
+        peak_mib, idle_mib = peak_rss_mib(pid), peak_rss_mib(pid, "VmRSS")
         writes = [
             e
             for e in self.audit(since)
@@ -615,6 +615,7 @@ class Bench:
             "population": population,
             "restart_to_idle_s": idle_after,
             "peak_rss_mib": peak_mib,
+            "idle_rss_mib": idle_mib,
             "writes_after_restart": len(writes),
             "control_plane_settled_s": quiet,
         }
@@ -674,6 +675,7 @@ class Bench:
             for population in self.args.populations:
                 await self.populate(population)
                 self.results["restart"].append(self.restart(population))
+            self.results["memory"] = memory_per_run(self.results["restart"])
         finally:
             if self.operator:
                 self.operator.stop()
@@ -706,11 +708,26 @@ def wait_idle(
     raise RuntimeError(f"{what} did not become idle within {timeout}s")
 
 
-def peak_rss_mib(pid: int) -> float:
+def peak_rss_mib(pid: int, field: str = "VmHWM") -> float:
+    """The process's peak resident memory (VmHWM), or its resident memory now (VmRSS)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def memory_per_run(points: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """KiB of the operator's resident memory each more finished run costs, once idle after a
+    restart: the slope between the smallest and the largest population measured."""
+    if len(points) < 2 or points[-1]["population"] == points[0]["population"]:
+        return None
+    low, high = points[0], points[-1]
+    runs = high["population"] - low["population"]
+    return {
+        "per_run_kib": (high["idle_rss_mib"] - low["idle_rss_mib"]) * 1024 / runs,
+        "peak_per_run_kib": (high["peak_rss_mib"] - low["peak_rss_mib"]) * 1024 / runs,
+        "between": [low["population"], high["population"]],
+    }
 
 
 def machine() -> dict[str, str]:
@@ -890,6 +907,15 @@ def table(results: dict[str, Any]) -> str:
                 f"+{bound['wall_ms'] - unbound['wall_ms']:.2f} ms",
             ),
         ]
+    if results.get("memory"):
+        m = results["memory"]
+        rows.append(
+            (
+                f"memory a finished run, {m['between'][0]} -> {m['between'][1]} present, idle (goal <= 1.0 KiB)",
+                f"{m['per_run_kib']:.2f} KiB (peak {m['peak_per_run_kib']:.2f})",
+                _mark(m["per_run_kib"] <= 1.0),
+            )
+        )
     for r in results.get("restart", []):
         rss_goal, idle_goal = population_targets(r["population"])
         rows.append(

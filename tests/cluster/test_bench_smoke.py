@@ -65,5 +65,6 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
     assert results["cost"]["above_floor_ms"] == summary["above_floor_ms"]["median"]
     assert "trios: CPU a run above the floor" in result.stdout
     assert results["restart"][0]["writes_after_restart"] == 0  # a restart changes nothing
+    assert 0 < results["restart"][0]["idle_rss_mib"] <= results["restart"][0]["peak_rss_mib"]
     assert (tmp_path / "latency.png").stat().st_size > 1000
     assert "| measure" in (tmp_path / "results.md").read_text()

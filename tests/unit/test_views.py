@@ -1,6 +1,11 @@
+import json
+import zlib
+
+from orchestrator.model.output import StoredOutput
+from orchestrator.model.status import status_from
 from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, unpack
 
-from .factories import adhoc, condition, job, pod, terminated
+from .factories import T1, T2, adhoc, condition, job, pod, terminated
 
 
 def test_views_keep_what_reconciling_reads_and_survive_packing():
@@ -28,6 +33,25 @@ def test_views_keep_what_reconciling_reads_and_survive_packing():
 def test_packed_views_are_compact():
     owner = adhoc()
     assert len(pack(adhoc_view(owner))) < 400
+
+
+def test_a_finished_runs_views_pack_in_under_a_kibibyte_about_half_of_zlib_alone():
+    """What the operator keeps of each finished run (issue 26: <= 1 KiB a finished run in all):
+    its AdhocCommand, Job and Pod, the status the operator's own status_from writes."""
+    owner = adhoc(name="migrate-orders")
+    owner["metadata"]["uid"] = "4f6c1f0e-2b1a-4d53-9a49-0c3c2b8e7d11"
+    done = job(owner, uid="47ed1060-fc98-4a64-af49-6ec08f7d2d53", succeeded=1, conditions=[condition("Complete")])
+    done["status"] |= {"startTime": T1, "completionTime": T2}
+    finished = pod("migrate-orders-1-5bq8d", phase="Succeeded", state=terminated(0), job_uid=done["metadata"]["uid"])
+    stored = StoredOutput(
+        "migrate-orders-logs", "uid-migrate-orders-1-5bq8d", "migrate-orders-1-5bq8d", 1, 1, 857, 857, False
+    )
+    owner["status"] = status_from(owner, done, [finished], stored, T2)
+    views = [adhoc_view(owner), job_view(done), pod_view(finished)]
+    assert all(unpack(pack(v)) == v for v in views)
+    packed = sum(len(pack(v)) for v in views)
+    alone = sum(len(zlib.compress(json.dumps(v, separators=(",", ":")).encode(), 1)) for v in views)
+    assert packed < 1024 and packed < 0.6 * alone, (packed, alone)
 
 
 def test_a_pods_view_keeps_the_conditions_a_status_says():

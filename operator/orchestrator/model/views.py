@@ -3,7 +3,9 @@
 Indexes hold these small views instead of whole objects, each packed as compact JSON compressed
 with zlib (a twentieth of the memory of the same data as Python dicts; the conditions' repeated
 keys and times compress well), so that memory grows slowly with the number of AdhocCommands in
-the cluster; a reconciliation unpacks the few it needs.
+the cluster; a reconciliation unpacks the few it needs. zlib starts from a preset dictionary, the
+views of a typical finished run: a view of a few hundred bytes shares most of its keys and
+words with it, and packs to about 40% of what it would alone (1.7 -> 0.7 KiB a finished run).
 """
 
 from __future__ import annotations
@@ -89,9 +91,89 @@ def pod_view(body: Any) -> Obj:
     }
 
 
+def _compact(view: Obj) -> bytes:
+    return json.dumps(view, separators=(",", ":")).encode()
+
+
+_UID, _WHEN, _BY = "00000000-0000-0000-0000-000000000000", "2026-01-01T00:00:00Z", "system:serviceaccount:ns:user"
+_META: Obj = {"name": "run-1", "namespace": "default", "uid": _UID, "creationTimestamp": _WHEN, "generation": 1}
+_IMAGE: Obj = {"image": "docker.io/library/python:3.12-slim", "imageID": "sha256:" + "0" * 64}
+
+
+def _conditions() -> list[Obj]:
+    done = {"message": "Reached expected number of succeeded pods", "reason": "CompletionsReached", "status": "True"}
+    ended = [
+        ("Finished", "Completed", "True"),
+        ("Reconciling", "Succeeded", "False"),
+        ("Stalled", "Succeeded", "False"),
+    ]
+    return [
+        {"lastTransitionTime": _WHEN, "observedGeneration": 1, **done, "type": t}
+        for t in ("Complete", "SuccessCriteriaMet")
+    ] + [
+        {"lastTransitionTime": _WHEN, "message": "", "observedGeneration": 1, "reason": r, "status": s, "type": t}
+        for t, r, s in ended
+    ]
+
+
+def _typical_pod() -> Obj:
+    terminated: Obj = {"containerID": "containerd://" + "0" * 64, "exitCode": 0, "finishedAt": _WHEN}
+    terminated |= {"reason": "Completed", "startedAt": _WHEN}
+    container = {"name": CONTAINER, "state": {"terminated": terminated}, "lastState": {}, "imageID": _IMAGE["imageID"]}
+    scheduled = {"lastProbeTime": None, "lastTransitionTime": _WHEN, "status": "True", "type": "PodScheduled"}
+    return {
+        "metadata": {**_META, "ownerReferences": [{"uid": _UID}]},
+        "status": {"phase": "Succeeded", "conditions": [scheduled], "containerStatuses": [container]},
+    }
+
+
+def _typical_job() -> Obj:
+    status: Obj = {"completionTime": _WHEN, "conditions": [{"lastProbeTime": _WHEN, **c} for c in _conditions()[:2]]}
+    status |= {"ready": 0, "startTime": _WHEN, "succeeded": 1, "terminating": 0, "uncountedTerminatedPods": {}}
+    meta: Obj = {**_META, "labels": {LABEL_GENERATION: "1"}, "ownerReferences": [{"uid": _UID, "controller": True}]}
+    meta["annotations"] = {ANNOTATION_SPEC_HASH: "0" * 16, approval.REQUESTED_BY: _BY}
+    containers = [{"name": CONTAINER, "image": _IMAGE["image"]}]
+    return {
+        "metadata": meta,
+        "spec": {"suspend": False, "template": {"spec": {"containers": containers}}},
+        "status": status,
+    }
+
+
+def _typical_adhoc() -> Obj:
+    logs: Obj = {"bytes": 100, "configMap": "run-1-logs", "sha256": "0" * 64, "storedBytes": 100, "truncated": False}
+    status: Obj = {"active": 0, "attempt": 1, "completionTime": _WHEN, "conditions": _conditions(), "duration": "3s"}
+    status |= {"exitCode": 0, "failed": 0, **_IMAGE, "jobName": "run-1-1", "logs": logs, "observedGeneration": 1}
+    status |= {"phase": "Succeeded", "podName": "run-1-1-abcde", "ready": 0, "reason": "Completed"}
+    status |= {"requestedBy": _BY, "startTime": _WHEN, "succeeded": 1}
+    spec: Obj = {"cancel": False, "command": "python3 -c", "historyLimit": 5, "retries": 0, "suspend": False}
+    spec["logs"] = {"maxBytes": 262144, "storage": "ConfigMap"}
+    meta: Obj = {**_META, "annotations": {approval.REQUESTED_BY: _BY}}
+    return {
+        "apiVersion": "orchestrator.dev/v1alpha1",
+        "kind": "AdhocCommand",
+        "metadata": meta,
+        "spec": spec,
+        "status": status,
+    }
+
+
+def _typical_finished_run() -> bytes:
+    """The preset dictionary: the three views of a run that printed and succeeded (zlib finds
+    near matches best, so the most common view, the AdhocCommand's, comes last)."""
+    return (
+        _compact(pod_view(_typical_pod())) + _compact(job_view(_typical_job())) + _compact(adhoc_view(_typical_adhoc()))
+    )
+
+
+DICTIONARY = _typical_finished_run()
+
+
 def pack(view: Obj) -> bytes:
-    return zlib.compress(json.dumps(view, separators=(",", ":")).encode(), 1)  # level 1: the fast one
+    packer = zlib.compressobj(1, zdict=DICTIONARY)  # level 1: the fast one
+    return packer.compress(_compact(view)) + packer.flush()
 
 
 def unpack(packed: bytes) -> Obj:
-    return json.loads(zlib.decompress(packed))
+    unpacker = zlib.decompressobj(zdict=DICTIONARY)
+    return json.loads(unpacker.decompress(packed) + unpacker.flush())
