@@ -165,3 +165,41 @@ def test_an_event_elsewhere_naming_a_victims_job_is_not_its_refusal():
     assert cache.world("uid-cmd").refusals == {}
     assert cache.observe("refusal", refusal("job-1", uid="real")) == "uid-cmd"
     assert cache.world("uid-cmd").refusals == {"job-1": "forbidden: violates PodSecurity"}
+
+
+def ended_status(owner, job_name="cmd-1", generation=1):
+    return {**owner, "status": {"phase": "Succeeded", "observedGeneration": generation, "jobName": job_name}}
+
+
+def test_a_run_whose_end_is_written_keeps_no_pods():
+    """The reconciler never reads an ended run's pods (pacing.ended): they are not kept."""
+    cache = Cache()
+    owner = adhoc()
+    cache.observe("adhoc", owner)
+    cache.observe("job", job(owner, succeeded=1, conditions=[{"type": "Complete", "status": "True"}]))
+    finished = labelled(pod(phase="Succeeded", state=terminated(0)))
+    assert cache.observe("pod", finished) == "uid-cmd"  # the exit code the status is written from
+    assert len(cache.world("uid-cmd").pods) == 1
+    assert cache.observe("adhoc", ended_status(owner)) == "uid-cmd"
+    assert cache.world("uid-cmd").pods == []
+    # Its pod listed again (a restart) or refreshed, or deleted by the PodGC: nothing to do.
+    assert cache.observe("pod", finished) is None and cache.world("uid-cmd").pods == []
+    assert cache.observe("pod", finished, deleted=True) is None
+
+
+def test_pods_are_kept_while_the_run_is_under_way_or_its_job_not_finished():
+    cache = Cache()
+    owner = adhoc()
+    cache.observe("job", job(owner, active=1))  # not finished: a status saying so is not the end
+    cache.observe("adhoc", ended_status(owner))
+    assert cache.observe("pod", labelled(pod(phase="Succeeded", state=terminated(0)))) == "uid-cmd"
+    assert len(cache.world("uid-cmd").pods) == 1
+    # A rerun (generation 2) of an ended run: its new pods are kept.
+    cache = Cache()
+    cache.observe("job", job(owner, succeeded=1, conditions=[{"type": "Complete", "status": "True"}]))
+    cache.observe("adhoc", ended_status(owner))
+    rerun = ended_status(adhoc(generation=2))
+    assert cache.observe("adhoc", rerun) == "uid-cmd"
+    assert cache.observe("pod", labelled(pod("cmd-2-xyz", phase="Running"))) == "uid-cmd"
+    assert cache.observe("pod", labelled(pod("cmd-2-xyz", phase="Succeeded", state=terminated(0)))) == "uid-cmd"
+    assert [p["metadata"]["name"] for p in cache.world("uid-cmd").pods] == ["cmd-2-xyz"]

@@ -18,6 +18,7 @@ from orchestrator.model.concurrency import Peer, key_of
 from orchestrator.model.names import LABEL_UID, controller_of
 from orchestrator.model.objects import Obj
 from orchestrator.model.output import StoredOutput, stored_output_from
+from orchestrator.model.pacing import ended
 from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, unpack
 from orchestrator.operator.world import World
 
@@ -35,6 +36,46 @@ def _owner(key: str) -> str:
     return key.partition("/")[2]
 
 
+def _is_terminal(pod: Mapping[str, Any]) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def run_ended(adhoc: Obj, jobs: Mapping[str, bytes]) -> bool:
+    """Whether the AdhocCommand's status already says its run's end (model/pacing.ended) of one
+    of its `jobs` (packed views): the reconciler then never reads that run's pods again, so they
+    are not kept (a finished run then costs its AdhocCommand and Job only)."""
+    status = adhoc.get("status") or {}
+    if not isinstance(status, dict) or not status.get("jobName"):
+        return False
+    generation = int(adhoc["metadata"].get("generation") or 1)
+    return any(ended(status, generation, unpack(j)) for j in jobs.values())
+
+
+class KeyIndex:
+    """Which AdhocCommands share a concurrencyKey in a namespace."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, set[str]] = {}  # namespace/concurrencyKey -> uids that name it
+        self._key_of: dict[str, str] = {}  # uid -> namespace/concurrencyKey
+
+    def file(self, uid: str, view: Obj | None) -> None:
+        """Files the AdhocCommand under its key (view None: takes it out)."""
+        old = self._key_of.pop(uid, None)
+        if old is not None:
+            self._keys[old].discard(uid)
+            if not self._keys[old]:
+                del self._keys[old]
+        key = key_of((view or {}).get("spec") or {}) if isinstance((view or {}).get("spec"), dict) else None
+        if view is not None and key is not None:
+            filed = _key(view["metadata"].get("namespace", ""), key)
+            self._key_of[uid] = filed
+            self._keys.setdefault(filed, set()).add(uid)
+
+    def peers_of(self, uid: str) -> list[str]:
+        filed = self._key_of.get(uid)
+        return [u for u in self._keys.get(filed, ()) if u != uid] if filed else []
+
+
 class Cache:
     def __init__(self) -> None:
         self._adhocs: dict[str, bytes] = {}  # uid -> packed view
@@ -44,9 +85,7 @@ class Cache:
         self.phases: Counter[str] = Counter()  # how many AdhocCommands are in each status.phase
         # namespace/Job uid -> (event uid, message): the Job controller could not create its pod (rare).
         self._refusals: dict[str, tuple[str, str]] = {}
-        # namespace/concurrencyKey -> the uids of the AdhocCommands that name it.
-        self._keys: dict[str, set[str]] = {}
-        self._key_of: dict[str, str] = {}  # uid -> namespace/concurrencyKey
+        self._concurrency = KeyIndex()
 
     def observe(self, kind: str, body: Mapping[str, Any], deleted: bool = False) -> str | None:
         """Takes in one object (or its deletion); returns the uid of the AdhocCommand it concerns
@@ -86,10 +125,20 @@ class Cache:
         if old == packed:
             return None
         self._adhocs[uid] = packed
-        self._file_key(uid, view)
+        self._concurrency.file(uid, view)
         self._count(old, -1)
         self._count(packed, 1)
+        if self._has_ended(uid, view):
+            self._children["pod"].pop(_key(view["metadata"].get("namespace", ""), uid), None)
         return uid
+
+    def _has_ended(self, uid: str, adhoc: Obj | None = None) -> bool:
+        if adhoc is None:
+            packed = self._adhocs.get(uid)
+            if packed is None:
+                return False
+            adhoc = unpack(packed)
+        return run_ended(adhoc, self._children["job"].get(_key(adhoc["metadata"].get("namespace", ""), uid), {}))
 
     def _count(self, packed: bytes | None, change: int) -> None:
         if packed is not None:
@@ -114,6 +163,12 @@ class Cache:
             if not siblings:
                 del children[key]
             return True
+        if kind == "pod" and _is_terminal(body) and self._has_ended(_owner(key)):
+            # A finished pod of a run whose end is written (its status refreshed, or listed at a
+            # restart): nothing will read it.
+            if siblings.pop(uid, None) is not None and not siblings:
+                del children[key]
+            return False
         packed = pack(job_view(body) if kind == "job" else pod_view(body))
         if siblings.get(uid) == packed:
             return False
@@ -204,23 +259,9 @@ class Cache:
     def uids(self) -> list[str]:
         return list(self._adhocs)
 
-    def _file_key(self, uid: str, view: Obj | None) -> None:
-        """Keeps the concurrencyKey index: which AdhocCommands share a key in a namespace."""
-        old = self._key_of.pop(uid, None)
-        if old is not None:
-            self._keys[old].discard(uid)
-            if not self._keys[old]:
-                del self._keys[old]
-        key = key_of((view or {}).get("spec") or {}) if isinstance((view or {}).get("spec"), dict) else None
-        if view is not None and key is not None:
-            filed = _key(view["metadata"].get("namespace", ""), key)
-            self._key_of[uid] = filed
-            self._keys.setdefault(filed, set()).add(uid)
-
     def peers_of(self, uid: str) -> list[str]:
         """The other AdhocCommands of its concurrencyKey and namespace."""
-        filed = self._key_of.get(uid)
-        return [u for u in self._keys.get(filed, ()) if u != uid] if filed else []
+        return self._concurrency.peers_of(uid)
 
     def _peers(self, uid: str) -> list[Peer]:
         peers = []
@@ -231,7 +272,7 @@ class Cache:
         return peers
 
     def _forget(self, uid: str) -> None:
-        self._file_key(uid, None)
+        self._concurrency.file(uid, None)
         self._count(self._adhocs.pop(uid, None), -1)
         # Its Jobs, Pods and ConfigMap go with it (owner references); their deletions come too.
 
