@@ -232,9 +232,10 @@ def test_the_uids_may_be_left_to_the_platform_as_openshift_wants():
 
 
 def test_json_logs_are_a_value_away():
-    chart = rendered("--set", "operator.logFormat=json")
-    [operator] = chart["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]["containers"]
-    assert "--log-format=json" in operator["args"]
-    [plain] = rendered()["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]["containers"]
-    assert not [a for a in plain["args"] if a.startswith("--log-format")]
+    for fmt in ("json", "plain"):  # plain was once the default that passed nothing: full lines
+        chart = rendered("--set", f"operator.logFormat={fmt}")
+        [operator] = chart["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]["containers"]
+        assert f"--log-format={fmt}" in operator["args"]
+    [full] = rendered()["Deployment", "orchestrator", "orchestrator"]["spec"]["template"]["spec"]["containers"]
+    assert not [a for a in full["args"] if a.startswith("--log-format")]  # the entry point's default
     assert "PrometheusRule" not in {kind for kind, _, _ in rendered()}  # off unless asked for
