@@ -12,8 +12,8 @@ from typing import Self
 
 from orchestrator.kube.credentials import Login as LoginInfo
 from orchestrator.kube.errors import ApiError
-from orchestrator.kube.transport import USER_AGENT, Limits, RequestCounter, Transport, from_json
-from orchestrator.model.objects import Obj
+from orchestrator.kube.transport import USER_AGENT, Limits, RequestCounter, Transport
+from orchestrator.model.objects import Obj, from_json
 
 COMPONENT = USER_AGENT  # in its events, and as its user agent
 REQUEST_TIMEOUT = 60.0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
@@ -22,24 +21,11 @@ import aiohttp
 
 from orchestrator.kube.credentials import Login, Target
 from orchestrator.kube.errors import ApiError, error_of, unreachable
-from orchestrator.model.objects import Obj
-
-try:  # a third of the REST API's CPU a list, and most of the operator's per watch event
-    import orjson
-except ImportError:  # kubectl-adhoc's archive is pure Python for any python3: the standard json
-    orjson = None  # type: ignore[assignment]
+from orchestrator.model.objects import Obj, from_json, to_json
 
 USER_AGENT = "orchestrator"
 Limits = aiohttp.ClientTimeout  # a call's time-outs, for the clients above, which import no aiohttp
 log = logging.getLogger(__name__)
-
-
-def to_json(value: Any) -> bytes:
-    return orjson.dumps(value) if orjson is not None else json.dumps(value, separators=(",", ":")).encode()
-
-
-def from_json(data: bytes | str) -> Any:
-    return orjson.loads(data) if orjson is not None else json.loads(data)
 
 
 class RequestCounter(Protocol):

@@ -1,12 +1,28 @@
-"""Kubernetes' own small vocabulary, written once (pure): an object as its JSON, and its two
-timestamp formats (metav1.Time, to the second; metav1.MicroTime, for Leases)."""
+"""Kubernetes' own small vocabulary, written once (pure): an object as its JSON (and JSON
+itself, compact), and its two timestamp formats (metav1.Time, to the second; metav1.MicroTime,
+for Leases)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+try:  # several times faster both ways: the REST API's lists, the operator's watch events and views
+    import orjson
+except ImportError:  # kubectl-adhoc's archive is pure Python for any python3: the standard json
+    orjson = None  # type: ignore[assignment]
+
 Obj = dict[str, Any]  # a Kubernetes object (or part of one) as JSON
+
+
+def to_json(value: Any) -> bytes:
+    """Compact JSON (no spaces)."""
+    return orjson.dumps(value) if orjson is not None else json.dumps(value, separators=(",", ":")).encode()
+
+
+def from_json(data: bytes | str) -> Any:
+    return orjson.loads(data) if orjson is not None else json.loads(data)
 
 
 def timestamp(when: datetime | None = None) -> str:
