@@ -70,3 +70,16 @@ async def test_a_credential_that_stays_rejected_is_an_error_not_a_loop(api):
     assert err.value.status == 401 and not err.value.transient
     assert state["seen"] == ["a", "b"] and tokens.calls == 2
     await kube.close()
+
+
+async def test_a_callers_refused_token_is_their_401_never_a_login_of_its_own(api):
+    """A token a caller brings (the REST API acting for them) that the API server refuses is
+    answered 401 as it is: the transport never fetches or sends its own credential instead."""
+    url, state = api
+    tokens = Tokens(url, "new")
+    kube = await Kube.connect(tokens)
+    with pytest.raises(ApiError) as err:
+        await kube.transport.json("GET", "/apis/batch/v1/namespaces/ns/jobs/j", token="tenant-token")
+    assert err.value.status == 401
+    assert state["seen"] == ["tenant-token"] and tokens.calls == 1  # one request, no second login
+    await kube.close()
