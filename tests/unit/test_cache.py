@@ -1,4 +1,7 @@
-from orchestrator.model.output import configmap_for
+import pytest
+
+from orchestrator.model.output import configmap_for, stored_output_from
+from orchestrator.model.views import adhoc_view, job_view
 from orchestrator.operator.cache import Cache
 
 from .factories import adhoc, job, pod, terminated
@@ -203,3 +206,97 @@ def test_pods_are_kept_while_the_run_is_under_way_or_its_job_not_finished():
     assert cache.observe("pod", labelled(pod("cmd-2-xyz", phase="Running"))) == "uid-cmd"
     assert cache.observe("pod", labelled(pod("cmd-2-xyz", phase="Succeeded", state=terminated(0)))) == "uid-cmd"
     assert [p["metadata"]["name"] for p in cache.world("uid-cmd").pods] == ["cmd-2-xyz"]
+
+
+def finished_run(cache, name="cmd", spec=None):
+    """A run that printed and succeeded, its end written: what a restart lists, in that order."""
+    owner = adhoc(spec, name=name)
+    done = job(owner, uid=f"job-{name}", succeeded=1, conditions=[{"type": "Complete", "status": "True"}])
+    cm = configmap_for(owner, pod(f"{name}-1-abcde"), 1, 1, b"out", 3, False)
+    cm["metadata"]["uid"] = f"cm-{name}"
+    cache.observe("job", done)
+    cache.observe("configmap", cm)
+    ended = ended_status(owner, job_name=done["metadata"]["name"])
+    cache.observe("adhoc", ended)
+    return ended, done, cm
+
+
+def test_a_finished_run_is_sealed_and_reads_as_before():
+    cache = Cache()
+    ended, done, cm = finished_run(cache)
+    assert cache.sealed == 1 and len(cache) == 1 and cache.uids() == ["uid-cmd"]
+    world = cache.world("uid-cmd")
+    assert world.adhoc == adhoc_view(ended)
+    assert world.jobs == [job_view(done)]
+    assert world.stored == stored_output_from(cm)
+    assert world.pods == []
+    assert cache.phases["Succeeded"] == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["job deleted", "job updated", "output deleted", "rerun", "same job listed again", "same adhoc again"],
+)
+def test_a_change_to_a_sealed_run_opens_it_and_is_told(change):
+    cache = Cache()
+    ended, done, cm = finished_run(cache)
+    if change == "job deleted":
+        assert cache.observe("job", done, deleted=True) == "uid-cmd"
+        assert cache.world("uid-cmd").jobs == [] and cache.sealed == 0
+    elif change == "job updated":  # e.g. cancelled by hand: the Job is annotated
+        done["metadata"]["annotations"]["orchestrator.dev/cancelled"] = "true"
+        assert cache.observe("job", done) == "uid-cmd"
+        assert cache.world("uid-cmd").jobs == [job_view(done)]
+        assert cache.sealed == 1  # still ended: sealed again
+    elif change == "output deleted":
+        assert cache.observe("configmap", cm, deleted=True) == "uid-cmd"
+        assert cache.world("uid-cmd").stored is None
+    elif change == "rerun":
+        rerun = {**ended, "metadata": {**ended["metadata"], "generation": 2}}
+        assert cache.observe("adhoc", rerun) == "uid-cmd"
+        assert (cache.world("uid-cmd").adhoc or {})["metadata"]["generation"] == 2 and cache.sealed == 0
+        assert cache.world("uid-cmd").jobs == [job_view(done)]  # the old Job, to be replaced
+    elif change == "same job listed again":
+        assert cache.observe("job", done) is None and cache.sealed == 1
+    else:
+        assert cache.observe("adhoc", ended) is None and cache.sealed == 1
+    assert cache.world("uid-cmd").adhoc is not None
+
+
+def test_a_sealed_run_deleted_is_forgotten():
+    cache = Cache()
+    ended, _, _ = finished_run(cache)
+    assert cache.observe("adhoc", ended, deleted=True) == "uid-cmd"
+    assert len(cache) == 0 and cache.uids() == [] and cache.phases["Succeeded"] == 0
+    assert cache.world("uid-cmd").adhoc is None
+
+
+def test_a_listing_that_no_longer_holds_a_sealed_runs_job_or_output_forgets_them():
+    cache = Cache()
+    finished_run(cache, "a")
+    _, kept_job, kept_cm = finished_run(cache, "b")
+    assert cache.retain("job", {Cache.key_of("job", kept_job)}) == {"uid-a"}
+    assert cache.world("uid-a").jobs == [] and len(cache.world("uid-b").jobs) == 1
+    assert cache.retain("configmap", {Cache.key_of("configmap", kept_cm)}) == {"uid-a"}
+    assert cache.world("uid-a").stored is None and cache.world("uid-b").stored is not None
+    assert cache.sealed == 1  # b, untouched
+
+
+def test_a_sealed_peer_is_seen_with_its_job():
+    cache = Cache()
+    spec = {"command": "echo hi", "concurrencyKey": "db"}
+    finished_run(cache, "first", spec)
+    waiting = adhoc(spec, name="second")
+    cache.observe("adhoc", waiting)
+    assert cache.peers_of("uid-second") == ["uid-first"]
+    [peer] = cache.world("uid-second").peers
+    assert peer.adhoc["metadata"]["name"] == "first"
+    assert [j["metadata"]["name"] for j in peer.jobs] == ["first-1"]
+
+
+def test_a_pod_of_a_sealed_run_is_not_kept_unless_it_runs_again():
+    cache = Cache()
+    finished_run(cache)
+    finished = labelled(pod(phase="Succeeded", state=terminated(0)))
+    assert cache.observe("pod", finished) is None and cache.world("uid-cmd").pods == []
+    assert cache.sealed == 1

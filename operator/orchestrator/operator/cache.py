@@ -9,6 +9,7 @@ change nothing the operator uses (a finalizer removed, a resync) cost no reconci
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections import Counter
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from orchestrator.model.names import LABEL_UID, controller_of
 from orchestrator.model.objects import Obj
 from orchestrator.model.output import StoredOutput, stored_output_from
 from orchestrator.model.pacing import ended
-from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, unpack
+from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, record, unpack
 from orchestrator.operator.world import World
 
 KINDS = ("adhoc", "job", "pod", "configmap")
@@ -86,6 +87,10 @@ class Cache:
         # namespace/Job uid -> (event uid, message): the Job controller could not create its pod (rare).
         self._refusals: dict[str, tuple[str, str]] = {}
         self._concurrency = KeyIndex()
+        # uid -> a finished run (its status says its end: run_ended) packed as one record: its
+        # AdhocCommand's and Jobs' views and its stored output together, in about a third of the
+        # memory of the three kept apart. Opened again when one of them changes.
+        self._sealed: dict[str, bytes] = {}
 
     def observe(self, kind: str, body: Mapping[str, Any], deleted: bool = False) -> str | None:
         """Takes in one object (or its deletion); returns the uid of the AdhocCommand it concerns
@@ -108,11 +113,16 @@ class Cache:
             return None
         owner = sys.intern(owner)
         key = _key(meta["namespace"], owner)
+        if kind == "pod":
+            return owner if self._observe_child(kind, key, uid, body, deleted) else None
+        opened = self._open(owner)  # a finished run's Job or output changes (or is listed again)
         changed = (
             self._observe_output(key, body, deleted)
             if kind == "configmap"
             else self._observe_child(kind, key, uid, body, deleted)
         )
+        if changed or opened:
+            self._seal_if_ended(owner)
         return owner if changed else None
 
     def _observe_adhoc(self, uid: str, body: Mapping[str, Any], deleted: bool) -> str | None:
@@ -120,19 +130,26 @@ class Cache:
             self._forget(uid)
             return uid
         view = adhoc_view(body)
+        sealed = self._sealed.get(uid)
+        if sealed is not None:
+            if unpack(sealed)["adhoc"] == view:
+                return None
+            self._open(uid)
         packed = pack(view)
         old = self._adhocs.get(uid)
         if old == packed:
             return None
         self._adhocs[uid] = packed
         self._concurrency.file(uid, view)
-        self._count(old, -1)
-        self._count(packed, 1)
+        self._count(unpack(old) if old is not None else None, -1)
+        self._count(view, 1)
         if self._has_ended(uid, view):
-            self._children["pod"].pop(_key(view["metadata"].get("namespace", ""), uid), None)
+            self._seal(uid, view)
         return uid
 
     def _has_ended(self, uid: str, adhoc: Obj | None = None) -> bool:
+        if uid in self._sealed:
+            return True
         if adhoc is None:
             packed = self._adhocs.get(uid)
             if packed is None:
@@ -140,9 +157,58 @@ class Cache:
             adhoc = unpack(packed)
         return run_ended(adhoc, self._children["job"].get(_key(adhoc["metadata"].get("namespace", ""), uid), {}))
 
-    def _count(self, packed: bytes | None, change: int) -> None:
-        if packed is not None:
-            self.phases[(unpack(packed).get("status") or {}).get("phase") or "Pending"] += change
+    def _count(self, adhoc: Obj | None, change: int) -> None:
+        if adhoc is not None:
+            self.phases[(adhoc.get("status") or {}).get("phase") or "Pending"] += change
+
+    # Finished runs, sealed
+
+    def _seal_if_ended(self, uid: str) -> None:
+        packed = self._adhocs.get(uid)
+        if packed is not None and self._has_ended(uid, adhoc := unpack(packed)):
+            self._seal(uid, adhoc)
+
+    def _seal(self, uid: str, adhoc: Obj) -> None:
+        """Keeps an ended run (its pods are no longer kept) as one packed record."""
+        key = _key(adhoc["metadata"].get("namespace", ""), uid)
+        jobs = self._children["job"].pop(key, {})
+        stored = self._outputs.pop(key, None)
+        self._children["pod"].pop(key, None)
+        del self._adhocs[uid]
+        stored_fields = dataclasses.asdict(stored) if stored is not None else None
+        self._sealed[uid] = pack(record(adhoc, [unpack(j) for j in jobs.values()], stored_fields), level=6)
+
+    def _open(self, uid: str) -> bool:
+        """A sealed run back in the working indexes, for a change to one of its objects."""
+        sealed = self._sealed.pop(uid, None)
+        if sealed is None:
+            return False
+        adhoc, jobs, stored = self._unsealed(sealed)
+        key = _key(adhoc["metadata"].get("namespace", ""), uid)
+        self._adhocs[uid] = pack(adhoc)
+        if jobs:
+            self._children["job"][key] = {j["metadata"]["uid"]: pack(j) for j in jobs}
+        if stored is not None:
+            self._outputs[key] = stored
+        return True
+
+    @staticmethod
+    def _unsealed(sealed: bytes) -> tuple[Obj, list[Obj], StoredOutput | None]:
+        kept = unpack(sealed)
+        stored = StoredOutput(**kept["stored"]) if kept.get("stored") else None
+        return kept["adhoc"], kept["jobs"], stored
+
+    def _parts(self, uid: str) -> tuple[Obj, list[Obj], StoredOutput | None] | None:
+        """An AdhocCommand's view, its Jobs' views and its stored output, sealed or not."""
+        sealed = self._sealed.get(uid)
+        if sealed is not None:
+            return self._unsealed(sealed)
+        packed = self._adhocs.get(uid)
+        if packed is None:
+            return None
+        adhoc = unpack(packed)
+        key = _key(adhoc["metadata"].get("namespace", ""), uid)
+        return adhoc, [unpack(v) for v in self._children["job"].get(key, {}).values()], self._outputs.get(key)
 
     def _observe_output(self, key: str, body: Mapping[str, Any], deleted: bool) -> bool:
         stored = None if deleted else stored_output_from(body)
@@ -213,6 +279,8 @@ class Cache:
             for key in refused:
                 del self._refusals[key]
             return concerned
+        if kind in ("job", "configmap"):
+            self._open_unlisted(kind, keys, listed_here)
         if kind == "configmap":
             gone = {key for key in self._outputs if key not in keys and listed_here(key)}
             for key in gone:
@@ -230,6 +298,19 @@ class Cache:
                 del children[key]
         return concerned
 
+    def _open_unlisted(self, kind: str, keys: set[str], listed_here: Any) -> None:
+        """Opens the sealed runs a fresh listing of their Jobs or ConfigMaps no longer holds
+        (rare: a watch that fell too far behind), so that retain() forgets those as for any run."""
+        for uid, sealed in list(self._sealed.items()):
+            adhoc, jobs, stored = self._unsealed(sealed)
+            key = _key(adhoc["metadata"].get("namespace", ""), uid)
+            if not listed_here(key):
+                continue
+            if kind == "job" and any(j["metadata"]["uid"] not in keys for j in jobs):
+                self._open(uid)
+            elif kind == "configmap" and stored is not None and key not in keys:
+                self._open(uid)
+
     @staticmethod
     def key_of(kind: str, body: Obj) -> str:
         """What retain() knows an object by: its uid, or for a ConfigMap its namespace and its
@@ -240,24 +321,24 @@ class Cache:
         return meta.get("uid", "")
 
     def world(self, uid: str) -> World:
-        packed = self._adhocs.get(uid)
-        if packed is None:
+        parts = self._parts(uid)
+        if parts is None:
             return World(adhoc=None, jobs=[], pods=[], stored=None, refusals={})
-        adhoc = unpack(packed)
+        adhoc, jobs, stored = parts
         namespace = adhoc["metadata"].get("namespace", "")
         key = _key(namespace, uid)
-        jobs = self._children["job"].get(key, {})
+        job_uids = [j["metadata"].get("uid", "") for j in jobs]
         return World(
             adhoc=adhoc,
-            jobs=[unpack(v) for v in jobs.values()],
+            jobs=jobs,
             pods=[unpack(v) for v in self._children["pod"].get(key, {}).values()],
-            stored=self._outputs.get(key),
-            refusals={job: refusal[1] for job in jobs if (refusal := self._refusals.get(_key(namespace, job)))},
+            stored=stored,
+            refusals={job: refusal[1] for job in job_uids if (refusal := self._refusals.get(_key(namespace, job)))},
             peers=self._peers(uid),
         )
 
     def uids(self) -> list[str]:
-        return list(self._adhocs)
+        return [*self._adhocs, *self._sealed]
 
     def peers_of(self, uid: str) -> list[str]:
         """The other AdhocCommands of its concurrencyKey and namespace."""
@@ -266,15 +347,22 @@ class Cache:
     def _peers(self, uid: str) -> list[Peer]:
         peers = []
         for other in self.peers_of(uid):
-            adhoc = unpack(self._adhocs[other])
-            jobs = self._children["job"].get(_key(adhoc["metadata"].get("namespace", ""), other), {})
-            peers.append(Peer(adhoc, [unpack(v) for v in jobs.values()]))
+            parts = self._parts(other)
+            if parts is not None:
+                peers.append(Peer(parts[0], parts[1]))
         return peers
 
     def _forget(self, uid: str) -> None:
         self._concurrency.file(uid, None)
-        self._count(self._adhocs.pop(uid, None), -1)
+        self._open(uid)
+        old = self._adhocs.pop(uid, None)
+        self._count(unpack(old) if old is not None else None, -1)
         # Its Jobs, Pods and ConfigMap go with it (owner references); their deletions come too.
 
     def __len__(self) -> int:
-        return len(self._adhocs)
+        return len(self._adhocs) + len(self._sealed)
+
+    @property
+    def sealed(self) -> int:
+        """How many finished runs are kept sealed."""
+        return len(self._sealed)
