@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cost, trials
+from bench import cost, population, trials
 from bench.cost import cpu_seconds
 from hack.harness import (  # the benchmark runs the operator as the tests do
     LOCAL_KUBECONFIG,
@@ -43,13 +43,16 @@ from hack.harness import (  # the benchmark runs the operator as the tests do
     bin_dir,
     cri_log,
     request_kind,
+    runner_image,
     service_account_kubeconfig,
+    versions,
     wait_until,
 )
 from orchestrator.kube import credentials
 from orchestrator.kube.client import Kube
 from orchestrator.kube.connection import Expired
 from orchestrator.kube.errors import ApiError
+from orchestrator.model.config import from_env
 from orchestrator.model.paths import ADHOCS, JOBS, NAMESPACES, path
 from orchestrator.model.spec import restricted_security_context
 
@@ -67,6 +70,10 @@ POLICY_BINDINGS = (
     ("mutatingadmissionpolicybinding", "orchestrator-requested-by"),
 )
 ADMISSION_ROUNDS = 3
+RUNNER_IMAGE = runner_image()
+# make bench-scale's populations: made once, kept as snapshots of etcd's data (bench/population.py).
+SNAPSHOTS = Path(versions("ORCH_CACHE")) / "bench-populations"
+POPULATION = "bench-population"
 
 
 def now_utc() -> str:
@@ -109,7 +116,7 @@ def plain_job(name: str) -> dict[str, Any]:
                     "containers": [
                         {
                             "name": "command",
-                            "image": "localhost/orchestrator/runner:bookworm",
+                            "image": RUNNER_IMAGE,
                             "command": ["sh", "-c", "echo bench"],
                             "securityContext": restricted_security_context(65532),
                         }
@@ -217,15 +224,16 @@ class Bench:
             count += sum(1 for item in items if adhoc_done(item))
         return count
 
-    def start_operator(self) -> Operator:
+    def start_operator(self, start: bool = True) -> Operator:
         kubeconfig = service_account_kubeconfig(self.cluster, STATE / "operator-bench.kubeconfig")
         operator = Operator(
             self.cluster,
             kubeconfig,
             REPO / ".cluster/logs/operator-bench.log",
-            {"ORCHESTRATOR_DEFAULT_IMAGE": "localhost/orchestrator/runner:bookworm"},
+            {"ORCHESTRATOR_DEFAULT_IMAGE": RUNNER_IMAGE},
         )
-        operator.start()
+        if start:
+            operator.start()
         self.operator = operator
         return operator
 
@@ -592,6 +600,12 @@ class Bench:
         """Restarts the operator with `population` AdhocCommands present: time to idle, memory, writes."""
         assert self.operator is not None
         self.operator.stop()
+        return self.started(population)
+
+    def started(self, population: int) -> dict[str, Any]:
+        """Starts the (stopped) operator with `population` AdhocCommands present, once the control
+        plane is quiet: time to idle, memory, writes."""
+        assert self.operator is not None
         # The control plane first catches up with the population just made (the PodGC deleting
         # pods past 12,500, the Job controller): measured on a busy cluster, that work showed
         # as the operator's (85 s instead of 37 s to idle at 20,000).
@@ -641,25 +655,66 @@ class Bench:
             await self.client.close()
 
     async def scale(self, written: Callable[[], None]) -> None:
-        """The operator restarted with ever more finished AdhocCommands present (those of earlier
-        runs count: --keep): peak RSS, time to idle and writes at each population; `written`
-        after each (a long run stopped early keeps the points it has)."""
-        await self.open_client()
-        self.install()
-        self.start_operator()
+        """The operator started with ever more finished runs present, each population made once
+        (bench/population.py, the operator stopped) and kept as a snapshot of etcd under the
+        cache, from which the local cluster starts again for each measurement; `written` after
+        each point (a long run stopped early keeps the points it has)."""
+        self.results["restart"] = []
         try:
-            self.results["restart"] = []
-            for population in self.args.populations:
-                started = time.monotonic()
-                await self.populate(population)
-                made = time.monotonic() - started
-                self.results["restart"].append({**self.restart(population), "populate_s": made})
-                print(json.dumps(self.results["restart"][-1]), flush=True)
+            for size in self.args.populations:
+                made = 0.0
+                snapshot = self.snapshot_of(size)
+                if not snapshot.exists():
+                    made = await self.make_population(size)
+                self.cluster_from(snapshot)
+                self.cluster.install_operator_prerequisites()  # this tree's RBAC and policies
+                self.start_operator(start=False)
+                point = {**self.started(size), "populate_s": made}
+                assert self.operator is not None
+                self.operator.stop()
+                self.results["restart"].append(point)
+                print(json.dumps(point), flush=True)
                 written()
         finally:
             if self.operator:
                 self.operator.stop()
+            self.cluster_from(None)  # an empty cluster again, not 100,000 runs for the next user
+
+    def snapshot_of(self, size: int) -> Path:
+        return SNAPSHOTS / population.snapshot_name(size, self.population_digest())
+
+    def population_digest(self) -> str:
+        return population.digest_of({name: (REPO / name).read_bytes() for name in population.SOURCES})
+
+    def cluster_from(self, snapshot: Path | None) -> None:
+        """The local cluster started again: from a snapshot of etcd's data, or empty."""
+        self.cluster_script("down")
+        self.cluster_script("up", env={**os.environ, "ORCH_ETCD_SNAPSHOT": str(snapshot)} if snapshot else None)
+
+    async def make_population(self, size: int) -> float:
+        """Makes and keeps the snapshot of `size` finished runs, growing the largest one kept
+        below it; returns the seconds it took."""
+        started = time.monotonic()
+        names = [f.name for f in SNAPSHOTS.glob("population-*")] if SNAPSHOTS.exists() else []
+        base = population.starting_point(size, population.kept_populations(names, self.population_digest()))
+        self.cluster_from(self.snapshot_of(base) if base else None)
+        self.cluster.install_operator_prerequisites()
+        self.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": POPULATION}})
+        print(f"making runs {base:,} to {size:,} of the population (the operator stopped)", flush=True)
+        await self.open_client()
+        try:
+            bodies = [adhoc(f"pop-{i:06d}") for i in range(base, size)]
+            config = from_env({"ORCHESTRATOR_DEFAULT_IMAGE": RUNNER_IMAGE})
+            await population.make_runs(
+                self.client, POPULATION, bodies, config, report=lambda n: print(f"  {base + n:,}", flush=True)
+            )
+        finally:
             await self.client.close()
+        self.cluster_script("snapshot", str(self.snapshot_of(size)))
+        return time.monotonic() - started
+
+    def cluster_script(self, *args: str, env: dict[str, str] | None = None) -> None:
+        subprocess.run([str(REPO / "hack/cluster.sh"), *args], check=True, env=env)
 
     async def run(self) -> None:
         await self.open_client()
@@ -972,24 +1027,38 @@ def write_scale(out: Path, info: dict[str, str], points: list[dict[str, Any]]) -
     """The population curve: scale.md (a table) and scale.json."""
     out.mkdir(parents=True, exist_ok=True)
     lines = [
-        "# The operator restarted with N finished AdhocCommands present",
+        "# The operator started with N finished AdhocCommands present",
         "",
         f"`bench/bench.py {' '.join(sys.argv[1:])}`",
         "",
         *(f"- {k}: {v}" for k, v in info.items()),
         "",
-        "| present | peak RSS | restart to idle | writes at restart | time to make them |",
-        "|---|---|---|---|---|",
+        "Each population is made once, the operator stopped, by `bench/population.py` (a finished run's",
+        "AdhocCommand with its status, its complete Job and its logs ConfigMap, from the operator's own",
+        "builders; no pods) and kept as a snapshot of etcd; the cluster starts again from it, waits",
+        "for its control plane to be quiet, and the operator starts.",
+        "",
+        "| present | peak RSS | RSS once idle | start to idle | writes at start | time to make them |",
+        "|---|---|---|---|---|---|",
     ]
     for p in points:
         rss_goal, idle_goal = population_targets(p["population"])
         lines.append(
             f"| {p['population']:,} | {p['peak_rss_mib']:.0f} MiB ({_mark(p['peak_rss_mib'] <= rss_goal)}) "
+            f"| {p['idle_rss_mib']:.0f} MiB "
             f"| {p['restart_to_idle_s']:.1f} s ({_mark(p['restart_to_idle_s'] <= idle_goal)}) "
             f"| {p['writes_after_restart']} | {p.get('populate_s', 0):.0f} s |"
         )
+    slope = memory_per_run(points)
+    if slope is not None:
+        low, high = slope["between"]
+        lines += [
+            "",
+            f"Memory a finished run, {low:,} to {high:,}: {slope['per_run_kib']:.2f} KiB once idle, "
+            f"{slope['peak_per_run_kib']:.2f} KiB at the peak (goal <= 1.0).",
+        ]
     (out / "scale.md").write_text("\n".join(lines) + "\n")
-    (out / "scale.json").write_text(json.dumps({"machine": info, "points": points}, indent=2) + "\n")
+    (out / "scale.json").write_text(json.dumps({"machine": info, "points": points, "memory": slope}, indent=2) + "\n")
     print("\n".join(lines))
 
 
@@ -1021,8 +1090,9 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=1000, help="runs created at once")
     parser.add_argument(
         "--populations",
-        default="1000,10000",
-        help="comma-separated counts of finished AdhocCommands to restart the operator with",
+        default=None,
+        help="comma-separated counts of finished AdhocCommands to restart the operator with "
+        "(default 1000,10000, made by the operator; with --scale-only 20000,50000,100000, made directly)",
     )
     parser.add_argument("--trios", type=int, default=3, help="rotated trios of bursts: ours, plain, floor")
     parser.add_argument("--warm-up", type=int, default=100, help="runs and plain Jobs before the trios")
@@ -1043,7 +1113,8 @@ def main() -> int:
     parser.add_argument(
         "--scale-only",
         action="store_true",
-        help="only the populations (implies --keep): writes scale.md and scale.json, the curve",
+        help="only the populations, made directly and kept as snapshots of etcd (the cluster is started "
+        "again from each): writes scale.md and scale.json, the curve",
     )
     parser.add_argument(
         "--admission-only",
@@ -1056,6 +1127,8 @@ def main() -> int:
         help="only restart the operator with the AdhocCommands that exist, and report that",
     )
     args = parser.parse_args()
+    if args.populations is None:
+        args.populations = "20000,50000,100000" if args.scale_only else "1000,10000"
     args.populations = sorted(int(p) for p in str(args.populations).split(",") if p)
 
     bench = Bench(args)
@@ -1076,7 +1149,6 @@ def main() -> int:
         print(json.dumps(bench.results["restart"], indent=2))
         return 0
     if args.scale_only:
-        args.keep = True
         asyncio.run(bench.scale(lambda: write_scale(args.out, machine(), bench.results["restart"])))
         return 0
     asyncio.run(bench.run())

@@ -79,14 +79,20 @@ class Connection:
         )
 
     async def call(
-        self, method: str, url: str, body: Obj | None = None, params: dict[str, str] | None = None, wait: float = 0
+        self,
+        method: str,
+        url: str,
+        body: Obj | None = None,
+        params: dict[str, str] | None = None,
+        wait: float = 0,
+        content_type: str = "application/json",
     ) -> Obj:
-        """Any other JSON call, for tools (the benchmark's lists, creates and collection deletes);
-        `wait`: seconds the answer may take when more than the usual minute (a large delete)."""
+        """Any other JSON call, for tools (the benchmark's lists, creates, patches and collection
+        deletes); `wait`: seconds the answer may take when more than the usual minute (a large delete)."""
         timeout = None
         if wait:
             timeout = Limits(total=None, sock_connect=REQUEST_TIMEOUT, sock_read=wait)
-        return await self._call(method, url, body=body, params=params, limits=timeout)
+        return await self._call(method, url, body=body, content_type=content_type, params=params, limits=timeout)
 
     async def get_text(self, url: str) -> str:
         """A text resource of the API server (its /metrics)."""
