@@ -135,16 +135,17 @@ class Cache:
             if unpack(sealed)["adhoc"] == view:
                 return None
             self._open(uid)
-        packed = pack(view)
         old = self._adhocs.get(uid)
-        if old == packed:
+        old_view = unpack(old) if old is not None else None
+        if old_view == view:
             return None
-        self._adhocs[uid] = packed
         self._concurrency.file(uid, view)
-        self._count(unpack(old) if old is not None else None, -1)
+        self._count(old_view, -1)
         self._count(view, 1)
         if self._has_ended(uid, view):
-            self._seal(uid, view)
+            self._seal(uid, view)  # packed once, as its record (a restart lists thousands so)
+        else:
+            self._adhocs[uid] = pack(view)
         return uid
 
     def _has_ended(self, uid: str, adhoc: Obj | None = None) -> bool:
@@ -174,7 +175,7 @@ class Cache:
         jobs = self._children["job"].pop(key, {})
         stored = self._outputs.pop(key, None)
         self._children["pod"].pop(key, None)
-        del self._adhocs[uid]
+        self._adhocs.pop(uid, None)
         stored_fields = dataclasses.asdict(stored) if stored is not None else None
         self._sealed[uid] = pack(record(adhoc, [unpack(j) for j in jobs.values()], stored_fields), level=6)
 
