@@ -39,3 +39,26 @@ def test_both_namespace_flags_are_refused(capsys):
     with pytest.raises(SystemExit):
         arguments(["-n", "a", "-A"])
     assert "not both" in capsys.readouterr().err
+
+
+def test_kopf_reads_its_lists_and_watch_lines_with_orjson(monkeypatch):
+    """faster_json() swaps the decoder kopf reaches for; should a kopf upgrade parse elsewhere,
+    the swap would do nothing unnoticed: its two places are checked here too."""
+    import inspect
+
+    import aiohttp
+    import orjson
+    from kopf._cogs.clients import api as kopf_api
+
+    from orchestrator.operator.__main__ import faster_json
+
+    assert "json.loads(line" in inspect.getsource(kopf_api.stream)  # the watch lines
+    assert "await response.json()" in inspect.getsource(kopf_api.get)  # the list pages
+    defaults = aiohttp.ClientResponse.json.__kwdefaults__
+    assert defaults is not None
+    monkeypatch.setattr(kopf_api, "json", kopf_api.json)  # both put back after the test
+    monkeypatch.setitem(defaults, "loads", defaults["loads"])
+    faster_json()
+    assert kopf_api.json.loads is orjson.loads
+    assert defaults["loads"] is orjson.loads
+    assert kopf_api.json.loads('{"items": [1]}') == {"items": [1]}

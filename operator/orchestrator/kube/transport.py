@@ -38,6 +38,14 @@ def _not_counted(method: str, status: int, listing: bool = False, watching: bool
     pass
 
 
+def parse_responses_with(loads: Callable[[str], Any]) -> None:
+    """aiohttp's response.json(), which kopf reads its list pages with, parses with `loads`
+    (this module's own calls use from_json)."""
+    defaults = aiohttp.ClientResponse.json.__kwdefaults__
+    if defaults is not None:
+        defaults["loads"] = loads
+
+
 def _tls_of(info: Login) -> tuple[Any, ...]:
     return (info.server, info.ca_path, info.insecure, info.certificate_path, info.private_key_path)
 

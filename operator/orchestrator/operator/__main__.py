@@ -7,15 +7,17 @@ object it has seen until the object is deleted (about 1.1 KiB each: a copy of th
 error throttler, daemon and index records), for daemons, timers, indexes and the progress of
 changing handlers. AdhocCommands use none of these (one event handler feeding the operator's
 own cache and queue), so each event gets a fresh record that is not kept: 110 MiB fewer at
-100,000 finished runs.
+100,000 finished runs. And kopf reads its lists and watch events with orjson (faster_json).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
+import types
 from typing import Any
 
 import kopf
@@ -24,6 +26,7 @@ import kopf
 # and tests/unit/test_operator_main.py checks that a record is still not kept.
 from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 
+from orchestrator.kube.transport import parse_responses_with
 from orchestrator.model import config
 
 
@@ -32,6 +35,22 @@ class Unremembered(ResourceMemories):
 
     async def recall(self, raw_body: Any, *, ephemeral: bool = False, **options: Any) -> ResourceMemory:
         return await super().recall(raw_body, ephemeral=True, **options)
+
+
+def faster_json() -> None:
+    """kopf parses the pages of its lists (aiohttp's response.json()) and every line of its
+    watches (json.loads in kopf's api module) with the standard library's json; orjson reads the
+    same JSON three to four times faster. Started with 50,000 finished runs, kopf's list parsing
+    was 11% of the operator's CPU. The operator's own calls parse with orjson already (transport.py).
+    """
+    try:
+        import orjson
+    except ImportError:  # an install without it: the standard library, as kopf does
+        return
+    from kopf._cogs.clients import api as kopf_api  # pinned, as above; checked by the same test file
+
+    kopf_api.json = types.SimpleNamespace(loads=orjson.loads, dumps=json.dumps)  # type: ignore[assignment]
+    parse_responses_with(orjson.loads)
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,6 +79,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
+    faster_json()
     from orchestrator.operator import handlers  # noqa: F401  (registers the handlers with kopf)
 
     operator = kopf.operator(
