@@ -26,6 +26,7 @@ import kopf
 # and tests/unit/test_operator_main.py checks that a record is still not kept.
 from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 
+from orchestrator import tune_gc
 from orchestrator.kube.transport import parse_responses_with
 from orchestrator.model import config
 
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     faster_json()
     from orchestrator.operator import handlers  # noqa: F401  (registers the handlers with kopf)
 
+    tune_gc()
     operator = kopf.operator(
         clusterwide=not args.namespace,
         namespaces=args.namespace,

@@ -84,12 +84,6 @@ class Events:
         await asyncio.gather(*list(self.pending), return_exceptions=True)
 
 
-# kopf's per-event objects form reference cycles, which Python frees only in its rare full
-# collections: during a flood of events (a restart with thousands of objects) that garbage
-# piles up to hundreds of MiB. A full collection every so many events keeps the peak low.
-COLLECT_EVERY = 2000
-
-
 class Runtime:
     """The cache, the reconciler and the queue that runs it."""
 
@@ -166,8 +160,6 @@ class Runtime:
 
     def observe(self, kind: str, event_type: str | None, body: kopf.Body | dict[str, Any]) -> None:
         self.events += 1
-        if self.events % COLLECT_EVERY == 0:
-            gc.collect()
         if kind == "adhoc" and self.namespaces and body.get("metadata", {}).get("namespace") not in self.namespaces:
             return  # kopf was told of more namespaces than the operator may act in
         uid = self.cache.observe(kind, body, deleted=event_type == "DELETED")

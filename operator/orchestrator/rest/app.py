@@ -8,7 +8,6 @@ Run: uvicorn --factory orchestrator.rest.app:create_app --host 127.0.0.1 --port 
 
 import dataclasses
 import functools
-import gc
 import json
 import os
 import pathlib
@@ -28,6 +27,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestrator import tune_gc
 from orchestrator.kube import credentials
 from orchestrator.kube.caller import MAX_STREAMS, StreamSlot, Upstream
 from orchestrator.kube.errors import ApiError
@@ -345,18 +345,6 @@ def max_streams() -> int:
     return int(raw)
 
 
-def tune_gc() -> None:
-    """Every answer from the API server is parsed into thousands of dicts and lists, which set
-    off the cyclic garbage collector again and again, each time walking everything the process
-    loaded (FastAPI, pydantic, aiohttp): a quarter of the CPU of a GET /jobs under load. What is
-    loaded by now lives for good (frozen, never walked again), and the youngest generation is
-    collected after 20,000 new containers instead of 700 (the answers are freed by reference
-    counting; only the rare cycle waits a little longer)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.upstream = Upstream.for_callers(credentials.target(), max_streams=max_streams())
@@ -438,7 +426,6 @@ def described(app: FastAPI, generate: Callable[[], dict[str, Any]]) -> dict[str,
     return spec
 
 
-GC_THRESHOLD = 20_000
 UI_DIR = pathlib.Path(__file__).parent / "ui"
 SCHEMA_FILE = pathlib.Path(__file__).parent / "adhoccommand.schema.json"
 # The page runs only its own script and talks only to this server; no framing (clickjacking).
