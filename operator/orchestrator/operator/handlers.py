@@ -215,11 +215,32 @@ class NoDiffBase(kopf.DiffBaseStorage):
         pass
 
 
+class NoProgress(kopf.ProgressStorage):
+    """Where kopf keeps the progress of changing handlers (create, update, delete, resume) and
+    daemons: the operator has neither, yet kopf cleans a copy of every event's essence of it
+    (3% of a start's CPU with 50,000 runs). Nothing to keep, fetch or clean."""
+
+    def fetch(self, *, key: Any, body: kopf.Body) -> None:
+        return None
+
+    def store(self, *, key: Any, record: Any, body: kopf.Body, patch: kopf.Patch) -> None:
+        pass
+
+    def purge(self, *, key: Any, body: kopf.Body, patch: kopf.Patch) -> None:
+        pass
+
+    def touch(self, *, body: kopf.Body, patch: kopf.Patch, value: str | None) -> None:
+        pass
+
+    def clear(self, *, essence: kopf.BodyEssence) -> kopf.BodyEssence:
+        return essence
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Every kopf setting lives here."""
     settings.persistence.finalizer = f"{GROUP}/finalizer"
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.progress_storage = NoProgress()
     settings.persistence.diffbase_storage = NoDiffBase()
     settings.peering.standalone = True  # leader election on a Lease instead (leader.py)
     settings.posting.level = logging.WARNING  # only warnings of kopf itself become events
