@@ -55,7 +55,7 @@ def build_pex(platform: str, target: Path) -> None:
             str(Path(sys.executable).parent / "pex"),
             *("-r", needs.name, "--constraints", str(REPO / "requirements.txt")),
             *("-D", str(REPO / "operator")),  # the package's source, without its own dependencies
-            *("-e", "orchestrator.plugin.cli:entry", "--python-shebang", "/usr/bin/env python3"),
+            *("-e", "orchestrator.plugin:entry", "--python-shebang", "/usr/bin/env python3"),
             *platforms,
             *("--pex-root", str(CACHE), "--no-emit-warnings", "-o", str(target)),
         ]

@@ -132,6 +132,11 @@ class Transport:
         await _close(self._calls, self._streams)
         self._calls = self._streams = None
 
+    def forget(self) -> None:
+        """Drops the sessions of an event loop that ended before they were closed (they went
+        with it); the next request opens new ones on the loop then running."""
+        self._calls = self._streams = None
+
     @contextlib.asynccontextmanager
     async def open(
         self,

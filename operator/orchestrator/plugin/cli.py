@@ -32,6 +32,8 @@ from orchestrator.model.paths import is_object_name
 from orchestrator.model.spec import TIMEOUT_MAX, cancel_request, current_run_finished, rerun_patch
 from orchestrator.model.status import format_duration
 from orchestrator.model.workloads import KINDS, pod_template_of, source_error
+from orchestrator.plugin import INTERRUPTED
+from orchestrator.plugin.interrupt import run_interruptible
 
 POLL_SECONDS = 0.5
 ERROR_EXIT = 1
@@ -173,7 +175,11 @@ class Session:
             finally:
                 await self.api.close()
 
-        return asyncio.run(guarded())
+        try:
+            return run_interruptible(guarded())
+        except KeyboardInterrupt:
+            self.api.transport.forget()  # if the work did not end, its connections went with its loop
+            raise
 
 
 def exit_code_of(adhoc: dict[str, Any]) -> int:
@@ -326,9 +332,6 @@ def run(
         sys.exit(session.run(work))
     except KeyboardInterrupt:
         sys.exit(interrupted(session, name, remove))
-
-
-INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 
 
 def interrupted(session: Session, name: str, remove: bool) -> int:
