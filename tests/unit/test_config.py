@@ -169,3 +169,14 @@ def test_the_uid_of_command_pods_may_be_left_to_the_platform():
     assert from_env({}).run_as_user == 65532
     assert from_env({"ORCHESTRATOR_RUN_AS_USER": "1000"}).run_as_user == 1000
     assert from_env({"ORCHESTRATOR_RUN_AS_USER": "platform"}).run_as_user is None  # OpenShift's SCC assigns it
+
+
+@pytest.mark.parametrize(("value", "on"), [(None, True), ("true", True), ("false", False)])
+def test_success_events_are_on_unless_turned_off(value, on):
+    env = {} if value is None else {"ORCHESTRATOR_SUCCESS_EVENTS": value}
+    assert from_env(env).success_events is on
+
+
+def test_success_events_take_true_or_false_only():
+    with pytest.raises(ConfigError, match="ORCHESTRATOR_SUCCESS_EVENTS"):
+        from_env({"ORCHESTRATOR_SUCCESS_EVENTS": "yes"})

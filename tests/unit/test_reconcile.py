@@ -98,11 +98,13 @@ class FakeKube:
         return [c[0] for c in self.calls]
 
 
-def reconciler(kube: FakeKube, notify: Any = None) -> tuple[Reconciler, list[tuple[str, str]]]:
+def reconciler(
+    kube: FakeKube, notify: Any = None, config: Config | None = None
+) -> tuple[Reconciler, list[tuple[str, str]]]:
     events: list[tuple[str, str]] = []
     r = Reconciler(
         kube,
-        Config(),
+        config or Config(),
         lambda _a, type_, reason, _m: events.append((type_, reason)),
         clock=lambda: "2026-01-01T00:00:00Z",
         notify=notify,
@@ -194,6 +196,29 @@ async def test_output_is_stored_once_before_the_status_says_finished():
     kube.calls.clear()
     await r.reconcile(World(owner, [finished], [done], None))  # the watches have not caught up
     assert kube.names() == []
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "config", "told"),
+    [
+        (0, Config(), [("Normal", "Succeeded")]),
+        (0, Config(success_events=False), []),  # ORCHESTRATOR_SUCCESS_EVENTS=false: its status says it
+        (3, Config(success_events=False), [("Warning", "Failed")]),  # a failure always
+    ],
+)
+async def test_the_end_of_a_run_is_an_event_unless_success_events_are_off(exit_code, config, told):
+    owner = adhoc()
+    ended = pod(phase="Succeeded" if exit_code == 0 else "Failed", state=terminated(exit_code))
+    finished = (
+        job(owner, succeeded=1, conditions=[condition("Complete")])
+        if exit_code == 0
+        else job(owner, failed=1, conditions=[condition("Failed")])
+    )
+    kube = FakeKube(log=b"done\n")
+    r, events = reconciler(kube, config=config)
+    await r.reconcile(World(owner, [finished], [ended], None))
+    assert kube.status["phase"] == ("Succeeded" if exit_code == 0 else "Failed")
+    assert events == told
 
 
 async def test_unreadable_output_is_stored_empty_with_the_reason():

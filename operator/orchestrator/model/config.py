@@ -26,6 +26,7 @@ NAMESPACES_ENV = "ORCHESTRATOR_NAMESPACES"
 NOTIFY_URL_ENV = "ORCHESTRATOR_NOTIFY_URL"
 NOTIFY_FORMAT_ENV = "ORCHESTRATOR_NOTIFY_FORMAT"
 NOTIFY_FORMATS = ("cloudevents", "slack")
+SUCCESS_EVENTS_ENV = "ORCHESTRATOR_SUCCESS_EVENTS"
 
 
 DEFAULT_TIMEOUT_ENV = "ORCHESTRATOR_DEFAULT_TIMEOUT_SECONDS"
@@ -71,6 +72,11 @@ class Config:
     # A webhook told when a run finishes (empty: none), as CloudEvents or a Slack message.
     notify_url: str = ""
     notify_format: str = "cloudevents"
+    # A Normal Event for each run that succeeds (what `kubectl describe adhoc` and event-based
+    # alerting show). A cluster of many short runs may turn it off: the status, its conditions and
+    # the runs_finished metric tell it too, and it is one write in four a run. A run that fails,
+    # times out or is refused always gets its Warning.
+    success_events: bool = True
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Config:
@@ -100,6 +106,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         ),
         notify_url=notify_url_from(env.get(NOTIFY_URL_ENV) or ""),
         notify_format=_choice(env, NOTIFY_FORMAT_ENV, NOTIFY_FORMATS),
+        success_events=_choice(env, SUCCESS_EVENTS_ENV, ("true", "false")) == "true",
     )
 
 

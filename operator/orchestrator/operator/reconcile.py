@@ -222,7 +222,10 @@ class Reconciler:
             message = f"{new['phase']}: {detail}".rstrip(": ")
             if new.get("message"):
                 message += f": {new['message']}"
-            self.event(adhoc, "Normal" if new["phase"] == "Succeeded" else "Warning", new["phase"], message)
+            if new["phase"] != "Succeeded":
+                self.event(adhoc, "Warning", new["phase"], message)
+            elif self.config.success_events:
+                self.event(adhoc, "Normal", new["phase"], message)
             metrics.run_finished(new)
             tail = self.recent.tails.pop(adhoc["metadata"]["uid"], None)
             if self.notify is not None:
