@@ -234,6 +234,33 @@ def test_a_finished_run_is_sealed_and_reads_as_before():
 
 
 @pytest.mark.parametrize(
+    "order",
+    [
+        ("job", "configmap", "adhoc"),  # children first, as kopf's watch came after them
+        ("adhoc", "job", "configmap"),  # a start: the AdhocCommands listed first, then the children
+        ("adhoc", "configmap", "job"),
+        ("configmap", "adhoc", "job"),
+    ],
+)
+def test_a_finished_run_is_sealed_whatever_order_its_objects_come_in(order):
+    owner = adhoc()
+    done = job(owner, uid="job-cmd", succeeded=1, conditions=[{"type": "Complete", "status": "True"}])
+    cm = configmap_for(owner, pod("cmd-1-abcde"), 1, 1, b"out", 3, False)
+    cm["metadata"]["uid"] = "cm-cmd"
+    ended = ended_status(owner, job_name=done["metadata"]["name"])
+    objects = {"adhoc": ended, "job": done, "configmap": cm}
+    cache = Cache()
+    for kind in order:
+        cache.observe(kind, objects[kind])
+    assert cache.sealed == 1 and len(cache) == 1
+    world = cache.world("uid-cmd")
+    assert (world.adhoc, world.jobs, world.stored) == (adhoc_view(ended), [job_view(done)], stored_output_from(cm))
+    # Its pod listed after the run was sealed: not kept (the status holds what it said).
+    assert cache.observe("pod", labelled(pod(phase="Succeeded", state=terminated(0)))) is None
+    assert cache.world("uid-cmd").pods == [] and cache.sealed == 1
+
+
+@pytest.mark.parametrize(
     "change",
     ["job deleted", "job updated", "output deleted", "rerun", "same job listed again", "same adhoc again"],
 )

@@ -246,7 +246,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.level = logging.WARNING  # only warnings of kopf itself become events
     settings.watching.server_timeout = 300
     settings.watching.chunk_size = 500  # list large clusters in pages: a bounded memory peak
-    settings.queueing.idle_timeout = 1.0  # per-object workers go soon after their last event
+    # Per-object workers go soon after their last event: an idle one keeps that event's whole
+    # body, and a start lists thousands a second (at 20,000 runs: 121 MiB peak against 166 at 1.0 s).
+    settings.queueing.idle_timeout = 0.1
     # One line per handled event is too much at thousands of objects.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
 
