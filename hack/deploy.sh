@@ -14,19 +14,7 @@ existed=$(kubectl -n orchestrator get deployment orchestrator -o name 2>/dev/nul
 echo "kubectl apply -k hack/deploy/"
 kubectl apply -k "$here/deploy" | sed 's/^/  /'
 kubectl wait --for=condition=Established crd/adhoccommands.orchestrator.dev --timeout=60s >/dev/null
-# Established is not yet usable: the admission policies that match AdhocCommands learn the kind's
-# schema a few seconds later (longer on a busy machine), and until then a create answers 503
-# "Resource kind ... not found". The sample printed below must work once this returns.
-probe='{"apiVersion": "orchestrator.dev/v1alpha1", "kind": "AdhocCommand",
-  "metadata": {"name": "install-probe", "namespace": "default"}, "spec": {"command": "true"}}'
-deadline=$((SECONDS + 120))
-until refused=$(kubectl create --dry-run=server -o name -f - <<<"$probe" 2>&1 >/dev/null); do
-  if [[ $refused != *"can be a delay"* || $SECONDS -ge $deadline ]]; then
-    echo "make deploy: a dry-run AdhocCommand was refused: $refused" >&2
-    exit 1
-  fi
-  sleep 1
-done
+"$here/wait-accepted.sh" "$BIN_DIR/kubectl" "$repo/.cluster/kubeconfig"  # the sample below must work
 if [ -n "$existed" ]; then
   # Same tag, new image: new pods.
   for d in "${DEPLOYMENTS[@]}"; do kubectl -n orchestrator rollout restart "deployment/$d" >/dev/null; done

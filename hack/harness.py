@@ -123,24 +123,14 @@ class Cluster:
         for part in ("namespace.yaml", "rbac.yaml", "admission.yaml", "requested-by/v1beta1/requested-by.yaml"):
             self.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
         self.kubectl("wait", "--for=condition=Established", "crd/adhoccommands.orchestrator.dev", "--timeout=60s")
-        # Established is not yet usable: the admission policies that match AdhocCommands map the
-        # new kind a moment later, and until then a create answers 503 "Resource kind ... not found".
-        probe = yaml.safe_dump(
-            {
-                "apiVersion": "orchestrator.dev/v1alpha1",
-                "kind": "AdhocCommand",
-                "metadata": {"name": "install-probe", "namespace": "default"},
-                "spec": {"command": "true"},
-            }
+        # Established is not yet usable (hack/wait-accepted.sh says why): wait until a create is.
+        waited = subprocess.run(
+            [str(REPO / "hack/wait-accepted.sh"), self.kubectl_path, str(self.kubeconfig), "60"],
+            capture_output=True,
+            text=True,
         )
-
-        def creatable() -> bool:
-            result = self.kubectl("create", "--dry-run=server", "-f", "-", input=probe, check=False)
-            if result.returncode != 0 and "can be a delay" not in result.stderr:
-                raise HarnessFailure(f"a dry-run AdhocCommand was refused: {result.stderr}")
-            return result.returncode == 0
-
-        wait_until(creatable, timeout=60, what="AdhocCommands to be accepted after the CRD is established")
+        if waited.returncode != 0:
+            raise HarnessFailure(waited.stderr.strip())
 
 
 def cri_log(data: bytes) -> bytes:
