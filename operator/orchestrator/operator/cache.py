@@ -21,6 +21,7 @@ from orchestrator.model.objects import Obj
 from orchestrator.model.output import StoredOutput, stored_output_from
 from orchestrator.model.pacing import ended
 from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, record, unpack
+from orchestrator.operator.siblings import Siblings
 from orchestrator.operator.world import World
 
 KINDS = ("adhoc", "job", "pod", "configmap")
@@ -35,6 +36,17 @@ def _key(namespace: str, owner: str) -> str:
 
 def _owner(key: str) -> str:
     return key.partition("/")[2]
+
+
+def _packed(stored: StoredOutput | None) -> bytes | None:
+    """A stored output as kept until its run seals: packed, as the views are (a StoredOutput
+    object and its strings take about 550 bytes, packed about 150; a start lists the ConfigMaps of
+    every run before their AdhocCommands, and that peak is what the process keeps)."""
+    return None if stored is None else pack(dataclasses.asdict(stored))
+
+
+def _stored(packed: bytes | None) -> StoredOutput | None:
+    return None if packed is None else StoredOutput(**unpack(packed))
 
 
 def _is_terminal(pod: Mapping[str, Any]) -> bool:
@@ -81,8 +93,8 @@ class Cache:
     def __init__(self) -> None:
         self._adhocs: dict[str, bytes] = {}  # uid -> packed view
         # namespace/adhoc uid -> uid -> view
-        self._children: dict[str, dict[str, dict[str, bytes]]] = {"job": {}, "pod": {}}
-        self._outputs: dict[str, StoredOutput] = {}  # namespace/adhoc uid -> what its logs ConfigMap says
+        self._children: dict[str, dict[str, Siblings]] = {"job": {}, "pod": {}}
+        self._outputs: dict[str, bytes] = {}  # namespace/adhoc uid -> what its logs ConfigMap says, packed
         self.phases: Counter[str] = Counter()  # how many AdhocCommands are in each status.phase
         # namespace/Job uid -> (event uid, message): the Job controller could not create its pod (rare).
         self._refusals: dict[str, tuple[str, str]] = {}
@@ -172,11 +184,11 @@ class Cache:
     def _seal(self, uid: str, adhoc: Obj) -> None:
         """Keeps an ended run (its pods are no longer kept) as one packed record."""
         key = _key(adhoc["metadata"].get("namespace", ""), uid)
-        jobs = self._children["job"].pop(key, {})
+        jobs: Mapping[str, bytes] = self._children["job"].pop(key, {})
         stored = self._outputs.pop(key, None)
         self._children["pod"].pop(key, None)
         self._adhocs.pop(uid, None)
-        stored_fields = dataclasses.asdict(stored) if stored is not None else None
+        stored_fields = unpack(stored) if stored is not None else None
         self._sealed[uid] = pack(record(adhoc, [unpack(j) for j in jobs.values()], stored_fields), level=6)
 
     def _open(self, uid: str) -> bool:
@@ -188,9 +200,9 @@ class Cache:
         key = _key(adhoc["metadata"].get("namespace", ""), uid)
         self._adhocs[uid] = pack(adhoc)
         if jobs:
-            self._children["job"][key] = {j["metadata"]["uid"]: pack(j) for j in jobs}
+            self._children["job"][key] = Siblings({j["metadata"]["uid"]: pack(j) for j in jobs})
         if stored is not None:
-            self._outputs[key] = stored
+            self._outputs[key] = pack(dataclasses.asdict(stored))
         return True
 
     @staticmethod
@@ -209,10 +221,10 @@ class Cache:
             return None
         adhoc = unpack(packed)
         key = _key(adhoc["metadata"].get("namespace", ""), uid)
-        return adhoc, [unpack(v) for v in self._children["job"].get(key, {}).values()], self._outputs.get(key)
+        return adhoc, [unpack(v) for v in self._children["job"].get(key, {}).values()], _stored(self._outputs.get(key))
 
     def _observe_output(self, key: str, body: Mapping[str, Any], deleted: bool) -> bool:
-        stored = None if deleted else stored_output_from(body)
+        stored = None if deleted else _packed(stored_output_from(body))
         if self._outputs.get(key) == stored:
             return False
         if stored is None:
@@ -223,7 +235,7 @@ class Cache:
 
     def _observe_child(self, kind: str, key: str, uid: str, body: Mapping[str, Any], deleted: bool) -> bool:
         children = self._children[kind]
-        siblings = children.get(key) or {}
+        siblings = children.get(key) or Siblings()
         if deleted:
             if siblings.pop(uid, None) is None:
                 return False
@@ -239,7 +251,9 @@ class Cache:
         packed = pack(job_view(body) if kind == "job" else pod_view(body))
         if siblings.get(uid) == packed:
             return False
-        children.setdefault(key, {})[uid] = packed
+        if key not in children:
+            children[key] = Siblings()
+        children[key][uid] = packed
         return True
 
     def _observe_refusal(self, uid: str, event: Mapping[str, Any], deleted: bool) -> str | None:
