@@ -42,7 +42,7 @@ def _packed(stored: StoredOutput | None) -> bytes | None:
     """A stored output as kept until its run seals: packed, as the views are (a StoredOutput
     object and its strings take about 550 bytes, packed about 150; a start lists the ConfigMaps of
     every run before their AdhocCommands, and that peak is what the process keeps)."""
-    return None if stored is None else pack(dataclasses.asdict(stored))
+    return None if stored is None else pack(vars(stored))  # its fields (asdict would copy each)
 
 
 def _stored(packed: bytes | None) -> StoredOutput | None:
