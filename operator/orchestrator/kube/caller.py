@@ -10,7 +10,7 @@ from typing import Any
 from orchestrator import GROUP, PLURAL
 from orchestrator.kube import credentials
 from orchestrator.kube.errors import ApiError
-from orchestrator.kube.transport import UNCOMPRESSED, Limits, Transport
+from orchestrator.kube.transport import Limits, Transport
 from orchestrator.model.objects import Obj as Json
 from orchestrator.model.output import output_of
 from orchestrator.model.paths import (
@@ -59,7 +59,7 @@ class Upstream:
     @classmethod
     def for_callers(cls, target: credentials.Target, max_streams: int = MAX_STREAMS) -> Upstream:
         """A client that holds no credential: every call carries its caller's token (the REST API)."""
-        return cls(Transport(target, headers=UNCOMPRESSED, **_pools(max_streams, CALL_SECONDS)), max_streams)
+        return cls(Transport(target, **_pools(max_streams, CALL_SECONDS)), max_streams)
 
     def stream_slot(self) -> StreamSlot:
         """A place among the streams this replica follows at once; TooManyStreams when full."""

@@ -12,7 +12,7 @@ from typing import Self
 
 from orchestrator.kube.credentials import Login as LoginInfo
 from orchestrator.kube.errors import ApiError
-from orchestrator.kube.transport import UNCOMPRESSED, USER_AGENT, Limits, RequestCounter, Transport
+from orchestrator.kube.transport import USER_AGENT, Limits, RequestCounter, Transport
 from orchestrator.model.objects import Obj, from_json
 
 COMPONENT = USER_AGENT  # in its events, and as its user agent
@@ -59,10 +59,7 @@ class Connection:
     async def connect(cls, login: Login, count: RequestCounter | None = None) -> Self:
         # In a thread: an exec credential plugin may take a while, and must not stall the loop.
         info = await asyncio.to_thread(login)
-        transport = Transport.logged_in(
-            info, login, connections=CONNECTIONS, timeout=CALL_TIMEOUT, count=count, headers=UNCOMPRESSED
-        )
-        return cls(transport)
+        return cls(Transport.logged_in(info, login, connections=CONNECTIONS, timeout=CALL_TIMEOUT, count=count))
 
     async def close(self) -> None:
         await self.transport.close()

@@ -28,7 +28,6 @@ from orchestrator.kube import credentials
 from orchestrator.kube.client import Kube
 from orchestrator.kube.errors import ApiError
 from orchestrator.kube.informer import Informer
-from orchestrator.kube.transport import UNCOMPRESSED
 from orchestrator.model import config
 from orchestrator.model.names import LABEL_UID
 from orchestrator.model.paths import CONFIGMAPS, EVENTS, JOBS, PODS, path
@@ -313,13 +312,6 @@ async def drain(memo: kopf.Memo, **_: Any) -> None:
         await memo.runtime.stop()
 
 
-class Uncompressed(kopf.ConnectionInfo):
-    """kopf's session asks for answers as they are, as the operator's own does (transport.py)."""
-
-    def as_http_headers(self) -> dict[str, str]:
-        return {**super().as_http_headers(), **UNCOMPRESSED}
-
-
 @kopf.on.login()
 def login(**_: Any) -> kopf.ConnectionInfo:
     """kopf's own watch and calls log in as the operator's do: in a pod its ServiceAccount,
@@ -328,7 +320,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
         found = credentials.login()
     except credentials.CredentialsError as err:
         raise kopf.LoginError(str(err)) from None
-    return Uncompressed(**dataclasses.asdict(found))
+    return kopf.ConnectionInfo(**dataclasses.asdict(found))
 
 
 # Every change of an AdhocCommand.
