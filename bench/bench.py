@@ -1057,7 +1057,11 @@ def write_scale(out: Path, info: dict[str, str], points: list[dict[str, Any]]) -
             f"Memory a finished run, {low:,} to {high:,}: {slope['per_run_kib']:.2f} KiB once idle, "
             f"{slope['peak_per_run_kib']:.2f} KiB at the peak (goal <= 1.0).",
         ]
-    (out / "scale.md").write_text("\n".join(lines) + "\n")
+    # What was found by hand in earlier runs (bench/scale-notes.md) follows the table, as
+    # bench/notes.md follows results.md's: a new run does not drop it.
+    notes_file = REPO / "bench" / "scale-notes.md"
+    notes = f"\n{notes_file.read_text()}" if notes_file.exists() else ""
+    (out / "scale.md").write_text("\n".join(lines) + "\n" + notes)
     (out / "scale.json").write_text(json.dumps({"machine": info, "points": points, "memory": slope}, indent=2) + "\n")
     print("\n".join(lines))
 
