@@ -34,7 +34,7 @@ CASES = {
 
 @pytest.mark.parametrize("steps", CASES.values(), ids=CASES.keys())
 def test_siblings_behave_as_a_dict_in_order(steps):
-    siblings, expected = Siblings(), {}
+    siblings, expected = Siblings(), dict[str, bytes]()
     for step in steps:
         for mapping in (siblings, expected):
             if step[0] == "set":
