@@ -612,11 +612,16 @@ class Bench:
         plane = [pid for name, pid in cluster_pids().items() if name in CONTROL_PLANE]
         quiet = wait_idle(plane, time.monotonic(), self.args.timeout, window=5.0, share=0.15, what="the control plane")
         since = now_utc()
+        plane_cpu = {name: cpu_seconds(pid) for name, pid in cluster_pids().items() if name in CONTROL_PLANE}
         started = time.monotonic()
         self.operator.start()
         assert self.operator.process is not None
         pid = self.operator.process.pid
         idle_after = wait_idle([pid], started, self.args.timeout)
+        # Whose CPU the start took: the operator's own, or a control plane still catching up.
+        cpu = {"operator": cpu_seconds(pid)} | {
+            name: cpu_seconds(p) - plane_cpu[name] for name, p in cluster_pids().items() if name in plane_cpu
+        }
         peak_mib, idle_mib = peak_rss_mib(pid), peak_rss_mib(pid, "VmRSS")
         writes = [
             e
@@ -632,6 +637,7 @@ class Bench:
             "idle_rss_mib": idle_mib,
             "writes_after_restart": len(writes),
             "control_plane_settled_s": quiet,
+            "cpu_s": cpu,
         }
 
     async def admission_only(self) -> None:
@@ -1038,8 +1044,9 @@ def write_scale(out: Path, info: dict[str, str], points: list[dict[str, Any]]) -
         "builders; no pods) and kept as a snapshot of etcd; the cluster starts again from it, waits",
         "for its control plane to be quiet, and the operator starts.",
         "",
-        "| present | peak RSS | RSS once idle | start to idle | writes at start | time to make them |",
-        "|---|---|---|---|---|---|",
+        "| present | peak RSS | RSS once idle | start to idle | CPU to idle: operator / control plane "
+        "| writes at start | time to make them |",
+        "|---|---|---|---|---|---|---|",
     ]
     for p in points:
         rss_goal, idle_goal = population_targets(p["population"])
@@ -1047,6 +1054,7 @@ def write_scale(out: Path, info: dict[str, str], points: list[dict[str, Any]]) -
             f"| {p['population']:,} | {p['peak_rss_mib']:.0f} MiB ({_mark(p['peak_rss_mib'] <= rss_goal)}) "
             f"| {p['idle_rss_mib']:.0f} MiB "
             f"| {p['restart_to_idle_s']:.1f} s ({_mark(p['restart_to_idle_s'] <= idle_goal)}) "
+            f"| {_cpu_split(p.get('cpu_s'))} "
             f"| {p['writes_after_restart']} | {p.get('populate_s', 0):.0f} s |"
         )
     slope = memory_per_run(points)
@@ -1064,6 +1072,14 @@ def write_scale(out: Path, info: dict[str, str], points: list[dict[str, Any]]) -
     (out / "scale.md").write_text("\n".join(lines) + "\n" + notes)
     (out / "scale.json").write_text(json.dumps({"machine": info, "points": points, "memory": slope}, indent=2) + "\n")
     print("\n".join(lines))
+
+
+def _cpu_split(cpu: dict[str, float] | None) -> str:
+    """The operator's CPU seconds and the control plane's; n/a for a point measured without them."""
+    if not cpu:
+        return "n/a"
+    plane = sum(v for k, v in cpu.items() if k != "operator")
+    return f"{cpu.get('operator', 0.0):.0f} s / {plane:.0f} s"
 
 
 def _mark(ok: bool) -> str:
