@@ -9,7 +9,6 @@ change nothing the operator uses (a finalizer removed, a resync) cost no reconci
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections import Counter
 from collections.abc import Mapping
@@ -201,8 +200,8 @@ class Cache:
         self._adhocs[uid] = pack(adhoc)
         if jobs:
             self._children["job"][key] = Siblings({j["metadata"]["uid"]: pack(j) for j in jobs})
-        if stored is not None:
-            self._outputs[key] = pack(dataclasses.asdict(stored))
+        if (packed := _packed(stored)) is not None:
+            self._outputs[key] = packed
         return True
 
     @staticmethod
