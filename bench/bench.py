@@ -609,19 +609,19 @@ class Bench:
         # The control plane first catches up with the population just made (the PodGC deleting
         # pods past 12,500, the Job controller): measured on a busy cluster, that work showed
         # as the operator's (85 s instead of 37 s to idle at 20,000).
-        plane = [pid for name, pid in cluster_pids().items() if name in CONTROL_PLANE]
-        quiet = wait_idle(plane, time.monotonic(), self.args.timeout, window=5.0, share=0.15, what="the control plane")
+        plane = {name: pid for name, pid in cluster_pids().items() if name in CONTROL_PLANE}
+        quiet = wait_idle(
+            list(plane.values()), time.monotonic(), self.args.timeout, window=5.0, share=0.15, what="the control plane"
+        )
         since = now_utc()
-        plane_cpu = {name: cpu_seconds(pid) for name, pid in cluster_pids().items() if name in CONTROL_PLANE}
+        plane_cpu = {name: cpu_seconds(pid) for name, pid in plane.items()}
         started = time.monotonic()
         self.operator.start()
         assert self.operator.process is not None
         pid = self.operator.process.pid
         idle_after = wait_idle([pid], started, self.args.timeout)
         # Whose CPU the start took: the operator's own, or a control plane still catching up.
-        cpu = {"operator": cpu_seconds(pid)} | {
-            name: cpu_seconds(p) - plane_cpu[name] for name, p in cluster_pids().items() if name in plane_cpu
-        }
+        cpu = {"operator": cpu_seconds(pid)} | {name: cpu_seconds(p) - plane_cpu[name] for name, p in plane.items()}
         peak_mib, idle_mib = peak_rss_mib(pid), peak_rss_mib(pid, "VmRSS")
         writes = [
             e
