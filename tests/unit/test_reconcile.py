@@ -307,6 +307,26 @@ async def test_a_change_wakes_a_held_back_reconciliation_at_once():
     assert len(runs) == 2 and runs[1] - runs[0] < 1
 
 
+@pytest.mark.parametrize("settle", [0.0, 0.05])
+async def test_work_cancelled_before_it_started_is_not_lost(settle):
+    """Leadership lost right after a submit cancels a task before it ever ran (its coroutine's
+    finally never runs): the key must not stay marked as under way, or the next leader's
+    submit would fold into a task that is gone and the run would never be reconciled again."""
+    runs: list[str] = []
+
+    async def work(key: str) -> None:
+        runs.append(key)
+
+    queue = Queue(work, retries=0, on_give_up=lambda *_: pytest.fail("gave up"))
+    queue.submit("a", settle=settle)
+    queue.cancel_all()  # before the task's first step
+    await asyncio.wait_for(queue.drain(), 2)
+    assert len(queue) == 0 and runs == []
+    queue.submit("a", settle=settle)  # leading again
+    await asyncio.wait_for(queue.drain(), 2)
+    assert runs == ["a"]
+
+
 async def test_queue_gives_up_on_permanent_errors_at_once():
     given_up: list[Exception] = []
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from orchestrator.kube.errors import ApiError
 
@@ -58,7 +60,17 @@ class Queue:
             return
         if settle:
             self._settling[key] = asyncio.Event()
-        self._tasks[key] = asyncio.create_task(self._run(key, settle), name=f"reconcile {key}")
+        task = asyncio.create_task(self._run(key, settle), name=f"reconcile {key}")
+        self._tasks[key] = task
+        # Also when done, for a task cancelled before its first step, which never runs _run's
+        # finally (the finally stays: a submit between a task's end and its callbacks folds into
+        # a task that no longer runs).
+        task.add_done_callback(functools.partial(self._done, key))
+
+    def _done(self, key: str, task: asyncio.Task[Any]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+            self._settling.pop(key, None)
 
     def __len__(self) -> int:
         """Keys with work under way or waiting (held back, retried, settling)."""
@@ -110,7 +122,7 @@ class Queue:
                     if not await self._pause(settle, self._settling[key]):
                         return
                 finally:
-                    del self._settling[key]
+                    self._settling.pop(key, None)
             while not self._closing.is_set():
                 self._dirty.discard(key)
                 again = await self._attempt(key)
@@ -124,7 +136,9 @@ class Queue:
             log.exception("reconciling %s failed", key)
             self.on_give_up(key, err)
         finally:
-            self._tasks.pop(key, None)
+            current = asyncio.current_task()
+            if current is not None:
+                self._done(key, current)
 
     async def _attempt(self, key: str) -> float | None:
         delay = 0.5
