@@ -171,8 +171,8 @@ def test_the_uid_of_command_pods_may_be_left_to_the_platform():
     assert from_env({"ORCHESTRATOR_RUN_AS_USER": "platform"}).run_as_user is None  # OpenShift's SCC assigns it
 
 
-@pytest.mark.parametrize(("value", "on"), [(None, True), ("true", True), ("false", False)])
-def test_success_events_are_on_unless_turned_off(value, on):
+@pytest.mark.parametrize(("value", "on"), [(None, False), ("", False), ("true", True), ("false", False)])
+def test_success_events_are_off_unless_turned_on(value, on):
     env = {} if value is None else {"ORCHESTRATOR_SUCCESS_EVENTS": value}
     assert from_env(env).success_events is on
 
@@ -180,3 +180,9 @@ def test_success_events_are_on_unless_turned_off(value, on):
 def test_success_events_take_true_or_false_only():
     with pytest.raises(ConfigError, match="ORCHESTRATOR_SUCCESS_EVENTS"):
         from_env({"ORCHESTRATOR_SUCCESS_EVENTS": "yes"})
+
+
+def test_success_events_are_a_setting_of_the_operators_configmap():
+    """`kubectl adhoc plan` reads the same key the operator's pod gets as ORCHESTRATOR_SUCCESS_EVENTS."""
+    assert from_settings({"successEvents": "true"}).success_events is True
+    assert from_settings({"successEvents": "false"}).success_events is False

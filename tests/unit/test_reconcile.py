@@ -201,12 +201,12 @@ async def test_output_is_stored_once_before_the_status_says_finished():
 @pytest.mark.parametrize(
     ("exit_code", "config", "told"),
     [
-        (0, Config(), [("Normal", "Succeeded")]),
-        (0, Config(success_events=False), []),  # ORCHESTRATOR_SUCCESS_EVENTS=false: its status says it
-        (3, Config(success_events=False), [("Warning", "Failed")]),  # a failure always
+        (0, Config(), []),  # the default: its status says it
+        (0, Config(success_events=True), [("Normal", "Succeeded")]),  # ORCHESTRATOR_SUCCESS_EVENTS=true
+        (3, Config(), [("Warning", "Failed")]),  # a failure always
     ],
 )
-async def test_the_end_of_a_run_is_an_event_unless_success_events_are_off(exit_code, config, told):
+async def test_a_failure_is_an_event_and_a_success_only_when_asked(exit_code, config, told):
     owner = adhoc()
     ended = pod(phase="Succeeded" if exit_code == 0 else "Failed", state=terminated(exit_code))
     finished = (

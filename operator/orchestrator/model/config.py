@@ -72,11 +72,11 @@ class Config:
     # A webhook told when a run finishes (empty: none), as CloudEvents or a Slack message.
     notify_url: str = ""
     notify_format: str = "cloudevents"
-    # A Normal Event for each run that succeeds (what `kubectl describe adhoc` and event-based
-    # alerting show). A cluster of many short runs may turn it off: the status, its conditions and
-    # the runs_finished metric tell it too, and it is one write in four a run. A run that fails,
-    # times out or is refused always gets its Warning.
-    success_events: bool = True
+    # A Normal Event for each run that succeeds, in `kubectl describe adhoc` and event-based
+    # alerting. Off by default (issue 26): the status, its conditions, the Job's own Completed
+    # event and the runs_finished metric tell it, and it would be one write in four a run. A run
+    # that fails, times out or is refused always gets its Warning.
+    success_events: bool = False
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Config:
@@ -106,7 +106,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         ),
         notify_url=notify_url_from(env.get(NOTIFY_URL_ENV) or ""),
         notify_format=_choice(env, NOTIFY_FORMAT_ENV, NOTIFY_FORMATS),
-        success_events=_choice(env, SUCCESS_EVENTS_ENV, ("true", "false")) == "true",
+        success_events=_choice(env, SUCCESS_EVENTS_ENV, ("false", "true")) == "true",
     )
 
 
@@ -137,6 +137,7 @@ SETTINGS = {
     "maxHistory": "ORCHESTRATOR_MAX_HISTORY",
     "defaultTimeoutSeconds": DEFAULT_TIMEOUT_ENV,
     "notifyFormat": NOTIFY_FORMAT_ENV,
+    "successEvents": SUCCESS_EVENTS_ENV,
 }
 
 
