@@ -87,3 +87,13 @@ def test_the_tls_component_serves_the_api_over_https(installed: Cluster, tmp_pat
     assert service["spec"]["ports"][0]["port"] == 443
     result = installed.kubectl("apply", "--dry-run=server", "-k", str(overlay))
     assert "deployment.apps/orchestrator-api" in result.stdout
+
+
+def test_applying_the_installed_manifests_again_changes_nothing(installed: Cluster):
+    """What the API server defaults is written out (a rule's `scope: "*"`): else every apply
+    replaces the list that holds it, `kubectl apply` says "configured" each time, and a GitOps
+    tool sees a change that is none."""
+    for part in ("namespace.yaml", "rbac.yaml", "admission.yaml", "requested-by/v1beta1/requested-by.yaml"):
+        result = installed.kubectl("apply", "-f", str(REPO / "kubernetes" / part))
+        changed = [line for line in result.stdout.splitlines() if not line.endswith(" unchanged")]
+        assert not changed, f"{part}: {changed}"
