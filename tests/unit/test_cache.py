@@ -79,30 +79,6 @@ def test_a_fresh_listing_forgets_what_it_no_longer_holds():
     assert cache.world("uid-cmd").stored is None
 
 
-def refusal(
-    job_uid: str, uid: str = "ev-1", message: str = "forbidden: violates PodSecurity", namespace: str = "ns"
-) -> dict:
-    return {
-        "metadata": {"uid": uid, "name": "cmd-1.1", "namespace": namespace},
-        "involvedObject": {"kind": "Job", "uid": job_uid},
-        "reason": "FailedCreate",
-        "message": message,
-    }
-
-
-def test_a_jobs_refusal_reaches_its_adhoccommand():
-    cache = Cache()
-    owner = adhoc()
-    cache.observe("adhoc", owner)
-    cache.observe("job", job(owner, uid="job-1"))
-    assert cache.observe("refusal", refusal("job-1")) == "uid-cmd"
-    assert cache.observe("refusal", refusal("job-1")) is None  # the same again: nothing new
-    assert cache.world("uid-cmd").refusals == {"job-1": "forbidden: violates PodSecurity"}
-    assert cache.observe("refusal", refusal("job-of-someone-else", uid="ev-2")) is None  # not ours
-    assert cache.retain("refusal", {"ev-2"}) == {"uid-cmd"}  # its event expired
-    assert cache.world("uid-cmd").refusals == {}
-
-
 def in_namespace(obj, namespace):
     obj["metadata"]["namespace"] = namespace
     return obj
@@ -110,7 +86,7 @@ def in_namespace(obj, namespace):
 
 def test_a_listing_of_one_namespace_forgets_only_that_namespaces_objects():
     """With namespaced RBAC each namespace is listed on its own: a relist of team-a after an
-    expired watch must not forget team-b's pods, outputs or refusals."""
+    expired watch must not forget team-b's pods or outputs."""
     cache = Cache()
     owners = {}
     for ns in ("team-a", "team-b"):
@@ -120,7 +96,6 @@ def test_a_listing_of_one_namespace_forgets_only_that_namespaces_objects():
         cache.observe("adhoc", owner)
         cache.observe("pod", in_namespace(labelled(pod(name=f"pod-{ns}"), uid), ns))
         cache.observe("job", in_namespace(job(owner, uid=f"job-{ns}"), ns))
-        cache.observe("refusal", refusal(f"job-{ns}", uid=f"ev-{ns}", namespace=ns))
         cm = configmap_for(owner, pod(), 1, 1, b"out", 3, False)
         cm["metadata"]["uid"] = f"cm-{ns}"
         cache.observe("configmap", cm)
@@ -129,11 +104,10 @@ def test_a_listing_of_one_namespace_forgets_only_that_namespaces_objects():
 
     assert cache.retain("pod", set(), "team-a") == {"uid-cmd-team-a"}
     assert cache.retain("configmap", set(), "team-a") == {"uid-cmd-team-a"}
-    assert cache.retain("refusal", set(), "team-a") == {"uid-cmd-team-a"}
     a, b = cache.world("uid-cmd-team-a"), cache.world("uid-cmd-team-b")
-    assert (a.pods, a.stored, a.refusals) == ([], None, {})
+    assert (a.pods, a.stored) == ([], None)
     assert [p["metadata"]["name"] for p in b.pods] == ["pod-team-b"]
-    assert b.stored is not None and b.refusals == {"job-team-b": "forbidden: violates PodSecurity"}
+    assert b.stored is not None
     assert cache.retain("pod", set()) == {"uid-cmd-team-b", "uid-gone"}  # cluster-wide: all of them
 
 
@@ -157,17 +131,6 @@ def test_a_victims_uid_label_elsewhere_never_reaches_the_victims_world():
     ours = job(victim, uid="ours")
     assert cache.observe("job", ours) == "uid-cmd"
     assert [j["metadata"]["uid"] for j in cache.world("uid-cmd").jobs] == ["ours"]
-
-
-def test_an_event_elsewhere_naming_a_victims_job_is_not_its_refusal():
-    cache = Cache()
-    victim = adhoc()
-    cache.observe("adhoc", victim)
-    cache.observe("job", job(victim, uid="job-1"))
-    assert cache.observe("refusal", refusal("job-1", uid="forged", message="lies", namespace="attacker")) is None
-    assert cache.world("uid-cmd").refusals == {}
-    assert cache.observe("refusal", refusal("job-1", uid="real")) == "uid-cmd"
-    assert cache.world("uid-cmd").refusals == {"job-1": "forbidden: violates PodSecurity"}
 
 
 def ended_status(owner, job_name="cmd-1", generation=1):

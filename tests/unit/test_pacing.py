@@ -48,6 +48,11 @@ def test_a_missing_template_is_looked_for_less_and_less_often(looks, wait):
     assert pacing.template_recheck(looks) == wait
 
 
+@pytest.mark.parametrize(("looks", "wait"), [(0, 1.0), (1, 1.0), (2, 2.0), (3, 4.0), (5, 16.0), (6, 30.0), (20, 30.0)])
+def test_a_refused_pods_event_is_looked_for_less_and_less_often(looks, wait):
+    assert pacing.refusal_recheck(looks) == wait
+
+
 @pytest.mark.parametrize(
     ("first_seen", "now", "wait"), [(100.0, 100.0, 30.0), (100.0, 120.0, 10.0), (100.0, 130.0, None)]
 )

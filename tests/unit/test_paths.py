@@ -12,6 +12,7 @@ from orchestrator.model.paths import (
     PODS,
     WORKLOADS,
     UnsafeName,
+    field_value,
     is_namespace_name,
     is_object_name,
     path,
@@ -87,3 +88,16 @@ def test_object_names(name, ok):
 )
 def test_namespace_names(name, ok):
     assert is_namespace_name(name) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("3f1c2a9e-0b7d-4c1e-9a53-2d8f7e6b5a41", "3f1c2a9e-0b7d-4c1e-9a53-2d8f7e6b5a41"),
+        ("x,reason=Anything", "x\\,reason\\=Anything"),  # cannot add a term of its own
+        ("a\\,b", "a\\\\\\,b"),
+        ("", ""),
+    ],
+)
+def test_a_field_selector_value_is_escaped(value, escaped):
+    assert field_value(value) == escaped

@@ -39,6 +39,7 @@ class FakeKube:
         self.secret: Any = None
         self.foreign_configmap = False  # a ConfigMap of the name exists and is someone else's
         self.workloads: dict[str, dict] = {}
+        self.refusals: list[str | None] = []  # what each look for a FailedCreate event finds, in turn
 
     async def create_job(self, body):
         self.calls.append(("create_job", body["metadata"]["name"]))
@@ -93,6 +94,10 @@ class FakeKube:
     async def get_workload(self, kind, namespace, name):
         self.calls.append(("get_workload", name))
         return self.workloads.get(name)
+
+    async def refusal_of(self, namespace, job_uid):
+        self.calls.append(("refusal_of", (namespace, job_uid)))
+        return self.refusals.pop(0) if self.refusals else None
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]
@@ -160,6 +165,50 @@ async def test_job_of_the_same_name_owned_by_another_object_is_a_conflict():
     await r.reconcile(World(owner, [], [], None))
     assert kube.status["phase"] == "Failed" and kube.status["reason"] == "JobConflict"
     assert ("Warning", "JobConflict") in events
+
+
+async def test_a_pod_the_job_controller_could_not_create_is_reported_from_its_event():
+    """No Events watch: the Job's status (taken up, nothing active, no pod) makes the reconciler
+    read the Job's FailedCreate event in the run's namespace, again and less often until there
+    is one; once found it is not read again, and a pod made later ends it."""
+    owner = adhoc()
+    refused = job(owner, startTime="2026-01-01T00:00:01Z", ready=0)
+    kube = FakeKube()
+    kube.refusals = [None, None, 'pods "cmd-1-x" is forbidden: violates PodSecurity "restricted:latest"']
+    now = [100.0]
+    r = clocked_reconciler(kube, now)  # a status interval of 1 s
+    waits = []
+    for _ in range(3):
+        waits.append(await r.reconcile(World(owner, [refused], [], None)))
+        now[0] += 5  # the queue comes back after the wait it was given
+    assert kube.calls.count(("refusal_of", ("ns", "job-uid"))) == 3
+    assert waits[:2] == [1.0, 2.0]  # looked for again, less and less often
+    assert kube.status["phase"] == "Pending" and kube.status["reason"] == "FailedCreate"
+    assert "violates PodSecurity" in kube.status["message"]
+    kube.calls.clear()
+    await r.reconcile(World(owner, [refused], [], None))
+    assert "refusal_of" not in kube.names()  # known: not read again
+    now[0] += 5
+    made = job(owner, startTime="2026-01-01T00:00:01Z", active=1)  # the namespace's standard loosened
+    await r.reconcile(World(owner, [made], [pod(phase="Running")], None))
+    assert "patch_status" in kube.names() and "refusal_of" not in kube.names()
+    assert kube.status["phase"] == "Running" and kube.status.get("reason") != "FailedCreate"
+
+
+@pytest.mark.parametrize(
+    ("counts", "pods"),
+    [
+        ({}, []),  # not taken up by the Job controller yet (a burst's backlog)
+        ({"startTime": "2026-01-01T00:00:01Z", "active": 1}, []),  # its pod made, not seen yet
+        ({"startTime": "2026-01-01T00:00:01Z", "active": 1}, [pod()]),
+    ],
+)
+async def test_a_run_under_way_reads_no_event(counts, pods):
+    owner = adhoc()
+    kube = FakeKube()
+    r, _ = reconciler(kube)
+    await r.reconcile(World(owner, [job(owner, **counts)], pods, None))
+    assert "refusal_of" not in kube.names()
 
 
 async def test_job_refused_by_the_api_server_is_reported_not_retried():

@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import pytest
 
 from orchestrator.model.config import Config
-from orchestrator.model.runs import plan_for
+from orchestrator.model.runs import plan_for, pod_refused
 
-from .factories import adhoc, condition, job
+from .factories import T0, adhoc, condition, job, pod
 
 CONFIG = Config()
 
@@ -154,3 +154,22 @@ def test_a_queued_run_is_created_suspended_with_its_queue_and_only_kueue_resumes
 def test_a_queue_name_that_is_no_label_value_is_refused():
     plan = plan_for(adhoc({"command": "x", "queueName": "team a/batch"}), [], CONFIG, NOW)
     assert plan.error is not None and "spec.queueName" in plan.error[1]
+
+
+@pytest.mark.parametrize(
+    ("job_", "pods", "refused"),
+    [
+        (job(adhoc(), startTime=T0), [], True),  # taken up, no pod active or seen (the Job controller's status)
+        (job(adhoc(), startTime=T0, active=0, ready=0), [], True),
+        (job(adhoc()), [], False),  # not taken up yet (a burst's backlog): nothing to look for
+        (job(adhoc(), startTime=T0, active=1), [], False),  # its pod made; the watch will show it
+        (job(adhoc(), startTime=T0), [pod()], False),  # a pod is seen
+        (job(adhoc(), startTime=T0, failed=1), [pod(phase="Failed")], False),  # retried: its pods are seen
+        (job(adhoc(), startTime=T0, suspend=True), [], False),  # held: no pod is due
+        (job(adhoc(), startTime=T0, conditions=[condition("Failed")]), [], False),  # ended
+        (None, [], False),
+    ],
+)
+def test_a_refused_pod_is_told_by_its_job_status(job_, pods, refused):
+    """Only a Job like this makes the operator look for its FailedCreate event (no Events watch)."""
+    assert pod_refused(job_, pods) is refused

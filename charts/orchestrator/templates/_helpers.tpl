@@ -113,7 +113,7 @@ egress:
   verbs: [create]
 - apiGroups: [""]
   resources: [events]
-  verbs: [list, watch]  # only the Job controller's FailedCreate events (a field selector): why a pod was refused
+  verbs: [list]  # a Job's FailedCreate events (a field selector), when its status says its pod is missing
 {{- end -}}
 
 {{/* The REST API Service's port: api.service.port, else 443 with TLS and 80 without. */}}

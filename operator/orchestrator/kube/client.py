@@ -14,7 +14,18 @@ from orchestrator.kube.errors import ApiError
 from orchestrator.kube.transport import Limits
 from orchestrator.model.names import controller_of
 from orchestrator.model.objects import Obj, timestamp
-from orchestrator.model.paths import ADHOCS, CONFIGMAPS, EVENTS, JOBS, LEASES, PODS, SECRETS, WORKLOADS, path
+from orchestrator.model.paths import (
+    ADHOCS,
+    CONFIGMAPS,
+    EVENTS,
+    JOBS,
+    LEASES,
+    PODS,
+    SECRETS,
+    WORKLOADS,
+    field_value,
+    path,
+)
 
 LOG_READ_TIMEOUT = 60.0
 EVENT_MESSAGE_MAX = 1024  # what the API server keeps of an event's message
@@ -91,6 +102,19 @@ class Kube(Connection):
             "count": 1,
         }
         await self._call("POST", path(*EVENTS, involved["namespace"]), body=event)
+
+    async def refusal_of(self, namespace: str, job_uid: str) -> str | None:
+        """Why the Job controller could not create a pod of the Job `job_uid` (the message of its
+        newest FailedCreate event in the Job's namespace), or None. Read when the Job's status
+        says its pod is missing: Events have no watch cache, so a watch of them is served by
+        etcd for every Event in the cluster."""
+        selector = f"involvedObject.uid={field_value(job_uid)},reason=FailedCreate"
+        found = await self._call("GET", path(*EVENTS, namespace), params={"fieldSelector": selector, "limit": "100"})
+        events = found.get("items") or []
+        if not events:
+            return None
+        newest = max(events, key=_event_time)
+        return str(newest.get("message") or "") or None
 
     # Output
 
@@ -183,3 +207,7 @@ class Kube(Connection):
             if err.status == 403:
                 raise NotOwned(meta["namespace"], meta["name"], "Secret") from err
             raise
+
+
+def _event_time(event: Obj) -> str:
+    return str(event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp") or "")

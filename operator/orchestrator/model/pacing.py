@@ -20,6 +20,10 @@ MAX_STRETCH = 30
 # that never comes costs a GET every few minutes, not every 10 s).
 TEMPLATE_RECHECK = 10.0
 TEMPLATE_RECHECK_MAX = 160.0
+# Seconds between looks for the FailedCreate event of a Job whose pod seems refused: the Job
+# controller posts it a moment after the status that shows no pod, then again as it retries.
+REFUSAL_RECHECK = 1.0
+REFUSAL_RECHECK_MAX = 30.0
 # How long a finished run waits for its pod's watch to catch up before its status is written
 # without the pod's word (exit code); the pod's update normally comes within a second or two.
 POD_CATCH_UP = 30.0
@@ -44,6 +48,11 @@ def status_interval(base: float, queued: int, is_significant: bool) -> float:
 def template_recheck(looks: int) -> float:
     """Seconds until the next look for a missing spec.from workload, after `looks` looks."""
     return min(TEMPLATE_RECHECK * 2 ** (max(looks, 1) - 1), TEMPLATE_RECHECK_MAX)
+
+
+def refusal_recheck(looks: int) -> float:
+    """Seconds until the next look for a refused pod's FailedCreate event, after `looks` found none."""
+    return min(REFUSAL_RECHECK * 2 ** (max(looks, 1) - 1), REFUSAL_RECHECK_MAX)
 
 
 def catch_up_wait(first_seen: float, now: float) -> float | None:

@@ -82,3 +82,9 @@ def path(
     if subresource:
         tail += f"/{segment(subresource)}"
     return f"{root}{scope}/{plural}{tail}"
+
+
+def field_value(value: str) -> str:
+    """A value in a field selector (`key=value,key=value`), its separators escaped as the API
+    server unescapes them: a value never ends the term or starts another."""
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")

@@ -76,6 +76,16 @@ def is_finished(job: Mapping[str, Any]) -> bool:
     )
 
 
+def pod_refused(job: Obj | None, pods: list[Obj]) -> bool:
+    """The Job controller took the Job up (status.startTime) yet counts no pod active, the Job
+    has not ended and no pod of it is seen: its pod's creation was refused (Pod Security
+    admission, a quota), which only the Job controller's FailedCreate event says. (A Job whose
+    pods the watch has not shown yet counts them active; one whose pod was created stays so.)"""
+    if job is None or pods or not has_started(job) or is_finished(job):
+        return False
+    return not (job.get("status") or {}).get("active")
+
+
 def plan_for(
     adhoc: Obj,
     jobs: list[Obj],

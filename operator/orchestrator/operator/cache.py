@@ -95,8 +95,6 @@ class Cache:
         self._children: dict[str, dict[str, Siblings]] = {"job": {}, "pod": {}}
         self._outputs: dict[str, bytes] = {}  # namespace/adhoc uid -> what its logs ConfigMap says, packed
         self.phases: Counter[str] = Counter()  # how many AdhocCommands are in each status.phase
-        # namespace/Job uid -> (event uid, message): the Job controller could not create its pod (rare).
-        self._refusals: dict[str, tuple[str, str]] = {}
         self._concurrency = KeyIndex()
         # uid -> a finished run (its status says its end: run_ended) packed as one record: its
         # AdhocCommand's and Jobs' views and its stored output together, in about a third of the
@@ -113,8 +111,6 @@ class Cache:
         if kind == "adhoc":
             # One copy of the uid for the cache's keys and its children's owner keys.
             return self._observe_adhoc(sys.intern(uid), body, deleted)
-        if kind == "refusal":
-            return self._observe_refusal(uid, body, deleted)
         owner = (meta.get("labels") or {}).get(LABEL_UID)
         if not owner or not meta.get("namespace"):
             return None
@@ -255,30 +251,6 @@ class Cache:
         children[key][uid] = packed
         return True
 
-    def _observe_refusal(self, uid: str, event: Mapping[str, Any], deleted: bool) -> str | None:
-        """A FailedCreate event of a Job: kept under its namespace and the Job's uid (an Event
-        anyone posts elsewhere naming that uid is another entry), told to its AdhocCommand."""
-        namespace = (event.get("metadata") or {}).get("namespace") or ""
-        key = _key(namespace, (event.get("involvedObject") or {}).get("uid") or "")
-        if deleted:
-            if self._refusals.get(key, ("",))[0] != uid:
-                return None
-            del self._refusals[key]
-        else:
-            refusal = (uid, str(event.get("message") or ""))
-            if self._refusals.get(key) == refusal:
-                return None
-            self._refusals[key] = refusal
-        job_key = self._key_of_job(_owner(key))
-        return _owner(job_key) if job_key and job_key.startswith(f"{namespace}/") else None
-
-    def _key_of_job(self, job_uid: str) -> str | None:
-        return next((key for key, jobs in self._children["job"].items() if job_uid in jobs), None)
-
-    def _owner_of_job(self, job_uid: str) -> str | None:
-        key = self._key_of_job(job_uid)
-        return _owner(key) if key else None
-
     def retain(self, kind: str, keys: set[str], namespace: str | None = None) -> set[str]:
         """Forgets what a fresh listing no longer holds; `keys` are the listed objects' keys (see
         key_of), of one namespace when the listing was (then the others' are kept). Returns the
@@ -287,12 +259,6 @@ class Cache:
         def listed_here(key: str) -> bool:
             return namespace is None or key.startswith(f"{namespace}/")
 
-        if kind == "refusal":
-            refused = [key for key, (event, _) in self._refusals.items() if event not in keys and listed_here(key)]
-            concerned = {owner for key in refused if (owner := self._owner_of_job(_owner(key)))}
-            for key in refused:
-                del self._refusals[key]
-            return concerned
         if kind in ("job", "configmap"):
             self._open_unlisted(kind, keys, listed_here)
         if kind == "configmap":
@@ -337,17 +303,15 @@ class Cache:
     def world(self, uid: str) -> World:
         parts = self._parts(uid)
         if parts is None:
-            return World(adhoc=None, jobs=[], pods=[], stored=None, refusals={})
+            return World(adhoc=None, jobs=[], pods=[], stored=None)
         adhoc, jobs, stored = parts
         namespace = adhoc["metadata"].get("namespace", "")
         key = _key(namespace, uid)
-        job_uids = [j["metadata"].get("uid", "") for j in jobs]
         return World(
             adhoc=adhoc,
             jobs=jobs,
             pods=[unpack(v) for v in self._children["pod"].get(key, {}).values()],
             stored=stored,
-            refusals={job: refusal[1] for job in job_uids if (refusal := self._refusals.get(_key(namespace, job)))},
             peers=self._peers(uid),
         )
 

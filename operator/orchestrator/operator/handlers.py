@@ -30,7 +30,7 @@ from orchestrator.kube.errors import ApiError
 from orchestrator.kube.informer import Informer
 from orchestrator.model import config
 from orchestrator.model.names import LABEL_UID
-from orchestrator.model.paths import CONFIGMAPS, EVENTS, JOBS, PODS, path
+from orchestrator.model.paths import CONFIGMAPS, JOBS, PODS, path
 from orchestrator.model.runs import is_finished
 from orchestrator.operator import metrics
 from orchestrator.operator.cache import Cache
@@ -42,17 +42,16 @@ from orchestrator.operator.workqueue import Queue
 log = logging.getLogger(__name__)
 ADHOC = (GROUP, VERSION, PLURAL)
 OURS = {"labelSelector": LABEL_UID}  # the API server sends only what the operator made
-# The Job controller's word that it could not create a Job's pod (Pod Security admission, a
-# quota): without it a refused run would wait in Pending saying nothing.
-REFUSALS = {"fieldSelector": "involvedObject.kind=Job,reason=FailedCreate"}
 # What the operator informs itself of: (kind, API group and version and plural, which ones,
 # only the metadata?).
 CHILDREN = (
     ("job", JOBS, OURS, False),
     ("pod", PODS, OURS, False),
     ("configmap", CONFIGMAPS, OURS, True),  # its annotations say all; its data is large
-    ("refusal", EVENTS, REFUSALS, False),
 )
+# No watch of Events (the Job controller's FailedCreate, why a pod was refused): they have no
+# watch cache, so etcd would serve it every Event of the cluster. The reconciler reads a Job's
+# when its status says the pod is missing (model/runs.pod_refused).
 
 
 class Events:

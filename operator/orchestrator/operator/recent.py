@@ -24,6 +24,8 @@ class Recent:
         self.conflicts: dict[str, str] = {}  # why its output could not be stored
         self.template_looks: dict[str, int] = {}  # looks for its missing spec.from workload
         self.tails: dict[str, str] = {}  # the stored output's last lines, for the notification of its end
+        self.refusals: dict[str, tuple[str, str]] = {}  # (Job uid, why the Job controller could not create its pod)
+        self.refusal_looks: dict[str, int] = {}  # looks for that reason that found none
 
     def status(self, uid: str, seen: Obj) -> Obj:
         """The status as last written, until the watch shows it."""
@@ -67,6 +69,8 @@ class Recent:
             self.conflicts,
             self.template_looks,
             self.tails,
+            self.refusals,
+            self.refusal_looks,
         )
 
     def forget(self, uid: str) -> None:

@@ -16,7 +16,7 @@ from orchestrator.model.config import Config
 from orchestrator.model.notify import AWAITING_APPROVAL, FINISHED
 from orchestrator.model.objects import Obj, timestamp
 from orchestrator.model.output import StoredOutput
-from orchestrator.model.runs import plan_for
+from orchestrator.model.runs import plan_for, pod_refused
 from orchestrator.model.spec import is_finished_phase
 from orchestrator.model.status import keep_transition_times, merge_patch, pod_behind, settling, status_from
 from orchestrator.operator import metrics
@@ -118,8 +118,31 @@ class Reconciler:
             stored = await self.keeper.capture(adhoc, current, pods, stored)
         if error is None and settling(current, pods):
             return None  # the Job's next update brings the final status: write that one only
-        status = self._status_of(world, adhoc, current, pods, stored, error)
-        return await self._write_status(adhoc, keep_transition_times(status, old_status), old_status, queued)
+        look_again = await self._look_for_refusal(adhoc, current, pods) if error is None else None
+        status = self._status_of(adhoc, current, pods, stored, error)
+        wait = await self._write_status(adhoc, keep_transition_times(status, old_status), old_status, queued)
+        return min((w for w in (wait, look_again) if w is not None), default=None)
+
+    async def _look_for_refusal(self, adhoc: Obj, job: Obj | None, pods: list[Obj]) -> float | None:
+        """Why the Job's pod is missing, from the Job controller's FailedCreate event, read only
+        when the Job's status says its pod is (model/runs.pod_refused); looked for again, less and
+        less often, until found. Returns the seconds until the next look."""
+        uid = adhoc["metadata"]["uid"]
+        if job is None or not pod_refused(job, pods):
+            self.recent.refusals.pop(uid, None)
+            self.recent.refusal_looks.pop(uid, None)
+            return None
+        job_uid = job["metadata"]["uid"]
+        if self.recent.refusals.get(uid, ("",))[0] == job_uid:
+            return None
+        # The run's own namespace only: an Event anyone posts elsewhere naming its Job is not its.
+        message = await self.kube.refusal_of(adhoc["metadata"]["namespace"], job_uid)
+        if message is not None:
+            self.recent.refusals[uid] = (job_uid, message)
+            self.recent.refusal_looks.pop(uid, None)
+            return None
+        looks = self.recent.refusal_looks[uid] = self.recent.refusal_looks.get(uid, 0) + 1
+        return pacing.refusal_recheck(looks)
 
     def _pod_catching_up(self, uid: str, job: Obj | None, pods: list[Obj]) -> float | None:
         """Seconds to wait for a pod whose watch is behind its finished Job's (None: go on)."""
@@ -153,14 +176,14 @@ class Reconciler:
 
     def _status_of(
         self,
-        world: World,
         adhoc: Obj,
         job: Obj | None,
         pods: list[Obj],
         stored: StoredOutput | None,
         error: tuple[str, str] | None,
     ) -> Obj:
-        refusal = world.refusals.get(job["metadata"]["uid"]) if job is not None else None
+        known = self.recent.refusals.get(adhoc["metadata"]["uid"])
+        refusal = known[1] if known is not None and job is not None and known[0] == job["metadata"]["uid"] else None
         status = status_from(adhoc, job, pods, stored, self.clock(), error, refusal)
         conflict = self.recent.conflicts.get(adhoc["metadata"]["uid"])
         if conflict and is_finished_phase(status) and "logs" not in status:

@@ -17,7 +17,5 @@ class World:
     jobs: list[Obj]
     pods: list[Obj]
     stored: StoredOutput | None
-    # Why the Job controller could not create a Job's pod (its FailedCreate event), by Job uid.
-    refusals: dict[str, str] = dataclasses.field(default_factory=dict)
     # The other AdhocCommands of its spec.concurrencyKey in its namespace, with their Jobs.
     peers: list[Peer] = dataclasses.field(default_factory=list)
