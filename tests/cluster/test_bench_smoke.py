@@ -28,6 +28,8 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
                 "2",
                 "--warm-up",
                 "5",
+                "--requests",
+                "20",
                 "--openloop",
                 "5",
                 "--openloop-count",
@@ -64,6 +66,9 @@ def test_bench_smoke_run(simulated: Cluster, operator: Operator, tmp_path: Path)
     assert summary["ours_cpu_ms"]["median"] > 0 and summary["operator_ms"]["median"] > 0
     assert results["cost"]["above_floor_ms"] == summary["above_floor_ms"]["median"]
     assert "trios: CPU a run above the floor" in result.stdout
+    requests = results["requests"]  # what a run's own requests cost, each kind alone
+    assert all(requests[k]["kube-apiserver"] > 0 for k in ("output read", "ConfigMap", "status patch", "success event"))
+    assert "CPU a run above the floor: the operator + its requests + the rest" in result.stdout
     assert results["restart"][0]["writes_after_restart"] == 0  # a restart changes nothing
     assert 0 < results["restart"][0]["idle_rss_mib"] <= results["restart"][0]["peak_rss_mib"]
     assert (tmp_path / "latency.png").stat().st_size > 1000
