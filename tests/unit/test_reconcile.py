@@ -39,7 +39,7 @@ class FakeKube:
         self.secret: Any = None
         self.foreign_configmap = False  # a ConfigMap of the name exists and is someone else's
         self.workloads: dict[str, dict] = {}
-        self.refusals: list[str | None] = []  # what each look for a FailedCreate event finds, in turn
+        self.refusals: list[str | ApiError | None] = []  # what each look for a FailedCreate event finds, in turn
 
     async def create_job(self, body):
         self.calls.append(("create_job", body["metadata"]["name"]))
@@ -97,7 +97,10 @@ class FakeKube:
 
     async def refusal_of(self, namespace, job_uid):
         self.calls.append(("refusal_of", (namespace, job_uid)))
-        return self.refusals.pop(0) if self.refusals else None
+        found = self.refusals.pop(0) if self.refusals else None
+        if isinstance(found, ApiError):
+            raise found
+        return found
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]
@@ -193,6 +196,23 @@ async def test_a_pod_the_job_controller_could_not_create_is_reported_from_its_ev
     await r.reconcile(World(owner, [made], [pod(phase="Running")], None))
     assert "patch_status" in kube.names() and "refusal_of" not in kube.names()
     assert kube.status["phase"] == "Running" and kube.status.get("reason") != "FailedCreate"
+
+
+@pytest.mark.parametrize(("error", "reads"), [(ApiError(403, "forbidden"), 1), (ApiError(503, "unavailable"), 2)])
+async def test_events_that_cannot_be_read_never_hold_back_the_status(error, reads):
+    """An install whose role lacks `list events` still gets its run's status, without a reason;
+    a forbidden read is not tried again for that Job, a transient one is."""
+    owner = adhoc()
+    refused = job(owner, startTime="2026-01-01T00:00:01Z")
+    kube = FakeKube()
+    kube.refusals = [error, error]
+    now = [100.0]
+    r = clocked_reconciler(kube, now)
+    for _ in range(2):
+        await r.reconcile(World(owner, [refused], [], None))
+        now[0] += 5
+    assert kube.calls.count(("refusal_of", ("ns", "job-uid"))) == reads
+    assert kube.status["phase"] == "Pending" and kube.status.get("reason") != "FailedCreate"
 
 
 @pytest.mark.parametrize(

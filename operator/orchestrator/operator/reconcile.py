@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from orchestrator.kube.errors import ApiError
 from orchestrator.model import pacing
 from orchestrator.model.concurrency import Peer, waits_for
 from orchestrator.model.config import Config
@@ -136,8 +137,15 @@ class Reconciler:
         if self.recent.refusals.get(uid, ("",))[0] == job_uid:
             return None
         # The run's own namespace only: an Event anyone posts elsewhere naming its Job is not its.
-        message = await self.kube.refusal_of(adhoc["metadata"]["namespace"], job_uid)
-        if message is not None:
+        try:
+            message = await self.kube.refusal_of(adhoc["metadata"]["namespace"], job_uid)
+        except ApiError as err:  # the status is written all the same, without the reason
+            log.warning("FailedCreate events of Job %s not read: %s", job["metadata"].get("name"), err)
+            if not err.transient:
+                self.recent.refusals[uid] = (job_uid, "")  # not asked again for this Job
+                return None
+            message = None
+        if message:
             self.recent.refusals[uid] = (job_uid, message)
             self.recent.refusal_looks.pop(uid, None)
             return None
@@ -182,8 +190,8 @@ class Reconciler:
         stored: StoredOutput | None,
         error: tuple[str, str] | None,
     ) -> Obj:
-        known = self.recent.refusals.get(adhoc["metadata"]["uid"])
-        refusal = known[1] if known is not None and job is not None and known[0] == job["metadata"]["uid"] else None
+        known = self.recent.refusals.get(adhoc["metadata"]["uid"])  # its message "": events unreadable
+        refusal = (known[1] or None) if known and job is not None and known[0] == job["metadata"]["uid"] else None
         status = status_from(adhoc, job, pods, stored, self.clock(), error, refusal)
         conflict = self.recent.conflicts.get(adhoc["metadata"]["uid"])
         if conflict and is_finished_phase(status) and "logs" not in status:
