@@ -36,6 +36,16 @@ def deployed(real_node: Cluster) -> Iterator[Cluster]:
     wait_until(lambda: not real_node.list("pods", "orchestrator"), 120, "the in-cluster pods to go")
 
 
+def test_applying_the_install_again_leaves_the_deployments_unchanged(deployed: Cluster):
+    """A second `kubectl apply -k` of what make deploy applied (a GitOps sync does the same):
+    the Deployments are unchanged, not "configured" by a field the manifests write and the API
+    server would write the same. (A PodDisruptionBudget's selector is always sent again by
+    kubectl, its patch strategy being replace: kubectl diff shows nothing for it.)"""
+    applied = deployed.kubectl("apply", "-k", str(REPO / "hack" / "deploy")).stdout.splitlines()
+    deployments = [line for line in applied if line.startswith("deployment.apps/")]
+    assert len(deployments) == 2 and all(line.endswith(" unchanged") for line in deployments), deployments
+
+
 def pods_of(cluster: Cluster, deployment: str) -> list[dict[str, Any]]:
     return [
         p
