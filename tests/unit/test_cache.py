@@ -253,6 +253,29 @@ def test_a_change_to_a_sealed_run_opens_it_and_is_told(change):
     assert cache.world("uid-cmd").adhoc is not None
 
 
+def test_a_sealed_run_is_settled_until_one_of_its_objects_changes():
+    cache = Cache()
+    ended, _, _ = finished_run(cache)
+    assert cache.settled("uid-cmd")
+    rerun = {**ended, "metadata": {**ended["metadata"], "generation": 2}}
+    cache.observe("adhoc", rerun)  # opened: a new run is due
+    assert not cache.settled("uid-cmd")
+    cache.observe("adhoc", ended)  # back as it was (generation 1 again, in this table): sealed
+    assert cache.sealed == 1 and cache.settled("uid-cmd")
+    assert not cache.settled("uid-other")
+
+
+def test_a_sealed_run_with_something_due_is_not_settled():
+    """Ended, yet a replaced run's Job is still there to delete: sealed, and reconciled at a start."""
+    cache = Cache()
+    finished_run(cache)
+    older = job(adhoc(generation=0), uid="job-older", succeeded=1, conditions=[{"type": "Complete", "status": "True"}])
+    older["metadata"]["name"] = "cmd-0"
+    older["metadata"]["labels"]["orchestrator.dev/generation"] = "0"
+    cache.observe("job", older)
+    assert cache.sealed == 1 and not cache.settled("uid-cmd")
+
+
 def test_a_sealed_run_deleted_is_forgotten():
     cache = Cache()
     ended, _, _ = finished_run(cache)

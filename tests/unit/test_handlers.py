@@ -6,8 +6,10 @@ import pytest
 
 from orchestrator.kube.errors import ApiError
 from orchestrator.model import config
+from orchestrator.model.jobs import job_for
 from orchestrator.model.names import LABEL_UID
 from orchestrator.operator.handlers import Runtime
+from orchestrator.operator.recent import Recent
 
 
 class Recorder:
@@ -15,12 +17,16 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str, str]] = []
+        self.recent = Recent()
 
     def event(self, adhoc, type_, reason, message):
         self.events.append((type_, reason, message))
 
     async def reconcile(self, world):
         return None
+
+    def forget_all(self) -> None:
+        self.recent.forget_all()
 
 
 @pytest.fixture
@@ -82,6 +88,39 @@ def test_a_jobs_end_is_reconciled_at_once(runtime):
     ):
         rt.observe("job", "MODIFIED", {**child("Job", "j1"), "status": status})
         assert submitted[-1] == ("u1", settle), status
+
+
+def finished(rt: Runtime, uid: str = "u1", job_ttl: int | None = None) -> dict:
+    """A run whose end is written, its Job listed first: what a start finds (sealed, settled or not)."""
+    owner = adhoc(uid)
+    done = job_for(owner, config.Config())
+    done["metadata"].update(uid=f"j-{uid}")
+    done["spec"]["ttlSecondsAfterFinished"] = job_ttl
+    done["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
+    rt.observe("job", None, done)
+    ended = {"phase": "Succeeded", "observedGeneration": 1, "jobName": done["metadata"]["name"]}
+    return {**owner, "status": ended}
+
+
+def test_a_start_skips_runs_that_ended_with_nothing_due(runtime):
+    rt, submitted, _ = runtime
+    rt.observe("adhoc", None, finished(rt, "u1"))
+    assert rt.cache.sealed == 1 and submitted == []
+    due = finished(rt, "u2", job_ttl=60)  # its Job's TTL to take off (the spec has none)
+    rt.observe("adhoc", None, due)
+    assert submitted == [("u2", 0.0)]
+    rt.lead()  # a takeover reconciles all but the settled
+    assert submitted == [("u2", 0.0), ("u2", 0.0)]
+
+
+def test_a_settled_run_the_operator_wrote_lately_is_reconciled(runtime):
+    """kopf listing again after a watch error: a run with writes of this process the watch may
+    not show yet is reconciled, as any other change."""
+    rt, submitted, recorder = runtime
+    recorder.recent = Recent()
+    recorder.recent.written["u1"] = {"phase": "Succeeded"}
+    rt.observe("adhoc", None, finished(rt, "u1"))
+    assert submitted == [("u1", 0.0)]
 
 
 def test_the_first_listing_of_children_waits_for_the_adhoccommands(runtime):

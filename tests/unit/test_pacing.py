@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.model import pacing
+from orchestrator.model import pacing, runs
+from orchestrator.model.config import Config
 
 from .factories import adhoc, condition, job
 
@@ -78,3 +79,43 @@ SUCCEEDED = {"phase": "Succeeded", "observedGeneration": 1, "jobName": DONE["met
 )
 def test_a_run_has_ended_when_its_status_and_its_job_say_so(status, generation, current, ended):
     assert pacing.ended(status, generation, current) is ended
+
+
+def _with(obj, **changes):
+    return {**obj, **changes}
+
+
+_TTL = adhoc({"command": "echo hi", "ttlSecondsAfterFinished": 60}, status=SUCCEEDED)
+_TTL_DONE = job(_TTL, succeeded=1, conditions=[condition("Complete")])
+_OLDER = job(adhoc(generation=0), uid="job-0", succeeded=1, conditions=[condition("Complete")])
+_OLDER["metadata"]["labels"]["orchestrator.dev/generation"] = "0"
+_OLDER["metadata"]["name"] = "cmd-0"
+_DELETING = {"deletionTimestamp": "2026-01-01T00:02:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("run", "jobs", "is_settled"),
+    [
+        (adhoc(status=SUCCEEDED), [DONE], True),
+        (adhoc(status=RUNNING), [DONE], False),  # its end is not written yet
+        (adhoc(status=SUCCEEDED), [job(OWNER, active=1)], False),  # retried
+        (adhoc(status=SUCCEEDED), [], False),  # its Job is gone: a TTL may be up
+        (adhoc(status=SUCCEEDED), [_OLDER, DONE], False),  # a replaced run's Job to delete
+        (adhoc(status=SUCCEEDED), [_with(_OLDER, metadata={**_OLDER["metadata"], **_DELETING}), DONE], True),
+        (_with(adhoc(status=SUCCEEDED), metadata={**OWNER["metadata"], **_DELETING}), [DONE], False),
+        (_TTL, [DONE], False),  # the TTL is to be set on its Job
+        (_TTL, [_with(_TTL_DONE, spec={**_TTL_DONE["spec"], "ttlSecondsAfterFinished": 60})], True),
+        (adhoc({"command": "echo other"}, status=SUCCEEDED), [DONE], False),  # not this spec's Job
+        (adhoc({"command": "echo hi", "cancel": True}, status=SUCCEEDED), [DONE], True),  # nothing left to stop
+        (_with(adhoc(status=SUCCEEDED), spec=["not", "a", "spec"]), [DONE], False),
+    ],
+)
+def test_a_settled_run_is_one_whose_reconciliation_would_do_nothing(run, jobs, is_settled):
+    """A start skips settled runs: whenever settled says so, planning finds nothing to do and
+    the status already says the run's end."""
+    assert pacing.settled(run, jobs) is is_settled
+    if is_settled:
+        plan = runs.plan_for(run, jobs, Config())
+        live = [j for j in jobs if not j["metadata"].get("deletionTimestamp")]
+        assert plan == runs.Plan(current=live[0])
+        assert pacing.ended(run["status"], 1, plan.current)

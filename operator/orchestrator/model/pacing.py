@@ -4,7 +4,7 @@ back-off for a missing spec.from workload, and how long a finished Job waits for
 from __future__ import annotations
 
 from orchestrator.model.objects import Obj
-from orchestrator.model.runs import is_finished
+from orchestrator.model.runs import at_rest, is_finished
 from orchestrator.model.spec import is_finished_phase
 
 # What a user watches a run for (kubectl get's STATUS, a reason to act on) is written after the
@@ -71,3 +71,11 @@ def ended(status: Obj, generation: int, job: Obj | None) -> bool:
         and status.get("jobName") == job["metadata"].get("name")
         and is_finished(job)
     )
+
+
+def settled(adhoc: Obj, jobs: list[Obj]) -> bool:
+    """The run ended, its status says so, and nothing is due about it (model/runs.at_rest): its
+    reconciliation would read nothing and write nothing, so a start or a takeover skips it."""
+    job = at_rest(adhoc, jobs)
+    generation = int(adhoc["metadata"].get("generation") or 1)
+    return job is not None and ended(adhoc.get("status") or {}, generation, job)

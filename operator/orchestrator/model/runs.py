@@ -137,6 +137,23 @@ def plan_for(
     return Plan(create=wanted, delete=live)
 
 
+def at_rest(adhoc: Obj, jobs: list[Obj]) -> Obj | None:
+    """The Job plan_for would call current, when it would also have nothing to do: the one live
+    Job, of the current command, with nothing to suspend, resume, cancel or re-time, its
+    AdhocCommand not being deleted. None otherwise (then plan it). Cheaper than planning: what a
+    start asks of each of 100,000 finished runs."""
+    spec = adhoc.get("spec")
+    if adhoc["metadata"].get("deletionTimestamp") or not isinstance(spec, dict):
+        return None
+    live = [j for j in jobs if not j["metadata"].get("deletionTimestamp")]
+    if len(live) != 1:
+        return None
+    job = live[0]
+    if job["metadata"].get("annotations", {}).get(ANNOTATION_SPEC_HASH) != run_hash(spec):
+        return None
+    return job if _toggles(job, spec) is None else None
+
+
 def _toggles(job: Obj, spec: Obj) -> Obj | None:
     """The patch that brings the current run's Job in line with suspend, cancel and the TTL."""
     job_spec = job.get("spec") or {}

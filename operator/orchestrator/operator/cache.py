@@ -18,7 +18,7 @@ from orchestrator.model.concurrency import Peer, key_of
 from orchestrator.model.names import LABEL_UID, controller_of
 from orchestrator.model.objects import Obj
 from orchestrator.model.output import StoredOutput, stored_output_from
-from orchestrator.model.pacing import ended
+from orchestrator.model.pacing import ended, settled
 from orchestrator.model.views import adhoc_view, job_view, pack, pod_view, record, unpack
 from orchestrator.operator.siblings import Siblings
 from orchestrator.operator.world import World
@@ -100,6 +100,9 @@ class Cache:
         # AdhocCommand's and Jobs' views and its stored output together, in about a third of the
         # memory of the three kept apart. Opened again when one of them changes.
         self._sealed: dict[str, bytes] = {}
+        # The sealed runs with something still due (model/pacing.settled: a TTL to set, an older
+        # Job to delete): few, so the set of the others, nearly all, costs no memory.
+        self._unsettled: set[str] = set()
 
     def observe(self, kind: str, body: Mapping[str, Any], deleted: bool = False) -> str | None:
         """Takes in one object (or its deletion); returns the uid of the AdhocCommand it concerns
@@ -184,13 +187,17 @@ class Cache:
         self._children["pod"].pop(key, None)
         self._adhocs.pop(uid, None)
         stored_fields = unpack(stored) if stored is not None else None
-        self._sealed[uid] = pack(record(adhoc, [unpack(j) for j in jobs.values()], stored_fields), level=6)
+        views = [unpack(j) for j in jobs.values()]
+        self._sealed[uid] = pack(record(adhoc, views, stored_fields), level=6)
+        if not settled(adhoc, views):
+            self._unsettled.add(uid)
 
     def _open(self, uid: str) -> bool:
         """A sealed run back in the working indexes, for a change to one of its objects."""
         sealed = self._sealed.pop(uid, None)
         if sealed is None:
             return False
+        self._unsettled.discard(uid)
         adhoc, jobs, stored = self._unsealed(sealed)
         key = _key(adhoc["metadata"].get("namespace", ""), uid)
         self._adhocs[uid] = pack(adhoc)
@@ -314,6 +321,10 @@ class Cache:
             stored=stored,
             peers=self._peers(uid),
         )
+
+    def settled(self, uid: str) -> bool:
+        """Whether the run ended with nothing due about it (model/pacing.settled), as sealed."""
+        return uid in self._sealed and uid not in self._unsettled
 
     def uids(self) -> list[str]:
         return [*self._adhocs, *self._sealed]

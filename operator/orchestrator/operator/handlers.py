@@ -136,7 +136,8 @@ class Runtime:
         self.leading = True
         self.reconciler.forget_all()
         for uid in self.cache.uids():
-            self.queue.submit(uid)
+            if not self.cache.settled(uid):
+                self.queue.submit(uid)
 
     def lose(self) -> None:
         """Lost the Lease: stop acting at once (writes under way are cancelled)."""
@@ -165,6 +166,10 @@ class Runtime:
         if uid is None or kind == "configmap" or not self.leading:
             return  # nothing it keeps changed, the operator wrote the ConfigMap itself, or it waits
         if kind == "adhoc":
+            if event_type is None and self.cache.settled(uid) and not self.reconciler.recent.holds(uid):
+                # Listed (a start, or kopf listing again), ended with nothing due, and not one this
+                # process wrote lately: its reconciliation would do nothing. It holds no peer back.
+                return
             self.queue.submit(uid)
         elif event_type is not None:  # a child's first listing: its AdhocCommand's covers it
             # A Job's end is its run's: the final status waits for nothing that follows it.

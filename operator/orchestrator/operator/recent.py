@@ -73,6 +73,10 @@ class Recent:
             self.refusal_looks,
         )
 
+    def holds(self, uid: str) -> bool:
+        """Whether anything is remembered of the AdhocCommand (then its watches may be behind)."""
+        return any(uid in memory for memory in self._all())
+
     def forget(self, uid: str) -> None:
         for memory in self._all():
             memory.pop(uid, None)
