@@ -62,3 +62,31 @@ def test_kopf_reads_its_lists_and_watch_lines_with_orjson(monkeypatch):
     assert kopf_api.json.loads is orjson.loads
     assert defaults["loads"] is orjson.loads
     assert kopf_api.json.loads('{"items": [1]}') == {"items": [1]}
+
+
+async def test_kopf_asks_for_its_next_list_page_while_one_is_taken_in(monkeypatch):
+    """pages_ahead() wraps the function kopf's watch lists with; should a kopf upgrade list
+    elsewhere, the wrap would do nothing unnoticed: its one caller is checked here too."""
+    import asyncio
+    import inspect
+
+    from kopf._cogs.clients import fetching, watching
+
+    from orchestrator.operator.__main__ import pages_ahead
+
+    assert "fetching.fetch_objs(" in inspect.getsource(watching)
+    asked: list[int] = []
+
+    async def fetch_objs(**_):
+        for page in range(3):
+            asked.append(page)
+            yield [page], "1"
+
+    monkeypatch.setattr(fetching, "fetch_objs", fetch_objs)
+    pages_ahead()
+    pages_ahead()  # once only: not a page ahead of a page ahead
+    chunks = fetching.fetch_objs(settings=None)  # type: ignore[call-arg, arg-type]
+    assert await anext(chunks) == ([0], "1")
+    await asyncio.sleep(0)
+    assert asked == [0, 1]  # the second asked for before the first is done with
+    assert [c async for c in chunks] == [([1], "1"), ([2], "1")]

@@ -6,10 +6,11 @@ loading), JSON calls, paged lists and watches; the verbs on each kind are client
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from types import MappingProxyType
 from typing import Self
 
+from orchestrator.kube.ahead import one_ahead
 from orchestrator.kube.credentials import Login as LoginInfo
 from orchestrator.kube.errors import ApiError
 from orchestrator.kube.transport import USER_AGENT, Limits, RequestCounter, Transport
@@ -110,12 +111,16 @@ class Connection:
     # Lists and watches
 
     async def list_pages(
-        self, url: str, selector: Mapping[str, str] = NO_SELECTOR, metadata_only: bool = False, page: int = 500
+        self, url: str, selector: Mapping[str, str] = NO_SELECTOR, metadata_only: bool = False, page: int = 250
     ) -> AsyncIterator[Obj]:
         """Every object of a kind in all namespaces (those `selector` picks: labelSelector,
-        fieldSelector), a page at a time (bounded memory). Each page is a list object: its
-        items, and the resource version the list was taken at."""
-        params = {"limit": str(page), **selector}
+        fieldSelector), a page at a time (bounded memory: pages of 250, the next one on its way
+        meanwhile).
+        Each page is a list object: its items, and the resource version the list was taken at."""
+        async for result in one_ahead(self._pages(url, {"limit": str(page), **selector}, metadata_only)):
+            yield result
+
+    async def _pages(self, url: str, params: dict[str, str], metadata_only: bool) -> AsyncGenerator[Obj, None]:
         accept = METADATA_LIST if metadata_only else "application/json"
         while True:
             result = await self._call("GET", url, params=params, accept=accept)
@@ -123,7 +128,7 @@ class Connection:
             cont = (result.get("metadata") or {}).get("continue")
             if not cont:
                 return
-            params["continue"] = cont
+            params = {**params, "continue": cont}
 
     async def watch(
         self, url: str, since: str, selector: Mapping[str, str] = NO_SELECTOR, metadata_only: bool = False

@@ -7,7 +7,8 @@ object it has seen until the object is deleted (about 1.1 KiB each: a copy of th
 error throttler, daemon and index records), for daemons, timers, indexes and the progress of
 changing handlers. AdhocCommands use none of these (one event handler feeding the operator's
 own cache and queue), so each event gets a fresh record that is not kept: 110 MiB fewer at
-100,000 finished runs. And kopf reads its lists and watch events with orjson (faster_json).
+100,000 finished runs. And kopf reads its lists and watch events with orjson (faster_json),
+its list's next page on its way while it takes in one (pages_ahead).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import sys
 import types
+from collections.abc import AsyncIterator
 from typing import Any
 
 import kopf
@@ -27,6 +29,7 @@ import kopf
 from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 
 from orchestrator import tune_gc
+from orchestrator.kube.ahead import one_ahead
 from orchestrator.kube.transport import parse_responses_with
 from orchestrator.model import config
 
@@ -52,6 +55,23 @@ def faster_json() -> None:
 
     kopf_api.json = types.SimpleNamespace(loads=orjson.loads, dumps=json.dumps)  # type: ignore[assignment]
     parse_responses_with(orjson.loads)
+
+
+def pages_ahead() -> None:
+    """kopf lists a page of AdhocCommands, hands its objects over, and only then asks for the
+    next: at 100,000 runs the API server and the operator took turns, each idle about half the
+    time. Its pages come one ahead now, as the operator's own lists do (kube/ahead.py)."""
+    from kopf._cogs.clients import fetching  # pinned, as above; checked by the same test file
+
+    fetch = fetching.fetch_objs
+    if getattr(fetch, "one_ahead", False):
+        return
+
+    def fetch_objs(**kwargs: Any) -> AsyncIterator[Any]:
+        return one_ahead(fetch(**kwargs))
+
+    fetch_objs.one_ahead = True  # type: ignore[attr-defined]
+    fetching.fetch_objs = fetch_objs
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -81,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
     faster_json()
+    pages_ahead()
     from orchestrator.operator import handlers  # noqa: F401  (registers the handlers with kopf)
 
     tune_gc()
