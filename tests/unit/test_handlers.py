@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from orchestrator.kube.errors import ApiError
@@ -33,6 +35,7 @@ class Recorder:
 def runtime() -> tuple[Runtime, list[tuple[str, float]], Recorder]:
     recorder = Recorder()
     rt = Runtime(recorder, config.Config(settle_seconds=0.2))  # type: ignore[arg-type]
+    rt.started = True  # its children listed
     submitted: list[tuple[str, float]] = []
     rt.queue.submit = lambda key, settle=0.0: submitted.append((key, settle))  # type: ignore[method-assign]
     return rt, submitted, recorder
@@ -161,6 +164,7 @@ def test_a_give_up_is_told_as_an_event(runtime, error, expected):
 
 def test_with_namespaced_rbac_only_the_served_namespaces_adhoccommands_run():
     rt = Runtime(Recorder(), config.Config(namespaces=("ns",)))  # type: ignore[arg-type]
+    rt.started = True
     submitted: list[str] = []
     rt.queue.submit = lambda key, settle=0.0: submitted.append(key)  # type: ignore[method-assign]
     elsewhere = adhoc("u2")
@@ -168,3 +172,52 @@ def test_with_namespaced_rbac_only_the_served_namespaces_adhoccommands_run():
     rt.observe("adhoc", "ADDED", elsewhere)  # kopf told of it (--all-namespaces beside the setting)
     rt.observe("adhoc", "ADDED", adhoc("u1"))
     assert submitted == ["u1"] and rt.cache.world("u2").adhoc is None
+
+
+async def turns(n: int = 10) -> None:
+    """Lets the tasks started so far run as far as they can."""
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+class SlowLists:
+    """The API as Runtime.start lists it: each kind's one page comes when `release` is set; the
+    watches then wait for ever."""
+
+    def __init__(self, jobs: list[dict]) -> None:
+        self.jobs, self.release, self.asked = jobs, asyncio.Event(), 0
+
+    async def list_pages(self, url, selector, metadata_only):
+        self.asked += 1
+        await self.release.wait()
+        yield {"metadata": {"resourceVersion": "1"}, "items": self.jobs if "/jobs" in url else []}
+
+    async def watch(self, url, since, selector, metadata_only):
+        await asyncio.Event().wait()
+        yield "ADDED", {}
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_runs_wait_for_their_children_to_be_listed_all_at_once():
+    """kopf lists the AdhocCommands while the children are listed: a run seen before its Job is
+    not reconciled (it would look as if it had none) until every kind is listed."""
+    recorder = Recorder()
+    rt = Runtime(recorder, config.Config())  # type: ignore[arg-type]
+    submitted: list[str] = []
+    rt.queue.submit = lambda key, settle=0.0: submitted.append(key)  # type: ignore[method-assign]
+    owner = adhoc("u1")
+    running = job_for(owner, config.Config())
+    running["metadata"]["uid"] = "j1"
+    running["status"] = {"active": 1}
+    api = SlowLists([running])
+    await rt.start(api)  # type: ignore[arg-type]
+    rt.observe("adhoc", None, owner)  # kopf's listing, before the Jobs'
+    await turns()
+    assert api.asked == 3 and submitted == [] and not rt.started  # Jobs, Pods, ConfigMaps at once
+    api.release.set()
+    await turns()
+    assert rt.started and submitted == ["u1"]
+    assert [j["metadata"]["uid"] for j in rt.cache.world("u1").jobs] == ["j1"]
+    await rt.stop()

@@ -87,16 +87,17 @@ class Informer:
                     delay = RETRY_DELAY
             except Expired:
                 log.info("watch of %s expired at %s: listing again", self.url, self.version)
-                await self._relist()
+                await self.relist()
             except ApiError as err:
                 log.warning("watch of %s failed, resuming in %.0fs: %s", self.url, delay, err)
                 delay = await _backoff(delay)
             except Exception:  # a strange event must not end the watch for good: start afresh
                 log.exception("watch of %s broke: listing again in %.0fs", self.url, delay)
                 delay = await _backoff(delay)
-                await self._relist()
+                await self.relist()
 
-    async def _relist(self) -> None:
+    async def relist(self) -> None:
+        """Lists, again and again after failures (backing off), until a listing succeeds."""
         delay = RETRY_DELAY
         while True:
             try:

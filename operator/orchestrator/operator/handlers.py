@@ -101,8 +101,10 @@ class Runtime:
         self.queue = Queue(self._reconcile, cfg.api_retries, self._give_up)
 
     async def start(self, kube: Kube) -> None:
-        """Lists the children into the cache before kopf's AdhocCommand watch starts (so the first
-        reconciliations see everything), then follows their changes in the background."""
+        """Lists the children into the cache, all kinds at once and while kopf lists the
+        AdhocCommands (at 100,000 runs the API server took a minute for each list, one after
+        the other), then follows their changes. Nothing is reconciled before every child is
+        listed: a run whose Job is not listed yet must not be taken for one that has none."""
         self.kube = kube
         self.informers = []
         # Cluster-wide, or one watch per namespace when its RBAC is namespaced.
@@ -117,12 +119,28 @@ class Runtime:
                     on_listed=functools.partial(self._listed, kind, namespace),
                     key=functools.partial(Cache.key_of, kind),
                 )
-                await informer.list()
                 self.informers.append(informer)
-        self.following = [asyncio.create_task(i.follow(), name=f"follow {i.url}") for i in self.informers]
+        self.following = [asyncio.create_task(self._inform(), name="list and follow the children")]
+
+    async def _inform(self) -> None:
+        try:
+            await asyncio.gather(*(informer.relist() for informer in self.informers))
+        except Exception:  # never silently: the operator stays unready, and says why
+            log.exception("listing the children of AdhocCommands failed")
+            raise
         self.started = True
         gc.collect()
         log.info("listed the Jobs, Pods and ConfigMaps of AdhocCommands")
+        self._catch_up()
+        await asyncio.gather(*(informer.follow() for informer in self.informers))
+
+    def _catch_up(self) -> None:
+        """Reconciles every run with something due, once the children are listed and the Lease
+        held (a start, or a takeover)."""
+        if self.started and self.leading:
+            for uid in self.cache.uids():
+                if not self.cache.settled(uid):
+                    self.queue.submit(uid)
 
     def elect(self, kube: Kube, cfg: config.Config) -> None:
         """Acts only while holding the Lease: a second replica (or a second make run) waits."""
@@ -135,9 +153,7 @@ class Runtime:
         everything, as at a start."""
         self.leading = True
         self.reconciler.forget_all()
-        for uid in self.cache.uids():
-            if not self.cache.settled(uid):
-                self.queue.submit(uid)
+        self._catch_up()
 
     def lose(self) -> None:
         """Lost the Lease: stop acting at once (writes under way are cancelled)."""
@@ -163,7 +179,7 @@ class Runtime:
         if kind == "adhoc" and self.namespaces and body.get("metadata", {}).get("namespace") not in self.namespaces:
             return  # kopf was told of more namespaces than the operator may act in
         uid = self.cache.observe(kind, body, deleted=event_type == "DELETED")
-        if uid is None or kind == "configmap" or not self.leading:
+        if uid is None or kind == "configmap" or not (self.leading and self.started):
             return  # nothing it keeps changed, the operator wrote the ConfigMap itself, or it waits
         if kind == "adhoc":
             if event_type is None and self.cache.settled(uid) and not self.reconciler.recent.holds(uid):
@@ -180,7 +196,7 @@ class Runtime:
 
     def _listed(self, kind: str, namespace: str | None, keys: set[str]) -> None:
         for uid in self.cache.retain(kind, keys, namespace):
-            if kind != "configmap" and self.leading:
+            if kind != "configmap" and self.leading and self.started:
                 self.queue.submit(uid, self.settle)
 
     async def _reconcile(self, uid: str) -> float | None:
@@ -249,7 +265,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.peering.standalone = True  # leader election on a Lease instead (leader.py)
     settings.posting.level = logging.WARNING  # only warnings of kopf itself become events
     settings.watching.server_timeout = 300
-    settings.watching.chunk_size = 500  # list large clusters in pages: a bounded memory peak
+    # Large clusters listed in pages of 250, the next one on its way meanwhile (pages_ahead in
+    # __main__.py): two at once, a bounded memory peak (at 100,000 runs: 190 MiB, 218 in pages of 500).
+    settings.watching.chunk_size = 250
     # Per-object workers go soon after their last event: an idle one keeps that event's whole
     # body, and a start lists thousands a second (at 20,000 runs: 121 MiB peak against 166 at 1.0 s).
     settings.queueing.idle_timeout = 0.1
