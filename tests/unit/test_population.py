@@ -1,5 +1,7 @@
 """The populations of make bench-scale: runs the operator takes as ended, kept by digest."""
 
+from typing import Any
+
 import pytest
 
 from bench import population
@@ -52,3 +54,18 @@ def test_the_digest_changes_with_what_the_objects_are_made_from():
     assert population.digest_of(sources) != population.digest_of({**sources, "b.py": b"three"})
     name = population.snapshot_name(20000, population.digest_of(sources))
     assert population.kept_populations([name], population.digest_of(sources)) == [20000]
+
+
+def test_a_start_on_a_busy_control_plane_says_so_in_the_scale_table(tmp_path):
+    """make bench-scale waits at most QUIET_WAIT for a quiet control plane (a restored 100,000
+    kept it busy for over 20 minutes); a start that went on regardless is marked in the table."""
+    from bench.bench import write_scale
+
+    point: dict[str, Any] = {"population": 100_000, "peak_rss_mib": 190.0, "idle_rss_mib": 190.0}
+    point["restart_to_idle_s"] = 99.0
+    point |= {"writes_after_restart": 0, "cpu_s": {"operator": 62.0, "kube-apiserver": 105.0}}
+    write_scale(tmp_path, {"date": "today"}, [{**point, "control_plane_settled_s": None}])
+    busy = [line for line in (tmp_path / "scale.md").read_text().splitlines() if line.startswith("| 100,000")]
+    write_scale(tmp_path, {"date": "today"}, [{**point, "control_plane_settled_s": 12.0}])
+    quiet = [line for line in (tmp_path / "scale.md").read_text().splitlines() if line.startswith("| 100,000")]
+    assert "(control plane busy)" in busy[0] and "busy" not in quiet[0]
