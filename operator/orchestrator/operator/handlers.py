@@ -150,7 +150,7 @@ class Runtime:
 
     def lead(self) -> None:
         """Became the leader: what the last leader knew of its own writes is not ours; reconcile
-        everything, as at a start."""
+        every run with something due, as at a start (once the children are listed)."""
         self.leading = True
         self.reconciler.forget_all()
         self._catch_up()
