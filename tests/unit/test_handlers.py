@@ -79,6 +79,26 @@ def test_a_child_change_settles_before_its_reconciliation(runtime):
     assert submitted[-1] == ("u1", 0.2)
 
 
+async def test_the_status_pacing_counts_the_runs_running_not_only_those_queued(runtime):
+    """In a burst most runs are running, not queued: their states under way are written less
+    often the more there are (pacing.status_interval), so the end is most runs' one write."""
+    rt, _, recorder = runtime
+    told: list[int] = []
+
+    async def reconcile(world, busy=0):
+        told.append(busy)
+
+    recorder.reconcile = reconcile
+    for i in range(3):
+        rt.observe("adhoc", "ADDED", adhoc(f"u{i}"))
+        rt.observe("pod", "ADDED", {**child("Pod", f"p{i}", owner=f"u{i}"), "status": {"phase": "Running"}})
+    await rt._reconcile("u0")
+    assert told == [3]  # three runs with pods, none of them queued here
+    rt.observe("pod", "DELETED", child("Pod", "p2", owner="u2"))
+    await rt._reconcile("u0")
+    assert told == [3, 2]
+
+
 def test_a_jobs_end_is_reconciled_at_once(runtime):
     """The run's final status waits for nothing that follows its Job's end (no settle)."""
     rt, submitted, _ = runtime

@@ -30,7 +30,7 @@ def test_what_a_user_watches_for_is_significant(change, significant):
 
 
 @pytest.mark.parametrize(
-    ("queued", "is_significant", "interval"),
+    ("busy", "is_significant", "interval"),
     [
         (0, True, 1.0),
         (25, True, 1.0),
@@ -40,8 +40,8 @@ def test_what_a_user_watches_for_is_significant(change, significant):
         (125, False, 50.0),
     ],
 )
-def test_the_status_interval_stretches_under_load(queued, is_significant, interval):
-    assert pacing.status_interval(1.0, queued, is_significant) == interval
+def test_the_status_interval_stretches_under_load(busy, is_significant, interval):
+    assert pacing.status_interval(1.0, busy, is_significant) == interval
 
 
 @pytest.mark.parametrize(("looks", "wait"), [(1, 10.0), (2, 20.0), (3, 40.0), (5, 160.0), (9, 160.0), (0, 10.0)])

@@ -10,10 +10,11 @@ from orchestrator.model.spec import is_finished_phase
 # What a user watches a run for (kubectl get's STATUS, a reason to act on) is written after the
 # status interval; counts, times, pod names and the reasons every pod passes through wait ten.
 MINOR_CHANGE_FACTOR = 10
-# Under load the interval stretches: with N runs in the queue, N / RUNS_PER_INTERVAL intervals
-# (at most MAX_STRETCH). In a burst of hundreds a run's state under way is written every few
-# seconds, most runs end before it is, and the end is written at once: the API server's time
-# goes to running them.
+# Under load the interval stretches: with N runs queued or running (the larger), N /
+# RUNS_PER_INTERVAL intervals (at most MAX_STRETCH), so all the runs under way together write
+# their states at most about RUNS_PER_INTERVAL times an interval. In a burst of hundreds most
+# runs end before their state under way is due, and the end is written at once: the API server's
+# time goes to running them.
 RUNS_PER_INTERVAL = 25
 MAX_STRETCH = 30
 # Seconds between looks for a missing spec.from workload: 10, then doubling to at most 160 (one
@@ -39,9 +40,10 @@ def significant(new: Obj, old: Obj) -> bool:
     return bool(new.get("reason")) and new.get("reason") not in PASSING_REASONS
 
 
-def status_interval(base: float, queued: int, is_significant: bool) -> float:
-    """Least seconds between two status writes of a run under way, with `queued` runs waiting."""
-    stretch = min(MAX_STRETCH, max(1.0, queued / RUNS_PER_INTERVAL))
+def status_interval(base: float, busy: int, is_significant: bool) -> float:
+    """Least seconds between two status writes of a run under way (the first counts from its
+    Job's creation), with `busy` runs queued or running."""
+    stretch = min(MAX_STRETCH, max(1.0, busy / RUNS_PER_INTERVAL))
     return base * stretch * (1 if is_significant else MINOR_CHANGE_FACTOR)
 
 

@@ -355,3 +355,8 @@ class Cache:
     def sealed(self) -> int:
         """How many finished runs are kept sealed."""
         return len(self._sealed)
+
+    @property
+    def under_way(self) -> int:
+        """How many runs have pods the cache keeps: those running (a run's pods go as it ends)."""
+        return len(self._children["pod"])

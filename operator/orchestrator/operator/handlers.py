@@ -203,7 +203,10 @@ class Runtime:
         started = time.perf_counter()
         result = "error"
         try:
-            wait = await self.reconciler.reconcile(self.cache.world(uid), len(self.queue))
+            # The status pacing stretches with the runs competing for the API server: those queued
+            # and those running (a burst's runs are mostly the latter once their Jobs exist).
+            busy = max(len(self.queue), self.cache.under_way)
+            wait = await self.reconciler.reconcile(self.cache.world(uid), busy)
             result = "done" if wait is None else "requeue"
             return wait
         finally:

@@ -47,8 +47,8 @@ class Reconciler:
         self.keeper = OutputKeeper(kube, config, event, self.recent)
         self.starter = RunStarter(kube, config, event, self.recent, self.keeper, monotonic)
 
-    async def reconcile(self, world: World, queued: int = 0) -> float | None:
-        """Does what is due, `queued` runs waiting behind this one; returns in how many seconds
+    async def reconcile(self, world: World, busy: int = 0) -> float | None:
+        """Does what is due, `busy` runs queued or running beside this one; returns in how many seconds
         to come back, if something waits."""
         adhoc = world.adhoc
         if adhoc is None or adhoc["metadata"].get("deletionTimestamp"):
@@ -73,13 +73,13 @@ class Reconciler:
 
         await self._stop(adhoc, plan.delete, generation)
         if plan.held:
-            wait = await self._hold(world, adhoc, plan.waiting, plan.error, queued)
+            wait = await self._hold(world, adhoc, plan.waiting, plan.error, busy)
             return min((w for w in (wait, plan.recheck) if w is not None), default=None)
 
         if plan.create is not None:
             started = await self.starter.start(adhoc, plan.create)
             if started.waiting is not None:
-                return await self._wait_for_template(started.adhoc, started.waiting, queued)
+                return await self._wait_for_template(started.adhoc, started.waiting, busy)
             if started.error is None:
                 return None  # the new Job's own watch event brings the first status, one write later
             adhoc, current, error = started.adhoc, started.job, started.error
@@ -94,20 +94,20 @@ class Reconciler:
 
         if pacing.ended(old_status, generation, current):
             return None  # a finished run's status outlives its pods (PodGC past 12,500, a delete)
-        return await self._report(world, adhoc, current, error, queued)
+        return await self._report(world, adhoc, current, error, busy)
 
     async def _hold(
-        self, world: World, adhoc: Obj, waiting: tuple[str, str] | None, error: tuple[str, str] | None, queued: int
+        self, world: World, adhoc: Obj, waiting: tuple[str, str] | None, error: tuple[str, str] | None, busy: int
     ) -> float | None:
         """A run awaiting approval (Pending) or rejected (Failed): no Job, and the last run goes
         to the history all the same. The approval, an annotation, brings the next watch event."""
         adhoc = await self.keeper.keep_history(adhoc)
         if waiting is not None:
-            return await self._wait(adhoc, waiting, queued)
-        return await self._report(world, adhoc, None, error, queued)
+            return await self._wait(adhoc, waiting, busy)
+        return await self._report(world, adhoc, None, error, busy)
 
     async def _report(
-        self, world: World, adhoc: Obj, current: Obj | None, error: tuple[str, str] | None, queued: int
+        self, world: World, adhoc: Obj, current: Obj | None, error: tuple[str, str] | None, busy: int
     ) -> float | None:
         """Keeps the output of a pod that ended and writes the run's status."""
         old_status, uid = adhoc["status"], adhoc["metadata"]["uid"]
@@ -121,7 +121,7 @@ class Reconciler:
             return None  # the Job's next update brings the final status: write that one only
         look_again = await self._look_for_refusal(adhoc, current, pods) if error is None else None
         status = self._status_of(adhoc, current, pods, stored, error)
-        wait = await self._write_status(adhoc, keep_transition_times(status, old_status), old_status, queued)
+        wait = await self._write_status(adhoc, keep_transition_times(status, old_status), old_status, busy)
         return min((w for w in (wait, look_again) if w is not None), default=None)
 
     async def _look_for_refusal(self, adhoc: Obj, job: Obj | None, pods: list[Obj]) -> float | None:
@@ -167,17 +167,17 @@ class Reconciler:
             message = f"stopped Job {meta['name']}: the spec changed (generation {generation})"
             self.event(adhoc, "Normal", "RunReplaced", message)
 
-    async def _wait(self, adhoc: Obj, why: tuple[str, str], queued: int) -> float | None:
+    async def _wait(self, adhoc: Obj, why: tuple[str, str], busy: int) -> float | None:
         """A run that has not started: Pending, saying why."""
         status = status_from(adhoc, None, [], None, self.clock(), waiting=why)
         if adhoc["status"].get("history"):
             status["history"] = adhoc["status"]["history"]
-        return await self._write_status(adhoc, keep_transition_times(status, adhoc["status"]), adhoc["status"], queued)
+        return await self._write_status(adhoc, keep_transition_times(status, adhoc["status"]), adhoc["status"], busy)
 
-    async def _wait_for_template(self, adhoc: Obj, message: str, queued: int) -> float:
+    async def _wait_for_template(self, adhoc: Obj, message: str, busy: int) -> float:
         """spec.from names a workload that is missing: Pending (TemplateNotFound), looked at again
         and again, less often as it stays missing (a GitOps sync may create it after the AdhocCommand)."""
-        await self._wait(adhoc, ("TemplateNotFound", message), queued)
+        await self._wait(adhoc, ("TemplateNotFound", message), busy)
         uid = adhoc["metadata"]["uid"]
         looks = self.recent.template_looks[uid] = self.recent.template_looks.get(uid, 0) + 1
         return pacing.template_recheck(looks)
@@ -214,7 +214,7 @@ class Reconciler:
             self.event(adhoc, "Normal", verb.capitalize(), f"Job {patched['metadata']['name']} {verb}")
         return patched
 
-    async def _write_status(self, adhoc: Obj, status: Obj, old_status: Obj, queued: int) -> float | None:
+    async def _write_status(self, adhoc: Obj, status: Obj, old_status: Obj, busy: int) -> float | None:
         """Writes the status when it changed: a final one at once, one of a run under way at most
         once an interval (returns how long it waits instead)."""
         meta = adhoc["metadata"]
@@ -229,7 +229,7 @@ class Reconciler:
             self.recent.stored.pop(uid, None)
         else:
             interval = pacing.status_interval(
-                self.config.status_interval_seconds, queued, pacing.significant(status, old_status)
+                self.config.status_interval_seconds, busy, pacing.significant(status, old_status)
             )
             wait = self.recent.told_at.get(uid, -1e9) + interval - self.monotonic()
             if wait > 0:
