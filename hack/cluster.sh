@@ -33,6 +33,9 @@ NODE=kwok-node-0
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok containerd kubelet)
 # ORCH_REAL_NODE=0 leaves out the real node (containerd + kubelet), e.g. where the kernel refuses it.
 REAL=${ORCH_REAL_NODE:-1}
+# ORCH_KCM_CONTROLLERS: the controller manager's --controllers ('*'). make bench-scale leaves out
+# the garbage collector on a cluster started from a snapshot (bench/bench.py says why).
+KCM_CONTROLLERS=${ORCH_KCM_CONTROLLERS:-*}
 ((REAL)) || COMPONENTS=("${COMPONENTS[@]:0:5}")
 SERVER=https://127.0.0.1:$APISERVER_PORT
 source "$here/node.sh"
@@ -217,7 +220,7 @@ up() {
   start kube-controller-manager --kubeconfig "$STATE/kube-controller-manager.kubeconfig" \
     --authentication-kubeconfig "$STATE/kube-controller-manager.kubeconfig" \
     --authorization-kubeconfig "$STATE/kube-controller-manager.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --controllers '*' --leader-elect=false \
+    --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --controllers "$KCM_CONTROLLERS" --leader-elect=false \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --use-service-account-credentials --cluster-signing-cert-file "$pki/ca.crt" \
     --cluster-signing-key-file "$pki/ca.key" --profiling=false \
