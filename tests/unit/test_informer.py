@@ -107,3 +107,48 @@ async def test_errors_back_off_doubling_with_jitter_then_reset(sleeps):
     first, second, third, after_success = sleeps
     assert 0.5 <= first <= 1.0 and 1.0 <= second <= 2.0 and 2.0 <= third <= 4.0
     assert 0.5 <= after_success <= 1.0  # an event that came through resets the backoff
+
+
+async def test_an_object_that_cannot_be_taken_in_is_skipped_not_the_end_of_the_others(sleeps, caplog):
+    """A strange object (one the callback raises on) is logged and skipped, in a listing and in
+    the watch: the others still come, the watch goes on from where it was, nothing is relisted."""
+    kube = ScriptedKube(
+        [[obj("a", "1"), obj("bad", "1"), obj("c", "1")]],
+        [[("ADDED", obj("bad", "2")), ("ADDED", obj("d", "3"))]],
+    )
+    events: list[tuple[str | None, str]] = []
+    listed: list[set[str]] = []
+
+    def on_event(event_type: str | None, o: dict[str, Any]) -> None:
+        if o["metadata"]["name"] == "bad":
+            raise KeyError("status")
+        events.append((event_type, o["metadata"]["name"]))
+
+    informer = Informer(kube, "/x", {}, False, on_event, listed.append, key=lambda o: o["metadata"]["name"])
+    await informer.relist()
+    task = asyncio.create_task(informer.follow())
+    await asyncio.wait_for(kube.done.wait(), 5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert events == [(None, "a"), (None, "c"), ("ADDED", "d")]
+    assert listed == [{"a", "c"}]  # the skipped one is not counted as held
+    assert kube.lists == 1 and kube.watched_from == ["list-1", "3"]
+    assert sum("skipped /bad" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_a_listing_that_breaks_is_retried_like_an_api_error(sleeps):
+    """An answer that could not be read (not an API error) backs off and lists again; before, it
+    ended the informer, and with it every run's view of that kind."""
+
+    class Breaking(ScriptedKube):
+        async def list_pages(self, url, selector, metadata_only):
+            self.lists += 1
+            if self.lists == 1:
+                raise ValueError("truncated JSON")
+            yield {"metadata": {"resourceVersion": "7"}, "items": [obj("a", "7")]}
+
+    kube = Breaking([[]], [])
+    listed: list[set[str]] = []
+    informer = Informer(kube, "/x", {}, False, lambda t, o: None, listed.append, key=lambda o: o["metadata"]["name"])
+    await asyncio.wait_for(informer.relist(), 5)
+    assert kube.lists == 2 and listed == [{"a"}] and len(sleeps) == 1

@@ -69,8 +69,13 @@ class Informer:
         async for page in self.kube.list_pages(self.url, self.selector, self.metadata_only):
             self.version = page["metadata"]["resourceVersion"]
             for item in page.get("items") or []:
-                seen.add(self.key(item))
-                self.on_event(event_type, item)
+                try:
+                    key = self.key(item)
+                    self.on_event(event_type, item)
+                except Exception:
+                    _skipped(self.url, item)
+                    continue  # not counted as listed: a later listing or event tries it again
+                seen.add(key)
             del page  # keep one page in memory at a time
         self.listings += 1
         self.on_listed(seen)
@@ -83,7 +88,10 @@ class Informer:
                 async for event_type, obj in self.kube.watch(self.url, self.version, self.selector, self.metadata_only):
                     self.version = (obj.get("metadata") or {}).get("resourceVersion") or self.version
                     if event_type != "BOOKMARK":
-                        self.on_event(event_type, obj)
+                        try:
+                            self.on_event(event_type, obj)
+                        except Exception:
+                            _skipped(self.url, obj)
                     delay = RETRY_DELAY
             except Expired:
                 log.info("watch of %s expired at %s: listing again", self.url, self.version)
@@ -97,7 +105,8 @@ class Informer:
                 await self.relist()
 
     async def relist(self) -> None:
-        """Lists, again and again after failures (backing off), until a listing succeeds."""
+        """Lists, again and again after failures (backing off), until a listing succeeds: an
+        answer that could not be read is retried as an API error is, never the end of it."""
         delay = RETRY_DELAY
         while True:
             try:
@@ -105,4 +114,14 @@ class Informer:
                 return
             except ApiError as err:
                 log.warning("listing %s failed, again in %.0fs: %s", self.url, delay, err)
-                delay = await _backoff(delay)
+            except Exception:
+                log.exception("listing %s broke, again in %.0fs", self.url, delay)
+            delay = await _backoff(delay)
+
+
+def _skipped(url: str, obj: object) -> None:
+    """One object the operator could not take in: said, and skipped, so one strange object
+    never stops the listing or the watch of all the others."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    name = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}" if isinstance(meta, dict) else repr(obj)[:80]
+    log.exception("%s: skipped %s, which could not be taken in", url, name)
