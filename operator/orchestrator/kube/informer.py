@@ -99,7 +99,7 @@ class Informer:
             except ApiError as err:
                 log.warning("watch of %s failed, resuming in %.0fs: %s", self.url, delay, err)
                 delay = await _backoff(delay)
-            except Exception:  # a strange event must not end the watch for good: start afresh
+            except Exception:  # an answer that cannot be read must not end the watch: start afresh
                 log.exception("watch of %s broke: listing again in %.0fs", self.url, delay)
                 delay = await _backoff(delay)
                 await self.relist()

@@ -123,11 +123,8 @@ class Runtime:
         self.following = [asyncio.create_task(self._inform(), name="list and follow the children")]
 
     async def _inform(self) -> None:
-        try:
-            await asyncio.gather(*(informer.relist() for informer in self.informers))
-        except Exception:  # never silently: the operator stays unready, and says why
-            log.exception("listing the children of AdhocCommands failed")
-            raise
+        # Each relist retries until it succeeds (logging why), so none fails the others.
+        await asyncio.gather(*(informer.relist() for informer in self.informers))
         self.started = True
         gc.collect()
         log.info("listed the Jobs, Pods and ConfigMaps of AdhocCommands")
