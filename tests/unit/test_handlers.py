@@ -241,3 +241,21 @@ async def test_runs_wait_for_their_children_to_be_listed_all_at_once():
     assert rt.started and submitted == ["u1"]
     assert [j["metadata"]["uid"] for j in rt.cache.world("u1").jobs] == ["j1"]
     await rt.stop()
+
+
+async def test_pods_labelled_for_runs_that_do_not_exist_do_not_slow_the_status(runtime):
+    """A tenant may label any pod with a run's uid: a hundred such pods beside one real run are
+    not a hundred runs running (which would stretch every run's status interval fourfold)."""
+    rt, _, recorder = runtime
+    told: list[int] = []
+
+    async def reconcile(world, busy=0):
+        told.append(busy)
+
+    recorder.reconcile = reconcile
+    rt.observe("adhoc", "ADDED", adhoc("u0"))
+    rt.observe("pod", "ADDED", {**child("Pod", "p0", owner="u0"), "status": {"phase": "Running"}})
+    for i in range(100):
+        rt.observe("pod", "ADDED", {**child("Pod", f"fake{i}", owner=f"made-up-{i}"), "status": {"phase": "Running"}})
+    await rt._reconcile("u0")
+    assert told == [1]
